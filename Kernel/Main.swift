@@ -1,0 +1,63 @@
+// Swiftvisor's bare-metal entry: boot.S calls kmain in long mode with the
+// loader's magic and boot-information address.
+
+let version = "0.1.0"
+
+@_cdecl("kmain")
+func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
+    Serial.initialize()
+    print("")
+    print("Swiftvisor \(version): an Intel VT-x hypervisor in Embedded Swift")
+
+    let boot: BootInfo
+    do {
+        boot = try BootInfo(magic: magic, info: info)
+    } catch {
+        print("swiftvisor: not started by a Multiboot loader (EAX=\(hex(magic)))")
+        endRun(status: 2)
+    }
+    let commandLine = KernelCommandLine(boot.commandLine)
+    print("boot: \(boot.loader), command line \"\(boot.commandLine)\"")
+
+    // Physical memory.
+    print("memory map:")
+    var usable: UInt64 = 0
+    for region in boot.memoryMap {
+        print("  \(hex(region.base)) - \(hex(region.end &- 1))  \(padded(sizeString(region.length), 10)) \(region.typeName)")
+        if region.isAvailable { usable += region.length }
+    }
+    var reserved = boot.occupied
+    reserved.append((kernel_start_address(), kernel_end_address()))
+    for module in boot.modules { reserved.append((module.start, module.end)) }
+    var frames = FrameAllocator(memoryMap: boot.memoryMap, reserved: reserved)
+    print("memory: \(sizeString(usable)) usable, kernel \(hex(kernel_start_address(), digits: 8))-\(hex(kernel_end_address(), digits: 8)), "
+        + "\(frames.freeFrames) free frames (\(sizeString(UInt64(frames.freeFrames) * 4096)))")
+    print("modules: \(boot.modules.count)")
+    for module in boot.modules {
+        print("  \(hex(module.start, digits: 8))-\(hex(module.end, digits: 8)) \(padded(sizeString(module.size), 10)) \(module.commandLine)")
+    }
+
+    // The CPU's tables, interrupt controller and paging.
+    DescriptorTables.install(frames: &frames)
+    HostInterrupts.initialize()
+    KernelPageTables.install(frames: &frames)
+    print("platform: GDT, TSS, IDT and kernel page tables installed; host PIC masked")
+
+    let cpu = CPUFeatures.read()
+    print("CPU vendor: \(cpu.vendor), family \(cpu.family) model \(cpu.model) stepping \(cpu.stepping)")
+    if !cpu.brand.isEmpty { print("CPU brand: \(cpu.brand)") }
+    print("CPU features: NX=\(cpu.hasNX ? "yes" : "no") 1GiB-pages=\(cpu.has1GiBPages ? "yes" : "no") "
+        + "XSAVE=\(cpu.hasXSAVE ? "yes" : "no") hypervisor-bit=\(cpu.runsUnderHypervisor ? "yes" : "no")")
+    if cpu.hasVMX {
+        print("VMX: supported")
+        VMXReport.printCapabilities()
+    } else {
+        print("VMX: not supported by this CPU")
+    }
+
+    var status = 0
+    if let test = commandLine.value("selftest") {
+        status = SelfTests.run(String(test), frames: &frames) ? 0 : 1
+    }
+    endRun(status: status)
+}

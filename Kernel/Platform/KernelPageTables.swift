@@ -1,0 +1,44 @@
+// The kernel's own 4-level page tables, replacing the boot tables of boot.S.
+//
+// Physical memory below 4 GiB stays identity-mapped (VMX structures, guest RAM
+// and the boot modules are all addressed physically), but now:
+// - page 0 is not present, so a null pointer faults;
+// - kernel text is read-only and executable, read-only data is read-only;
+// - everything else is not executable (when EFER.NXE is on).
+// The first 2 MiB use 4 KiB pages for this; the rest 2 MiB pages.
+
+enum KernelPageTables {
+    static let present: UInt64 = 1 << 0, writable: UInt64 = 1 << 1, pageSize: UInt64 = 1 << 7
+    static let noExecute: UInt64 = 1 << 63
+
+    static func install(frames: inout FrameAllocator) {
+        let nx = rdmsr(0xC000_0080) & (1 << 11) != 0 ? noExecute : 0
+        let pml4 = frames.allocate()!, pdpt = frames.allocate()!
+        let pd = frames.allocate(count: 4)!, pt = frames.allocate()!
+        let pml4e = physicalPointer(pml4).assumingMemoryBound(to: UInt64.self)
+        let pdpte = physicalPointer(pdpt).assumingMemoryBound(to: UInt64.self)
+        let pde = physicalPointer(pd).assumingMemoryBound(to: UInt64.self)
+        let pte = physicalPointer(pt).assumingMemoryBound(to: UInt64.self)
+
+        pml4e[0] = pdpt | present | writable
+        for i in 0..<4 { pdpte[i] = (pd + UInt64(i) * 4096) | present | writable }
+        for i in 0..<2048 { pde[i] = (UInt64(i) << 21) | present | writable | pageSize | nx }
+        pde[0] = pt | present | writable
+        let textStart = kernel_start_address(), textEnd = kernel_text_end_address()
+        for i in 1..<2048 where (UInt64(i) << 21) < textEnd && (UInt64(i + 1) << 21) > textStart {
+            pde[i] &= ~noExecute    // kernel text reaching past the first 2 MiB
+        }
+
+        let rodataEnd = kernel_rodata_end_address()
+        for i in 1..<512 {
+            let address = UInt64(i) << 12
+            var flags = present | writable | nx
+            if address >= textStart && address < rodataEnd { flags &= ~writable }
+            if address >= textStart && address < textEnd { flags &= ~nx }
+            pte[i] = address | flags
+        }
+        pte[0] = 0     // the null page
+        precondition(kernel_end_address() <= 4 << 30, "kernel beyond the identity map")
+        write_cr3(pml4)
+    }
+}

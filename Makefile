@@ -1,0 +1,72 @@
+# Swiftvisor: the front door.
+#   make run    build everything and run the hypervisor in Bochs with its demo guests
+#   make test   build everything and pass every test (swift test + boot tests in Bochs and QEMU)
+#   make bench  exit-cost micro-benchmarks in Bochs
+#   make iso    build/swiftvisor.iso (GRUB rescue image, Multiboot2)
+# Missing Debian packages (bochs, grub, xorriso, qemu, ...) are installed by tools/deps.sh.
+
+SWIFTC  ?= swiftc
+CLANG   ?= clang
+LD      ?= ld
+UNICODE_TABLES := $(dir $(shell command -v $(SWIFTC)))../lib/swift/embedded/x86_64-unknown-none-elf/libswiftUnicodeDataTables.a
+BUILD   := build
+OBJ     := $(BUILD)/obj
+
+# Embedded Swift for bare x86_64. FPU/SSE policy: host code is built without SSE,
+# MMX or x87 use, so the guest's FPU/SSE state stays in the registers across VM
+# exits; `make kernel` checks the linked image for any such instruction.
+EMBEDDED := -target x86_64-unknown-none-elf -enable-experimental-feature Embedded \
+	-enable-experimental-feature Extern -wmo -parse-as-library -O \
+	-Xcc -mno-red-zone -Xcc -mno-sse -Xcc -mno-mmx \
+	-Xfrontend -disable-stack-protector -Xfrontend -function-sections
+CFLAGS := -target x86_64-unknown-none-elf -ffreestanding -fno-builtin -fno-stack-protector \
+	-mno-red-zone -mno-sse -mno-mmx -O2 -Wall -Werror -ffunction-sections
+
+X86_SRC     := $(sort $(wildcard Sources/X86/*.swift))
+VTX_SRC     := $(sort $(wildcard Sources/VTx/*.swift))
+MACHINE_SRC := $(sort $(wildcard Sources/Machine/*.swift))
+KERNEL_SRC  := $(sort $(wildcard Kernel/*.swift Kernel/*/*.swift Kernel/*/*/*.swift))
+KERNEL_ASM  := $(sort $(wildcard Kernel/Boot/*.S Kernel/Hypervisor/*.S))
+KERNEL_C    := $(sort $(wildcard Kernel/Support/*.c))
+KERNEL_H    := $(sort $(wildcard Kernel/Support/*.h))
+ASM_OBJ     := $(patsubst Kernel/%.S,$(OBJ)/%.o,$(KERNEL_ASM))
+C_OBJ       := $(patsubst Kernel/%.c,$(OBJ)/%.o,$(KERNEL_C))
+
+.PHONY: all kernel iso run test bench deps swift-test boot-test clean
+
+all: kernel
+
+kernel: $(BUILD)/swiftvisor.elf
+
+$(OBJ)/X86.o: $(X86_SRC) Makefile
+	@mkdir -p $(OBJ)
+	$(SWIFTC) $(EMBEDDED) -module-name X86 -emit-module -emit-module-path $(OBJ)/X86.swiftmodule -c $(X86_SRC) -o $@
+
+$(OBJ)/VTx.o: $(VTX_SRC) $(OBJ)/X86.o
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name VTx -emit-module -emit-module-path $(OBJ)/VTx.swiftmodule -c $(VTX_SRC) -o $@
+
+$(OBJ)/Machine.o: $(MACHINE_SRC) $(OBJ)/X86.o
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Machine -emit-module -emit-module-path $(OBJ)/Machine.swiftmodule -c $(MACHINE_SRC) -o $@
+
+$(OBJ)/Kernel.o: $(KERNEL_SRC) $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@
+
+$(OBJ)/%.o: Kernel/%.S
+	@mkdir -p $(dir $@)
+	$(CLANG) -target x86_64-unknown-none-elf -c $< -o $@
+
+$(OBJ)/%.o: Kernel/%.c $(KERNEL_H)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/swiftvisor.elf: $(ASM_OBJ) $(C_OBJ) $(OBJ)/Kernel.o $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o Kernel/Boot/linker.ld
+	$(LD) -static -no-pie -nostdlib -z max-page-size=0x1000 -z noexecstack --gc-sections -T Kernel/Boot/linker.ld \
+		-o $@ $(ASM_OBJ) $(C_OBJ) $(OBJ)/Kernel.o $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(UNICODE_TABLES)
+	@# The FPU/SSE policy, enforced: no x87/MMX/SSE/AVX register may appear in host code.
+	@if objdump -d $@ | grep -qE '%[xyz]mm[0-9]|%st(\(|\b)|%mm[0-7]'; then \
+		echo "error: $@ uses FPU/SSE registers (see the FPU policy in the Makefile)"; \
+		objdump -d $@ | grep -E '%[xyz]mm[0-9]|%st(\(|\b)|%mm[0-7]' | head; rm -f $@; exit 1; fi
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+clean:
+	rm -rf $(BUILD) .build
