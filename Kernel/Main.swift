@@ -1,3 +1,4 @@
+import VTx
 // Swiftvisor's bare-metal entry: boot.S calls kmain in long mode with the
 // loader's magic and boot-information address.
 
@@ -58,6 +59,25 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
     var status = 0
     if let test = commandLine.value("selftest") {
         status = SelfTests.run(String(test), frames: &frames) ? 0 : 1
+    }
+
+    // The hypervisor proper: every boot module is a guest.
+    if !boot.modules.isEmpty {
+        if !cpu.hasVMX {
+            print("swiftvisor: \(boot.modules.count) guest(s) given, but this CPU has no VMX: nothing to run them with")
+            endRun(status: 4)
+        }
+        do {
+            let vmx = try VMXOperation.enter(frames: &frames)
+            print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.count) guest(s)")
+            let asExpected = GuestRunner.runAll(boot.modules, vmx: vmx, frames: &frames)
+            try vmx.leave()
+            print("vmx: VMXOFF done; \(frames.freeFrames) free frames")
+            if !asExpected { status = 1 }
+        } catch {
+            print("swiftvisor: VMX: \(error.description)")
+            status = 5
+        }
     }
     endRun(status: status)
 }

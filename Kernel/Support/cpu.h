@@ -80,6 +80,45 @@ extern char recoverable_probe_instruction[], recoverable_probe_resume[];
 static inline uint64_t recoverable_probe_instruction_address(void) { return (uint64_t)recoverable_probe_instruction; }
 static inline uint64_t recoverable_probe_resume_address(void) { return (uint64_t)recoverable_probe_resume; }
 
+/* ---- VMX instructions (SDM Vol. 3C §31.2 conventions) ----
+ * Each returns 0 for VMsucceed, 1 for VMfailInvalid (CF=1: no current VMCS or
+ * bad pointer), 2 for VMfailValid (ZF=1: the VM-instruction error field says why). */
+#define VMX_STATUS(insn, ...) \
+    uint8_t cf, zf; \
+    __asm__ volatile(insn "; setc %0; setz %1" : "=q"(cf), "=q"(zf) : __VA_ARGS__ : "cc", "memory"); \
+    return cf ? 1 : (zf ? 2 : 0)
+static inline int vmx_vmxon(uint64_t region) { VMX_STATUS("vmxon %2", "m"(region)); }
+static inline int vmx_vmclear(uint64_t vmcs) { VMX_STATUS("vmclear %2", "m"(vmcs)); }
+static inline int vmx_vmptrld(uint64_t vmcs) { VMX_STATUS("vmptrld %2", "m"(vmcs)); }
+static inline int vmx_vmwrite(uint64_t field, uint64_t value) { VMX_STATUS("vmwrite %3, %2", "r"(field), "rm"(value)); }
+static inline int vmx_invept(uint64_t type, const void *descriptor) { VMX_STATUS("invept %3, %2", "r"(type), "m"(*(const char (*)[16])descriptor)); }
+static inline int vmx_invvpid(uint64_t type, const void *descriptor) { VMX_STATUS("invvpid %3, %2", "r"(type), "m"(*(const char (*)[16])descriptor)); }
+static inline int vmx_vmxoff(void) {
+    uint8_t cf, zf; __asm__ volatile("vmxoff; setc %0; setz %1" : "=q"(cf), "=q"(zf) :: "cc", "memory");
+    return cf ? 1 : (zf ? 2 : 0);
+}
+static inline int vmx_vmread(uint64_t field, uint64_t *value) {
+    uint8_t cf, zf; uint64_t v;
+    __asm__ volatile("vmread %3, %2; setc %0; setz %1" : "=q"(cf), "=q"(zf), "=r"(v) : "r"(field) : "cc");
+    *value = v;
+    return cf ? 1 : (zf ? 2 : 0);
+}
+/* The exit path's unchecked read: only for fields that always exist while a VMCS is current. */
+static inline uint64_t vmx_vmread_unchecked(uint64_t field) {
+    uint64_t v; __asm__ volatile("vmread %1, %0" : "=r"(v) : "r"(field) : "cc"); return v;
+}
+static inline void vmx_vmwrite_unchecked(uint64_t field, uint64_t value) {
+    __asm__ volatile("vmwrite %1, %0" :: "r"(field), "r"(value) : "cc", "memory");
+}
+/* XCR0 for the guest's XSETBV (SDM Vol. 2C XSETBV). */
+static inline void xsetbv(uint32_t index, uint64_t value) {
+    __asm__ volatile("xsetbv" :: "c"(index), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
+}
+static inline uint64_t xgetbv(uint32_t index) { uint32_t lo, hi; __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index)); return ((uint64_t)hi << 32) | lo; }
+
+/* vmx_run: VMEntryExit.S */
+int vmx_run(void *guest_registers, int launched);
+
 /* ---- linker symbols ---- */
 extern char __kernel_start[], __kernel_end[], __text_end[], __rodata_end[];
 static inline uint64_t kernel_text_end_address(void) { return (uint64_t)__text_end; }

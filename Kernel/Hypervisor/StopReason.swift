@@ -1,0 +1,57 @@
+import VTx
+
+/// Why a guest stopped running. Every guest ends with one of these, reported
+/// with its details; the hypervisor itself carries on with the next guest.
+enum StopReason {
+    case shutdown(code: UInt64)
+    case halted(interruptsEnabled: Bool)
+    case eptViolation(gpa: UInt64, qualification: EPTViolationQualification, linearAddress: UInt64?, rip: UInt64)
+    case eptMisconfiguration(gpa: UInt64, rip: UInt64)
+    case tripleFault(rip: UInt64)
+    case timeBudgetExhausted(rip: UInt64)
+    case entryFailed(reason: ExitReasonField, qualification: UInt64)
+    case vmInstructionFailed(VMXError)
+    case unsupported(String)
+    case unhandledExit(reason: UInt16, qualification: UInt64, rip: UInt64)
+
+    /// A guest that asked to stop with code 0 succeeded; everything else is a failure.
+    var isSuccess: Bool {
+        if case .shutdown(let code) = self { return code == 0 }
+        return false
+    }
+
+    var description: String {
+        switch self {
+        case .shutdown(let code):
+            return "shut down with exit code \(code)"
+        case .halted(let interruptsEnabled):
+            return interruptsEnabled ? "halted (HLT) with interrupts enabled and no virtual interrupt source"
+                                     : "halted (HLT with interrupts disabled): stopped for good"
+        case .eptViolation(let gpa, let q, let linear, let rip):
+            var access = ""
+            if q.isRead { access += "read" }
+            if q.isWrite { access += access.isEmpty ? "write" : "/write" }
+            if q.isInstructionFetch { access += access.isEmpty ? "instruction fetch" : "/instruction fetch" }
+            let where_ = q.isNotPresent ? "not mapped" : "permissions rwx=\(q.permissions)"
+            var text = "EPT violation: \(access) of guest-physical \(hex(gpa)) (\(where_)) at RIP \(hex(rip))"
+            if let linear { text += ", guest-linear \(hex(linear))" }
+            return text + ": the guest touched memory it does not own"
+        case .eptMisconfiguration(let gpa, let rip):
+            return "EPT misconfiguration at guest-physical \(hex(gpa)), RIP \(hex(rip))"
+        case .tripleFault(let rip):
+            return "triple fault (shutdown state) at RIP \(hex(rip))"
+        case .timeBudgetExhausted(let rip):
+            return "used up its time budget (VMX-preemption timer) at RIP \(hex(rip)): stopped"
+        case .entryFailed(let reason, let qualification):
+            let basic = reason.basicValue
+            return "VM entry failed: exit reason \(basic) (\(ExitReason.name(basic: basic))), qualification \(qualification)"
+                + (basic == 33 ? " (invalid guest state)" : basic == 34 ? " (MSR loading, entry \(qualification))" : "")
+        case .vmInstructionFailed(let error):
+            return error.description
+        case .unsupported(let what):
+            return "stopped: \(what)"
+        case .unhandledExit(let reason, let qualification, let rip):
+            return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), RIP \(hex(rip))"
+        }
+    }
+}

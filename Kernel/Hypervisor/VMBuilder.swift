@@ -1,0 +1,139 @@
+import X86
+import VTx
+import Machine
+
+// Building a VM from a boot module: RAM, EPT, bitmaps, VMCS and its three
+// state areas, in the order the SDM requires (a VMCS must be current to be written).
+
+struct GuestSpec {
+    var name: Substring
+    var mode: GuestMode = .long
+    var memoryMiB: UInt64 = 4
+    var budgetMillions: UInt64 = 500
+    var expect: Substring = "shutdown"
+    var breakState: Substring? = nil
+
+    /// "NAME [mode=long|protected|real] [mem=MiB] [budget=Mticks] [expect=...] [break=...]"
+    init?(commandLine: String) {
+        let words = commandLine.split(separator: " ")
+        guard let first = words.first else { return nil }
+        // GRUB passes the module path first on some setups: use its last path component.
+        name = first.split(separator: "/").last.map { $0.hasSuffix(".bin") ? $0.dropLast(4) : $0 } ?? first
+        for word in words.dropFirst() {
+            guard let eq = word.firstIndex(of: "=") else { continue }
+            let key = word[word.startIndex..<eq], value = word[word.index(after: eq)...]
+            switch key {
+            case "mode": if let m = GuestMode(name: value) { mode = m } else { return nil }
+            case "mem": if let v = UInt64(value), v >= 2, v <= 1024 { memoryMiB = (v + 1) & ~1 } else { return nil }
+            case "budget": if let v = UInt64(value), v > 0 { budgetMillions = v } else { return nil }
+            case "expect": expect = value
+            case "break": breakState = value
+            default: break
+            }
+        }
+    }
+}
+
+enum VMBuildError: Error {
+    case outOfMemory(String)
+    case vmx(VMXError)
+    case load(String)
+
+    var description: String {
+        switch self {
+        case .outOfMemory(let what): return "out of host memory for \(what)"
+        case .vmx(let error): return error.description
+        case .load(let what): return what
+        }
+    }
+}
+
+enum VMBuilder {
+    nonisolated(unsafe) static var nextVPID: UInt16 = 1
+
+    static func build(_ spec: GuestSpec, image: UnsafeRawBufferPointer, vmx: VMXOperation,
+                      frames: inout FrameAllocator) throws(VMBuildError) -> UnsafeMutablePointer<VirtualMachine> {
+        let caps = vmx.capabilities
+        let controls: VMControls
+        do { controls = try VMControls.compute(caps, mode: spec.mode) } catch { throw .vmx(error) }
+        var owned: [(UInt64, Int)] = []
+
+        // Guest RAM: contiguous and 2 MiB-aligned, so EPT can map it with 2 MiB pages.
+        let ramBytes = spec.memoryMiB << 20
+        guard let ram = frames.allocate(count: Int(ramBytes / 4096), alignment: 2 << 20) else {
+            throw .outOfMemory("\(spec.memoryMiB) MiB of guest RAM")
+        }
+        owned.append((ram, Int(ramBytes / 4096)))
+        let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
+        let start: CPUStartState
+        do { start = try FlatGuestLoader.load(image, mode: spec.mode, into: memory) } catch {
+            for (a, n) in owned { frames.free(a, count: n) }
+            throw .load(error.description)
+        }
+
+        guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
+              ept.map(gpa: 0, hpa: ram, length: ramBytes, frames: &frames) else {
+            for (a, n) in owned { frames.free(a, count: n) }
+            throw .outOfMemory("EPT tables")
+        }
+
+        // I/O bitmaps: every port exits (the guest owns no physical device).
+        // MSR bitmap: only MSRPolicy's MSRs exit; the rest reach the processor.
+        guard let ioA = frames.allocate(), let ioB = frames.allocate(), let msrPage = frames.allocate(),
+              let vmcsRegion = frames.allocate() else { throw .outOfMemory("VMCS and bitmaps") }
+        owned += [(ioA, 1), (ioB, 1), (msrPage, 1), (vmcsRegion, 1)]
+        IOBitmap(a: physicalPointer(ioA), b: physicalPointer(ioB)).setAll()
+        let msrBitmap = MSRBitmap(page: physicalPointer(msrPage))
+        for range in MSRPolicy.intercepted { for msr in range { msrBitmap.setExiting(msr: msr) } }
+
+        let vpid: UInt16 = controls.vpid ? nextVPID : 0
+        if controls.vpid { nextVPID = nextVPID == 0xFFFF ? 1 : nextVPID + 1 }
+
+        let registers = UnsafeMutablePointer<GuestRegisters>.allocate(capacity: 1)
+        registers.initialize(to: GuestRegisters())
+        registers.pointee.rbx = start.rbx
+
+        let vmName = VMName(spec.name)
+        let printer = GuestLinePrinter(name: vmName)
+        var vmcs: VMCS
+        do throws(VMXError) {
+            vmcs = try VMCS(region: vmcsRegion, revision: caps.vmxBasic.revisionID)
+            try vmcs.makeCurrent()
+            try controls.write(vmcs)
+            try vmcs.write(.ioBitmapA, ioA)
+            try vmcs.write(.ioBitmapB, ioB)
+            try vmcs.write(.msrBitmaps, msrPage)
+            try vmcs.write(.eptPointer, ept.pointer(caps.eptVPID).rawValue)
+            if vpid != 0 { try vmcs.write(.virtualProcessorIdentifier, UInt64(vpid)) }
+            try HostState.write(vmcs, exitControls: controls.exit)
+            try GuestState.write(start, to: vmcs, caps: caps, unrestrictedGuest: controls.unrestrictedGuest)
+            if !controls.entry.contains(.ia32eModeGuest) && spec.mode == .long {
+                throw VMXError.unsupported("IA-32e mode guest entry control missing")
+            }
+        } catch {
+            throw .vmx(error)
+        }
+
+        let supportedXCR0: UInt64 = CPUFeatures.read().hasXSAVE
+            ? { let r = cpuid(0xD, 0); return (UInt64(r.edx) << 32) | UInt64(r.eax) }() : 1
+        let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
+        vm.initialize(to: VirtualMachine(
+            name: vmName, registers: registers, vmcs: vmcs, memory: memory, ramBase: ram, ept: ept, vpid: vpid,
+            ports: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
+            hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)),
+            cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: controls.unrestrictedGuest), cr4Fixed: caps.cr4,
+            entryControls: controls.entry,
+            budgetTicks: spec.budgetMillions * 1_000_000, supportedXCR0: supportedXCR0, frames: owned))
+        return vm
+    }
+
+    static func destroy(_ vm: UnsafeMutablePointer<VirtualMachine>, frames: inout FrameAllocator) {
+        try? vm.pointee.vmcs.clear()
+        vm.pointee.ept.release(frames: &frames)
+        for (address, count) in vm.pointee.frames { frames.free(address, count: count) }
+        vm.pointee.stats.release()
+        vm.pointee.registers.deallocate()
+        vm.deinitialize(count: 1)
+        vm.deallocate()
+    }
+}

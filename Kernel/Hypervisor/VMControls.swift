@@ -1,0 +1,63 @@
+import VTx
+import Machine
+
+// The VM-execution, VM-exit and VM-entry controls of a VM (SDM Vol. 3C §25.6-25.8),
+// computed from the capability MSRs: every control's must-be-1 bits are set, and
+// asking for a bit the CPU does not allow throws an error that names it
+// (VMXCapabilities.capability picks the TRUE_* MSRs when IA32_VMX_BASIC bit 55 is set,
+// which lets CR3-load/store exiting be 0 under EPT).
+
+struct VMControls {
+    var pinBased: PinBasedControls
+    var procBased: PrimaryProcessorBasedControls
+    var procBased2: SecondaryProcessorBasedControls
+    var exit: VMExitControls
+    var entry: VMEntryControls
+
+    var unrestrictedGuest: Bool { procBased2.contains(.unrestrictedGuest) }
+    var vpid: Bool { procBased2.contains(.enableVPID) }
+    var preemptionTimer: Bool { pinBased.contains(.activateVMXPreemptionTimer) }
+
+    static func compute(_ caps: VMXCapabilities, mode: GuestMode) throws(VMXError) -> VMControls {
+        do throws(VMXControlError) {
+            // Host interrupts and NMIs are the host's; the preemption timer bounds guest time.
+            let pin = try caps.pinBasedCapability.adjust(
+                required: [.externalInterruptExiting, .nmiExiting] as PinBasedControls,
+                optional: [.activateVMXPreemptionTimer])
+            // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps.
+            let proc = try caps.procBasedCapability.adjust(
+                [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls] as PrimaryProcessorBasedControls)
+            var required2: SecondaryProcessorBasedControls = [.enableEPT]
+            if mode.needsUnrestrictedGuest { required2.insert(.unrestrictedGuest) }
+            // Without these enables, RDTSCP/INVPCID/XSAVES raise #UD in the guest even where the CPU has them.
+            let proc2 = try caps.procBased2Capability.adjust(
+                required: required2,
+                optional: [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID, .enableXSAVESXRSTORS])
+            // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
+            let exit = try caps.exitCapability.adjust(
+                required: [.hostAddressSpaceSize, .saveEFER, .loadEFER, .acknowledgeInterruptOnExit] as VMExitControls,
+                optional: [.savePAT, .loadPAT, .saveVMXPreemptionTimer])
+            var entryRequested: VMEntryControls = [.loadEFER]
+            if mode == .long { entryRequested.insert(.ia32eModeGuest) }
+            let entry = try caps.entryCapability.adjust(required: entryRequested, optional: [.loadPAT])
+            return VMControls(pinBased: pin, procBased: proc, procBased2: proc2, exit: exit, entry: entry)
+        } catch {
+            throw .controlUnavailable("cannot run a \(mode.name) guest: \(error.message)")
+        }
+    }
+
+    func write(_ vmcs: VMCS) throws(VMXError) {
+        try vmcs.write(.pinBasedControls, UInt64(pinBased.rawValue))
+        try vmcs.write(.procBasedControls, UInt64(procBased.rawValue))
+        try vmcs.write(.procBasedControls2, UInt64(procBased2.rawValue))
+        try vmcs.write(.vmExitControls, UInt64(exit.rawValue))
+        try vmcs.write(.vmEntryControls, UInt64(entry.rawValue))
+        // No exceptions intercepted, no CR3-target values, no MSR load/store lists.
+        try vmcs.write(.exceptionBitmap, 0)
+        try vmcs.write(.cr3TargetCount, 0)
+        try vmcs.write(.vmExitMSRStoreCount, 0)
+        try vmcs.write(.vmExitMSRLoadCount, 0)
+        try vmcs.write(.vmEntryMSRLoadCount, 0)
+        try vmcs.write(.vmEntryInterruptionInformation, 0)
+    }
+}

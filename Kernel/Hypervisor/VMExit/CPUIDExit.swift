@@ -1,0 +1,44 @@
+import VTx
+import X86
+
+// CPUID exits unconditionally in VMX non-root operation (SDM Vol. 3C §26.1.2).
+// We answer with the host's values, filtered:
+// - leaf 1: VMX hidden (no nested virtualization), the "hypervisor present"
+//   bit 31 set, OSXSAVE as the guest's own CR4 says;
+// - leaves 0x40000000-0x400000FF: ours. 0x40000000 gives the highest such leaf
+//   in EAX and the signature "Swiftvisor" in EBX, ECX, EDX.
+enum CPUIDExit {
+    static let signature: (UInt32, UInt32, UInt32) = (0x6669_7753, 0x7369_7674, 0x0000_726F)  // "Swif" "tvis" "or"
+
+    @inline(__always)
+    static func handle(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>) {
+        let leaf = UInt32(truncatingIfNeeded: regs.pointee.rax)
+        let subleaf = UInt32(truncatingIfNeeded: regs.pointee.rcx)
+        var r: cpuid_result
+        if leaf & 0xFFFF_FF00 == 0x4000_0000 {
+            switch leaf {
+            case 0x4000_0000:
+                r = cpuid_result(eax: 0x4000_0001, ebx: signature.0, ecx: signature.1, edx: signature.2)
+            case 0x4000_0001:
+                r = cpuid_result(eax: 0x0001, ebx: 0, ecx: 0, edx: 0)     // hypercall ABI 0.1
+            default:
+                r = cpuid_result(eax: 0, ebx: 0, ecx: 0, edx: 0)
+            }
+        } else {
+            r = cpuid(leaf, subleaf)
+            if leaf == 1 {
+                var ecx = CPUIDFeatureECX(rawValue: r.ecx)
+                ecx.remove(.vmx)
+                ecx.insert(.hypervisor)
+                if vmreadFast(.cr4ReadShadow) & CR4.osxsave.rawValue != 0 { ecx.insert(.osxsave) } else { ecx.remove(.osxsave) }
+                r.ecx = ecx.rawValue
+            }
+        }
+        regs.pointee.rax = UInt64(r.eax)
+        regs.pointee.rbx = UInt64(r.ebx)
+        regs.pointee.rcx = UInt64(r.ecx)
+        regs.pointee.rdx = UInt64(r.edx)
+        Guest.skipInstruction()
+    }
+}
+

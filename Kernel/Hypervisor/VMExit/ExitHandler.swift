@@ -1,0 +1,95 @@
+import X86
+import VTx
+import Machine
+
+// The VM-exit path, from VMEntryExit.S's call to the handler of one exit reason.
+//
+// Read the basic exit reason (SDM Vol. 3C §28.2.1), dispatch with a switch, and
+// return 1 to VMRESUME straight away or 0 to leave the guest (vm.stop says why).
+// Everything here works on the VM through one unsafe pointer: no allocation, no
+// reference counting, no dynamic dispatch (check with `make exit-path-asm`).
+
+enum Hypervisor {
+    /// The VM whose VMCS is current on this CPU.
+    nonisolated(unsafe) static var current: UnsafeMutablePointer<VirtualMachine>? = nil
+}
+
+@_cdecl("swiftvisor_handle_exit")
+func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
+    let start = rdtsc()
+    let vm = Hypervisor.current.unsafelyUnwrapped
+    let regs = rawRegisters.assumingMemoryBound(to: GuestRegisters.self)
+    let reason = ExitReasonField(rawValue: UInt32(truncatingIfNeeded: vmreadFast(.exitReason)))
+    let resume: Bool
+    if reason.entryFailure {
+        vm.pointee.stop = .entryFailed(reason: reason, qualification: vmreadFast(.exitQualification))
+        resume = false
+    } else {
+        resume = dispatch(reason.basicValue, vm, regs)
+    }
+    vm.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
+    return resume ? 1 : 0
+}
+
+@inline(__always)
+private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine>,
+                      _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
+    switch ExitReason(rawValue: basic) {
+    case .vmcall:
+        return VMCALLExit.handle(vm, regs)
+    case .cpuid:
+        CPUIDExit.handle(vm, regs)
+        return true
+    case .ioInstruction:
+        return IOExit.handle(vm, regs)
+    case .rdmsr:
+        MSRExit.read(vm, regs)
+        return true
+    case .wrmsr:
+        MSRExit.write(vm, regs)
+        return true
+    case .crAccess:
+        return CRAccessExit.handle(vm, regs)
+    case .hlt:
+        vm.pointee.stop = .halted(interruptsEnabled: vmreadFast(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0)
+        return false
+    case .eptViolation:
+        let q = EPTViolationQualification(rawValue: vmreadFast(.exitQualification))
+        vm.pointee.stop = .eptViolation(gpa: vmreadFast(.guestPhysicalAddress), qualification: q,
+                                        linearAddress: q.contains(.guestLinearAddressValid) ? vmreadFast(.guestLinearAddress) : nil,
+                                        rip: vmreadFast(.guestRIP))
+        return false
+    case .eptMisconfiguration:
+        vm.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
+        return false
+    case .tripleFault:
+        vm.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
+        return false
+    case .preemptionTimerExpired:
+        vm.pointee.stop = .timeBudgetExhausted(rip: vmreadFast(.guestRIP))
+        return false
+    case .invd:
+        // INVD would drop dirty cache lines the host may own: perform it as a no-op
+        // (write-back caches stay coherent, like WBINVD without the flush).
+        Guest.skipInstruction()
+        return true
+    case .xsetbv:
+        XSETBVExit.handle(vm, regs)
+        return true
+    case .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon,
+         .invept, .invvpid, .vmfunc:
+        // VMX is not offered to guests (CPUID.1:ECX.VMX = 0): these are #UD.
+        Guest.inject(.hardwareException(vector: 6, hasErrorCode: false))
+        return true
+    case .externalInterrupt:
+        // "Acknowledge interrupt on exit" took the vector; the host's lines are all
+        // masked, so it can only be spurious: nothing to forward.
+        return true
+    case .exceptionOrNMI:
+        return true
+    default:
+        vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+                                          rip: vmreadFast(.guestRIP))
+        return false
+    }
+}

@@ -1,0 +1,48 @@
+import X86
+import VTx
+import Machine
+
+// One guest: its VMCS and registers (a single vCPU), its RAM and EPT, its
+// virtual devices, its statistics. Lives at a fixed address for its whole life
+// (VirtualMachine.create), so the exit path reaches it through one pointer with
+// no reference counting.
+
+struct VirtualMachine {
+    var name: VMName
+    let registers: UnsafeMutablePointer<GuestRegisters>
+    var vmcs: VMCS
+    let memory: GuestMemory
+    let ramBase: UInt64
+    var ept: EPTTables
+    let vpid: UInt16
+    var ports: PortBus<GuestOutput, GuestOutput>
+    var hypercalls: GuestHypercallConsole
+    let stats = ExitStatistics()
+    var stop: StopReason? = nil
+    var cr0Fixed: FixedBits
+    var cr4Fixed: FixedBits
+    var entryControls: VMEntryControls
+    var budgetTicks: UInt64
+    var supportedXCR0: UInt64
+    /// Frames to give back when the VM is destroyed: (address, count).
+    var frames: [(UInt64, Int)] = []
+
+    func printReport() {
+        let prefix = "[\(name.string)] "
+        print("\(prefix)stopped: \(stop?.description ?? "no reason recorded")")
+        stats.printTable(prefix: prefix)
+        let unhandled = ports.unhandled
+        if !unhandled.isEmpty {
+            var line = "\(prefix)unhandled ports (read as all ones, writes ignored):"
+            for i in 0..<unhandled.count {
+                let c = unhandled[i]
+                line += " \(hex(c.port, digits: 1)) r\(c.reads) w\(c.writes)"
+            }
+            if unhandled.untrackedAccesses > 0 { line += " (+\(unhandled.untrackedAccesses) more)" }
+            print(line)
+        }
+        if hypercalls.passed + hypercalls.failed > 0 {
+            print("\(prefix)guest tests: \(hypercalls.passed) passed, \(hypercalls.failed) failed")
+        }
+    }
+}
