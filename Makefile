@@ -32,9 +32,47 @@ KERNEL_H    := $(sort $(wildcard Kernel/Support/*.h))
 ASM_OBJ     := $(patsubst Kernel/%.S,$(OBJ)/%.o,$(KERNEL_ASM))
 C_OBJ       := $(patsubst Kernel/%.c,$(OBJ)/%.o,$(KERNEL_C))
 
-.PHONY: all kernel iso run test bench deps swift-test boot-test clean
+.PHONY: all kernel guests iso run test bench deps swift-test boot-test check-exit-path clean
 
-all: kernel
+all: kernel guests
+
+include Guests/guests.mk
+
+# The demo the quick start shows: guests booted as Multiboot2 modules, one after the other.
+DEMO_GUESTS := hello cpuid io
+DEMO_MODULES := $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).bin "$(g)")
+
+deps:
+	@bash tools/deps.sh
+
+iso: $(BUILD)/swiftvisor.iso
+
+$(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GUEST_OUT)/$(g).bin) tools/mkiso.sh
+	bash tools/mkiso.sh $@ $(BUILD)/swiftvisor.elf "" $(DEMO_MODULES)
+
+# Boot the hypervisor in Bochs (VT-x with EPT) and show its console.
+run: deps
+	@$(MAKE) --no-print-directory kernel guests iso
+	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --timeout 600
+
+swift-test:
+	swift test
+
+boot-test: kernel guests
+	python3 tools/boottest.py -j 2
+
+# The VM-exit path's generated code: no allocation, reference counting or dynamic dispatch.
+check-exit-path: kernel
+	python3 tools/check_exit_path.py $(BUILD)/swiftvisor.elf
+
+test: deps
+	@$(MAKE) --no-print-directory swift-test
+	@$(MAKE) --no-print-directory check-exit-path
+	@$(MAKE) --no-print-directory boot-test
+
+bench: deps
+	@$(MAKE) --no-print-directory kernel guests
+	python3 tools/bench.py
 
 kernel: $(BUILD)/swiftvisor.elf
 

@@ -69,10 +69,11 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
         }
         do {
             let vmx = try VMXOperation.enter(frames: &frames)
+            let freeBefore = frames.freeFrames
             print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.count) guest(s)")
             let asExpected = GuestRunner.runAll(boot.modules, vmx: vmx, frames: &frames)
             try vmx.leave()
-            print("vmx: VMXOFF done; \(frames.freeFrames) free frames")
+            print("vmx: VMXOFF done; \(frames.freeFrames) free frames (\(freeBefore) before the guests)")
             if !asExpected { status = 1 }
         } catch {
             print("swiftvisor: VMX: \(error.description)")

@@ -48,7 +48,7 @@ enum GuestRunner {
             let rate = vmx.capabilities.vmxMisc.preemptionTimerRate
             _ = try? vm.pointee.vmcs.write(.vmxPreemptionTimerValue, min(vm.pointee.budgetTicks >> UInt64(rate), 0xFFFF_FFFF))
         }
-        let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), 0)
+        let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), 0, spec.baselineExitPath ? vmx_baseline_exit_entry() : nil)
         if status != 0 {
             // VMLAUNCH itself failed: VMfailInvalid, or VMfailValid with an error number.
             let error: VMXError = status == 1 ? .failInvalid(instruction: "VMLAUNCH")

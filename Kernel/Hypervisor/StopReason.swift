@@ -1,5 +1,8 @@
 import VTx
 
+/// Why a guest stopped running. Plain values only: the exit path records it, and
+/// the exit path must not touch reference counts (formatting waits for the report).
+///
 /// Why a guest stopped running. Every guest ends with one of these, reported
 /// with its details; the hypervisor itself carries on with the next guest.
 enum StopReason {
@@ -11,7 +14,8 @@ enum StopReason {
     case timeBudgetExhausted(rip: UInt64)
     case entryFailed(reason: ExitReasonField, qualification: UInt64)
     case vmInstructionFailed(VMXError)
-    case unsupported(String)
+    case unsupportedStringIO(port: UInt16, rip: UInt64)
+    case unsupportedCRAccess(controlRegister: Int, accessType: StaticString, rip: UInt64)
     case unhandledExit(reason: UInt16, qualification: UInt64, rip: UInt64)
 
     /// A guest that asked to stop with code 0 succeeded; everything else is a failure.
@@ -48,8 +52,10 @@ enum StopReason {
                 + (basic == 33 ? " (invalid guest state)" : basic == 34 ? " (MSR loading, entry \(qualification))" : "")
         case .vmInstructionFailed(let error):
             return error.description
-        case .unsupported(let what):
-            return "stopped: \(what)"
+        case .unsupportedStringIO(let port, let rip):
+            return "string I/O (INS/OUTS) to port \(hex(port, digits: 1)) at RIP \(hex(rip)) is not emulated"
+        case .unsupportedCRAccess(let cr, let type, let rip):
+            return "\(type) CR\(cr) at RIP \(hex(rip)) is not emulated"
         case .unhandledExit(let reason, let qualification, let rip):
             return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), RIP \(hex(rip))"
         }

@@ -12,8 +12,10 @@ struct GuestSpec {
     var budgetMillions: UInt64 = 500
     var expect: Substring = "shutdown"
     var breakState: Substring? = nil
+    /// make bench: exits go through the minimal baseline stub while the guest asks for it.
+    var baselineExitPath = false
 
-    /// "NAME [mode=long|protected|real] [mem=MiB] [budget=Mticks] [expect=...] [break=...]"
+    /// "NAME [mode=long|protected|real] [mem=MiB] [budget=Mticks] [expect=...] [break=...] [baseline=yes]"
     init?(commandLine: String) {
         let words = commandLine.split(separator: " ")
         guard let first = words.first else { return nil }
@@ -28,6 +30,7 @@ struct GuestSpec {
             case "budget": if let v = UInt64(value), v > 0 { budgetMillions = v } else { return nil }
             case "expect": expect = value
             case "break": breakState = value
+            case "baseline": baselineExitPath = value == "yes"
             default: break
             }
         }

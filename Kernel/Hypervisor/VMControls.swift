@@ -42,7 +42,7 @@ struct VMControls {
             let entry = try caps.entryCapability.adjust(required: entryRequested, optional: [.loadPAT])
             return VMControls(pinBased: pin, procBased: proc, procBased2: proc2, exit: exit, entry: entry)
         } catch {
-            throw .controlUnavailable("cannot run a \(mode.name) guest: \(error.message)")
+            throw .controlUnavailable(error, mode: mode.name)
         }
     }
 

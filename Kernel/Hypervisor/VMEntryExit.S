@@ -1,7 +1,7 @@
 /*
  * VMEntryExit.S: the world switch.
  *
- *   int vmx_run(GuestRegisters *regs, int launched)
+ *   int vmx_run(GuestRegisters *regs, int launched, void *exit_entry)
  *
  * saves the host's callee-saved registers, stores `regs` at the top of the host
  * stack, writes that stack pointer into the VMCS host RSP field (SDM Vol. 3C
@@ -42,8 +42,10 @@ vmx_run:
         mov     $VMCS_HOST_RSP, %rax
         vmwrite %rsp, %rax
         jbe     entry_failed_before_load
+        test    %rdx, %rdx                  /* exit_entry: vmx_exit unless the caller names one */
+        jnz     1f
         lea     vmx_exit(%rip), %rdx
-        mov     $VMCS_HOST_RIP, %rax
+1:      mov     $VMCS_HOST_RIP, %rax
         vmwrite %rdx, %rax
         jbe     entry_failed_before_load
         mov     %esi, %eax                  /* launched? */
@@ -113,6 +115,38 @@ resume_guest:
         mov     (%rax), %rax
         vmresume
         /* fall through: VMRESUME failed */
+
+/*
+ * The benchmark's baseline (make bench): a VM created with `baseline=yes` exits
+ * here. While the guest holds the magic "SVBASELN" in R15, an exit is handled by
+ * the least a handler can do - skip the instruction and resume - so the guest can
+ * measure the raw round trip in the same run as the full Swift path. Any other
+ * exit, or any exit without the magic, takes the normal path.
+ */
+#define VMCS_GUEST_RIP          0x681E
+#define VMCS_EXIT_INSTR_LENGTH  0x440C
+        .align 16
+        .global vmx_exit_with_baseline
+vmx_exit_with_baseline:
+        push    %rax
+        movabs  $0x4E4C455341425653, %rax   /* "SVBASELN" */
+        cmp     %rax, %r15
+        jne     2f
+        push    %rdx
+        push    %rcx
+        mov     $VMCS_GUEST_RIP, %rdx
+        vmread  %rdx, %rax
+        mov     $VMCS_EXIT_INSTR_LENGTH, %rcx
+        vmread  %rcx, %rcx
+        add     %rcx, %rax
+        vmwrite %rax, %rdx
+        pop     %rcx
+        pop     %rdx
+        pop     %rax
+        vmresume
+        jmp     entry_failed
+2:      pop     %rax
+        jmp     vmx_exit
 
 entry_failed:
         /* CF=1: VMfailInvalid -> 1; ZF=1: VMfailValid -> 2 */

@@ -4,15 +4,19 @@ import VTx
 // (SDM Vol. 3C §31.2). Here each outcome becomes a typed Swift error that names
 // the instruction and, for VMfailValid, the VM-instruction error (§31.4).
 
+/// Plain values only (no String payloads): errors are built on the exit path too,
+/// which must not touch reference counts.
 enum VMXError: Error {
     /// CF=1: no current VMCS, or the operand was not a valid VMXON/VMCS pointer.
     case failInvalid(instruction: StaticString)
     /// ZF=1: the current VMCS's VM-instruction error field holds the reason.
     case failValid(instruction: StaticString, error: UInt32)
     /// Something VMX operation cannot start without.
-    case unsupported(String)
-    /// A requested control the CPU does not allow.
-    case controlUnavailable(String)
+    case unsupported(StaticString)
+    /// IA32_FEATURE_CONTROL is locked with VMX outside SMX disabled (the firmware's choice).
+    case featureControlLocked(UInt64)
+    /// A control the guest's mode needs that the CPU does not allow.
+    case controlUnavailable(VMXControlError, mode: StaticString)
 
     var description: String {
         switch self {
@@ -21,9 +25,11 @@ enum VMXError: Error {
         case .failValid(let instruction, let error):
             return "\(instruction) failed: VMfailValid, VM-instruction error \(error): \(VMInstructionError.name(error))"
         case .unsupported(let what):
-            return what
-        case .controlUnavailable(let what):
-            return what
+            return "\(what)"
+        case .featureControlLocked(let value):
+            return "IA32_FEATURE_CONTROL is locked with VMX outside SMX disabled (\(hex(value))): enable VT-x in the firmware"
+        case .controlUnavailable(let error, let mode):
+            return "cannot run a \(mode) guest: \(error.message)"
         }
     }
 }

@@ -25,7 +25,7 @@ struct VMXOperation {
             wrmsr(MSR.ia32FeatureControl, featureControl | vmxOutsideSMX | lock)
             print("vmx: IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it")
         } else if featureControl & vmxOutsideSMX == 0 {
-            throw .unsupported("IA32_FEATURE_CONTROL is locked with VMX outside SMX disabled (\(hex(featureControl))): enable VT-x in the firmware")
+            throw .featureControlLocked(featureControl)
         }
 
         let capabilities = VMXCapabilities.readFromCPU()

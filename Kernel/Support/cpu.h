@@ -117,7 +117,9 @@ static inline void xsetbv(uint32_t index, uint64_t value) {
 static inline uint64_t xgetbv(uint32_t index) { uint32_t lo, hi; __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index)); return ((uint64_t)hi << 32) | lo; }
 
 /* vmx_run: VMEntryExit.S */
-int vmx_run(void *guest_registers, int launched);
+int vmx_run(void *guest_registers, int launched, void *exit_entry);
+extern char vmx_exit_with_baseline[];
+static inline void *vmx_baseline_exit_entry(void) { return vmx_exit_with_baseline; }
 
 /* ---- linker symbols ---- */
 extern char __kernel_start[], __kernel_end[], __text_end[], __rodata_end[];

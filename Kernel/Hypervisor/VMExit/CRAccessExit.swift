@@ -20,7 +20,7 @@ enum CRAccessExit {
             case 0: writeCR0(vm, value)
             case 4: writeCR4(vm, value)
             default:
-                vm.pointee.stop = .unsupported("MOV to CR\(q.controlRegister) exit")
+                vm.pointee.stop = .unsupportedCRAccess(controlRegister: q.controlRegister, accessType: "MOV to", rip: vmreadFast(.guestRIP))
                 return false
             }
         case .lmsw:
@@ -31,7 +31,7 @@ enum CRAccessExit {
         case .clts:
             writeCR0(vm, vmreadFast(.cr0ReadShadow) & ~CR0.ts.rawValue)
         case .movFromCR:
-            vm.pointee.stop = .unsupported("MOV from CR\(q.controlRegister) exit")
+            vm.pointee.stop = .unsupportedCRAccess(controlRegister: q.controlRegister, accessType: "MOV from", rip: vmreadFast(.guestRIP))
             return false
         }
         return true

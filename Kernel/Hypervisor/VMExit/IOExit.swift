@@ -11,7 +11,7 @@ enum IOExit {
         let q = IOExitQualification(rawValue: vmreadFast(.exitQualification))
         if q.isString {
             // INS/OUTS would need the guest's linear-address translation; no device needs them yet.
-            vm.pointee.stop = .unsupported("string I/O (INS/OUTS) to port \(hex(q.port, digits: 1)) is not emulated")
+            vm.pointee.stop = .unsupportedStringIO(port: q.port, rip: vmreadFast(.guestRIP))
             return false
         }
         let size = q.size
