@@ -1,3 +1,5 @@
+import X86
+
 // The kernel's GDT (with a 64-bit TSS) and IDT.
 //
 // VMX needs both to be real: the host-state area holds the TR selector, which
@@ -24,16 +26,14 @@ enum DescriptorTables {
         tss = physicalPointer(tssPage)
         idt = physicalPointer(idtPage).assumingMemoryBound(to: UInt64.self)
 
-        // Flat descriptors (SDM Vol. 3A §3.4.5): G=1, limit 0xFFFFF, present, DPL 0.
-        gdt[0] = 0
-        gdt[1] = 0x00AF_9A00_0000_FFFF          // code: L=1 (64-bit), D=0, type execute/read
-        gdt[2] = 0x00CF_9200_0000_FFFF          // data: D/B=1, type read/write
-        // 64-bit TSS descriptor, 16 bytes (SDM Vol. 3A §8.2.3), type 9 = available.
-        let base = UInt64(UInt(bitPattern: tss))
-        let limit = UInt64(tssSize - 1)
-        gdt[3] = (limit & 0xFFFF) | ((base & 0xFF_FFFF) << 16) | (0x89 << 40)
-            | (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56)
-        gdt[4] = base >> 32
+        // Flat descriptors (SDM Vol. 3A §3.4.5) and the 16-byte 64-bit TSS descriptor (§8.2.3).
+        gdt[0] = SegmentDescriptor.null.rawValue
+        gdt[1] = SegmentDescriptor.code64().rawValue
+        gdt[2] = SegmentDescriptor.data().rawValue
+        let tssDescriptor = SystemSegmentDescriptor(base: UInt64(UInt(bitPattern: tss)), limit: UInt32(tssSize - 1),
+                                                    type: SegmentDescriptor.SystemType.tssAvailable)
+        gdt[3] = tssDescriptor.low
+        gdt[4] = tssDescriptor.high
 
         // TSS: RSP0 at offset 4 (unused: no ring 3), IST1 at 36, I/O map base past the limit.
         tss.storeBytes(of: istStack, toByteOffset: 36, as: UInt64.self)

@@ -1,3 +1,5 @@
+import X86
+
 // The kernel's own 4-level page tables, replacing the boot tables of boot.S.
 //
 // Physical memory below 4 GiB stays identity-mapped (VMX structures, guest RAM
@@ -8,11 +10,11 @@
 // The first 2 MiB use 4 KiB pages for this; the rest 2 MiB pages.
 
 enum KernelPageTables {
-    static let present: UInt64 = 1 << 0, writable: UInt64 = 1 << 1, pageSize: UInt64 = 1 << 7
-    static let noExecute: UInt64 = 1 << 63
+    static let present = PageTableFlags.present.rawValue, writable = PageTableFlags.writable.rawValue
+    static let pageSize = PageTableFlags.pageSize.rawValue, noExecute = PageTableFlags.noExecute.rawValue
 
     static func install(frames: inout FrameAllocator) {
-        let nx = rdmsr(0xC000_0080) & (1 << 11) != 0 ? noExecute : 0
+        let nx = EFER(rawValue: rdmsr(MSR.ia32EFER)).contains(.nxe) ? noExecute : 0
         let pml4 = frames.allocate()!, pdpt = frames.allocate()!
         let pd = frames.allocate(count: 4)!, pt = frames.allocate()!
         let pml4e = physicalPointer(pml4).assumingMemoryBound(to: UInt64.self)
