@@ -1,3 +1,4 @@
+import VTx
 import Machine
 
 // VMCALL: the hypercall ABI of docs/hypercalls.md, shared with the hosted engine
@@ -5,8 +6,13 @@ import Machine
 enum VMCALLExit {
     @inline(__always)
     static func handle(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
-        var call = HypercallRegisters(rax: regs.pointee.rax, rbx: regs.pointee.rbx, rcx: regs.pointee.rcx,
-                                      rdx: regs.pointee.rdx, rsi: regs.pointee.rsi)
+        // Outside 64-bit mode the upper halves of the registers are undefined (SDM Vol. 1 §3.4.1.1):
+        // use only their low 32 bits, as a 32-bit or 16-bit guest means.
+        let wide = vm.pointee.entryControls.contains(.ia32eModeGuest)
+            && vmreadFast(.guestCSAccessRights) & (1 << 13) != 0      // CS.L: 64-bit code, not compatibility mode
+        let mask: UInt64 = wide ? ~0 : 0xFFFF_FFFF
+        var call = HypercallRegisters(rax: regs.pointee.rax & mask, rbx: regs.pointee.rbx & mask, rcx: regs.pointee.rcx & mask,
+                                      rdx: regs.pointee.rdx & mask, rsi: regs.pointee.rsi & mask)
         let outcome = Hypercall.handle(&call, memory: vm.pointee.memory, console: &vm.pointee.hypercalls)
         regs.pointee.rax = call.rax
         Guest.skipInstruction()
