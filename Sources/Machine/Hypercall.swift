@@ -26,6 +26,7 @@ public enum Hypercall: UInt64, Sendable {
     /// buffer outside RAM (-2); a `testResult` name containing NUL (-4);
     /// a `putChar` byte above 0xFF (-4). Every guest buffer is checked with
     /// `memory` before it is read; nothing traps on guest input.
+    @inline(__always)
     public static func handle<C: HypercallConsole>(
         _ regs: inout HypercallRegisters, memory: GuestMemory, console: inout C
     ) -> HypercallOutcome {

@@ -34,58 +34,61 @@ func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
 @inline(__always)
 private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine>,
                       _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
-    switch ExitReason(rawValue: basic) {
-    case .vmcall:
+    // Switch on the raw number (a jump table) rather than through ExitReason(rawValue:).
+    switch basic {
+    case ExitReason.vmcall.rawValue:
         return VMCALLExit.handle(vm, regs)
-    case .cpuid:
+    case ExitReason.cpuid.rawValue:
         CPUIDExit.handle(vm, regs)
         return true
-    case .ioInstruction:
+    case ExitReason.ioInstruction.rawValue:
         return IOExit.handle(vm, regs)
-    case .rdmsr:
+    case ExitReason.rdmsr.rawValue:
         MSRExit.read(vm, regs)
         return true
-    case .wrmsr:
+    case ExitReason.wrmsr.rawValue:
         MSRExit.write(vm, regs)
         return true
-    case .crAccess:
+    case ExitReason.crAccess.rawValue:
         return CRAccessExit.handle(vm, regs)
-    case .hlt:
+    case ExitReason.hlt.rawValue:
         vm.pointee.stop = .halted(interruptsEnabled: vmreadFast(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0)
         return false
-    case .eptViolation:
+    case ExitReason.eptViolation.rawValue:
         let q = EPTViolationQualification(rawValue: vmreadFast(.exitQualification))
         vm.pointee.stop = .eptViolation(gpa: vmreadFast(.guestPhysicalAddress), qualification: q,
                                         linearAddress: q.contains(.guestLinearAddressValid) ? vmreadFast(.guestLinearAddress) : nil,
                                         rip: vmreadFast(.guestRIP))
         return false
-    case .eptMisconfiguration:
+    case ExitReason.eptMisconfiguration.rawValue:
         vm.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
         return false
-    case .tripleFault:
+    case ExitReason.tripleFault.rawValue:
         vm.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
         return false
-    case .preemptionTimerExpired:
+    case ExitReason.preemptionTimerExpired.rawValue:
         vm.pointee.stop = .timeBudgetExhausted(rip: vmreadFast(.guestRIP))
         return false
-    case .invd:
+    case ExitReason.invd.rawValue:
         // INVD would drop dirty cache lines the host may own: perform it as a no-op
         // (write-back caches stay coherent, like WBINVD without the flush).
         Guest.skipInstruction()
         return true
-    case .xsetbv:
+    case ExitReason.xsetbv.rawValue:
         XSETBVExit.handle(vm, regs)
         return true
-    case .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon,
-         .invept, .invvpid, .vmfunc:
+    case ExitReason.vmclear.rawValue, ExitReason.vmlaunch.rawValue, ExitReason.vmptrld.rawValue,
+         ExitReason.vmptrst.rawValue, ExitReason.vmread.rawValue, ExitReason.vmresume.rawValue,
+         ExitReason.vmwrite.rawValue, ExitReason.vmxoff.rawValue, ExitReason.vmxon.rawValue,
+         ExitReason.invept.rawValue, ExitReason.invvpid.rawValue, ExitReason.vmfunc.rawValue:
         // VMX is not offered to guests (CPUID.1:ECX.VMX = 0): these are #UD.
         Guest.inject(.hardwareException(vector: 6, hasErrorCode: false))
         return true
-    case .externalInterrupt:
+    case ExitReason.externalInterrupt.rawValue:
         // "Acknowledge interrupt on exit" took the vector; the host's lines are all
         // masked, so it can only be spurious: nothing to forward.
         return true
-    case .exceptionOrNMI:
+    case ExitReason.exceptionOrNMI.rawValue:
         return true
     default:
         vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),

@@ -1,0 +1,168 @@
+"""Boot test cases for tools/boottest.py.
+
+A case is a dict with these keys (only `name` and `emulator` are required):
+    name       unique; `boottest.py -k PATTERN` selects by regex search on it
+    emulator   "bochs" (GRUB ISO, VT-x with EPT) or "qemu" (TCG, Multiboot v1, no VT-x)
+    cmdline    the kernel command line ("")
+    modules    [(path relative to the repo root, "NAME ARGS")]: GRUB gives the kernel the module
+               string "NAME ARGS"; QEMU gives "PATH NAME ARGS" (Multiboot v1 includes the path)
+    timeout    wall-clock seconds (Bochs: 120, QEMU: 30); a Bochs boot to the kernel takes ~3 s
+    status     expected kernel exit status, from "swiftvisor: exit status N" (0)
+    expect     regexes (re.MULTILINE) that must match the serial output, in this order
+    forbid     regexes that must not match anywhere (default: DEFAULT_FORBID)
+    model      Bochs CPU model ("corei7_haswell_4770"); see /work/shared/facts/bochs-vmx-models.txt
+    cpu_options  appended to Bochs's cpu: line, e.g. "ignore_bad_msrs=1"
+    bochs_extra  more bochsrc lines
+    megs       guest RAM in MiB (128)
+    cpu        QEMU -cpu ("max": long mode, NX, 1 GiB pages, no VMX; "qemu64": no 1 GiB pages)
+    check      optional function(result) -> None or an error message; `result` is a
+               swiftvisor_run.RunResult (serial, status, ticks, log_lines, ...)
+
+CASES is the list the runner reads. bochs()/qemu()/both() fill in the defaults.
+"""
+
+# Lines the kernel prints only when something went wrong.
+DEFAULT_FORBID = [r"unexpected exception", r"FAILED"]
+
+
+def bochs(name, **kw):
+    return dict(name=name, emulator="bochs", timeout=120, **kw)
+
+
+def qemu(name, **kw):
+    return dict(name=name, emulator="qemu", timeout=30, **kw)
+
+
+def both(name, **kw):
+    """The same case in both emulators: "bochs-NAME" and "qemu-NAME"."""
+    return [bochs("bochs-" + name, **kw), qemu("qemu-" + name, **kw)]
+
+
+CASES = [
+    # Boot, report the machine and the CPU's VMX capabilities, end cleanly.
+    bochs("bochs-boot",
+          expect=[r"Swiftvisor", r"memory map", r"CPU vendor", r"VMX: supported",
+                  r"IA32_VMX_BASIC"]),
+    qemu("qemu-boot",
+         expect=[r"Swiftvisor", r"memory map", r"VMX: not supported"]),
+
+    # A read of unmapped memory raises #PF; the kernel reports it with CR2 and recovers.
+    *both("pagefault", cmdline="selftest=pagefault",
+          expect=[r"Swiftvisor", r"#PF", r"CR2=0x0000001000000000", r"page fault test: passed"]),
+]
+
+
+# ---- The hypervisor (issue 3): guests as Multiboot modules, run one after the other in Bochs. ----
+
+def g(name, args=""):
+    """A project-built test guest as a module: (path, "NAME ARGS")."""
+    return (f"build/guests/{name}.bin", f"{name} {args}".strip())
+
+
+def as_expected(*names):
+    return [rf"^\[{n}\] outcome: \S+ \(expected \S+\): as expected$" for n in names]
+
+
+def stat(vm, reason_number, reason_name, count):
+    """A row of a VM's exit-statistics table: reason, exact count."""
+    return rf"^\[{vm}\]\s+{reason_number} {re.escape(reason_name)}\s+{count}\s"
+
+
+def bochs_log_has(*patterns):
+    """A check(): each regex must match one of bochs.log's VMX/PANIC/error lines."""
+    def check(result):
+        text = "\n".join(result.log_lines)
+        for p in patterns:
+            if not re.search(p, text):
+                return f"bochs.log lacks /{p}/ (its notable lines: {text[-800:]!r})"
+        return None
+    return check
+
+
+import re  # noqa: E402  (used by the helpers above)
+
+CASES += [
+    # Console (hypercall, COM1, port 0xE9), CPUID filtering, MSR bitmap, I/O bitmap.
+    bochs("bochs-guests-basic",
+          modules=[g("hello"), g("cpuid"), g("msr"), g("io")],
+          expect=[r"vmx: VMXON done",
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$",
+                  r"^\[hello\] hello via COM1$",
+                  r"^\[hello\] hypercall version 0x5356000000000001",
+                  r"^\[hello\] hello via port E9$",
+                  r"^\[hello\] stopped: shut down with exit code 0$",
+                  r"^\[hello\] VM exits: \d+ in total$", stat("hello", 18, "VMCALL", r"\d+"),
+                  stat("hello", 30, "I/O instruction", r"\d+"), *as_expected("hello"),
+                  r"^\[cpuid\] PASS 1 CPUID.1:ECX.VMX\[bit 5\] is hidden$",
+                  r'^\[cpuid\] CPUID.40000000: max leaf 0x0000000040000001, signature "Swiftvisor"$',
+                  stat("cpuid", 10, "CPUID", 3),
+                  r"^\[cpuid\] guest tests: 5 passed, 0 failed$", *as_expected("cpuid"),
+                  r"^\[msr\] PASS 4 WRMSR IA32_FEATURE_CONTROL raises #GP$",
+                  r"^\[msr\] PASS 6 LSTAR round trip$",
+                  # Only the intercepted MSRs exit: 2 reads (0x3A, 0x480), 1 write (0x3A);
+                  # LSTAR/STAR/KERNEL_GS_BASE go straight to the CPU.
+                  stat("msr", 31, "RDMSR", 2), stat("msr", 32, "WRMSR", 1),
+                  r"^\[msr\] guest tests: 8 passed, 0 failed$", *as_expected("msr"),
+                  r"^\[io\] PASS 3 IN dword from port 0x1234 reads 0xFFFFFFFF$",
+                  r"^\[io\] io via COM1$",
+                  r"^\[io\] unhandled ports \(read as all ones, writes ignored\): 0x1234 r3 w3$",
+                  r"^\[io\] guest tests: 8 passed, 0 failed$", *as_expected("io"),
+                  r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"]),
+
+    # Guests that misbehave lose only themselves: the next guest still runs.
+    bochs("bochs-guests-contained",
+          modules=[g("ept", "expect=ept-violation"), g("triple", "expect=triple-fault"),
+                   g("wildptr"), g("spin", "budget=20 expect=time-budget"), g("hello")],
+          expect=[r"^\[ept\] touching guest-physical 0x40000000",
+                  r"^\[ept\] stopped: EPT violation: write of guest-physical 0x0000000040000000 \(not mapped\) at RIP 0x[0-9a-f]+",
+                  stat("ept", 48, "EPT violation", 1), *as_expected("ept"),
+                  r"^\[triple\] about to triple-fault$",
+                  r"^\[triple\] stopped: triple fault \(shutdown state\) at RIP",
+                  stat("triple", 2, "triple fault", 1), *as_expected("triple"),
+                  r"^\[wildptr\] consoleWrite\(0xFFFFFFFFFFFFF000, 16\) = -2$",
+                  r"^\[wildptr\] hypercall 99 = -1$",
+                  r"^\[wildptr\] guest tests: 9 passed, 0 failed$", *as_expected("wildptr"),
+                  r"^\[spin\] spinning forever$",
+                  r"^\[spin\] stopped: used up its time budget \(VMX-preemption timer\)",
+                  stat("spin", 52, "VMX-preemption timer expired", 1), *as_expected("spin"),
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello"),
+                  r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
+          forbid=[*DEFAULT_FORBID, r"ERROR: still running", r"ERROR: survived"]),
+
+    # Every start mode the CPU supports (unrestricted guest), guest FPU/SSE state across exits,
+    # and the exit micro-benchmark (its numbers are checked for sanity here, reported by make bench).
+    bochs("bochs-guests-modes",
+          modules=[g("realmode", "mode=real"), g("protected", "mode=protected"), g("fpu"),
+                   g("bench", "baseline=yes")],
+          expect=[r"^\[realmode\] starting: real mode",
+                  r"^\[realmode\] hello from real mode$",
+                  r"^\[realmode\] PASS 2 CR0.PE is 0 \(SMSW\)$", *as_expected("realmode"),
+                  r"^\[protected\] starting: 32-bit protected mode",
+                  r"^\[protected\] PASS 2 CR0.PG is 0$", *as_expected("protected"),
+                  r"^\[fpu\] PASS 2 xmm0-xmm15 unchanged across 150 exits$",
+                  r"^\[fpu\] PASS 5 FXSAVE image", *as_expected("fpu"),
+                  r"^\[bench\] bench: vmcall \d+ cycles per round trip, minimal exit stub \d+, ratio",
+                  r"^\[bench\] bench: cpuid \d+ cycles per round trip",
+                  r"^\[bench\] bench: out-uart \d+ cycles per round trip",
+                  stat("bench", 10, "CPUID", 1000), *as_expected("bench")]),
+
+    # A deliberately broken guest state is reported by name; the hypervisor carries on.
+    bochs("bochs-broken-guest-state",
+          modules=[g("hello", "break=cs-long-and-big expect=entry-failure"),
+                   g("hello", "break=host-tr expect=entry-failure"),
+                   g("hello")],
+          expect=[r"guest-state check: CS.L=1 and CS.D/B=1 together in IA-32e mode \(SDM 27.3.1.2\)",
+                  r"stopped: VM entry failed: exit reason 33 \(VM-entry failure: invalid guest state\)|"
+                  r"stopped: VM entry failed: exit reason 33 .*invalid guest state",
+                  r"VMCS dump:", r"guest CS access rights\s+0x000000000000e09b|guest CS access rights",
+                  r"stopped: VMLAUNCH failed: VMfailValid, VM-instruction error 8: .*host",
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$",
+                  r"^\[hello\] outcome: shutdown \(expected shutdown\): as expected$"],
+          check=bochs_log_has(r"VMENTER FAIL|VMFAIL", r"CS\.D_B/L|guest.*CS", r"host TR|TR selector")),
+
+    # Without VMX (QEMU TCG) the guests are refused with a clear message.
+    qemu("qemu-guests-need-vmx", modules=[g("hello")], status=4,
+         expect=[r"VMX: not supported", r"1 guest\(s\) given, but this CPU has no VMX"]),
+
+    *both("frames", cmdline="selftest=frames", expect=[r"frame test: passed"]),
+]
