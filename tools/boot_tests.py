@@ -52,6 +52,13 @@ CASES = [
 ]
 
 
+# An unexpected exception is reported (vector, error code, RIP, CR2, registers) and ends the run
+# with status 3.
+CASES += both("crash", cmdline="selftest=crash", status=3,
+              expect=[r"crash test: executing UD2", r"unexpected exception: #UD invalid opcode \(vector 6\)",
+                      r"CR2=0x", r"RIP=0x[0-9a-f]+ CS=0x0008", r"RAX=0x", r"R15=0x", r"exit status 3"],
+              forbid=[r"crash test: FAILED"])
+
 # ---- The hypervisor (issue 3): guests as Multiboot modules, run one after the other in Bochs. ----
 
 def g(name, args=""):

@@ -16,7 +16,7 @@ enum StopReason {
     case vmInstructionFailed(VMXError)
     case unsupportedStringIO(port: UInt16, rip: UInt64)
     case unsupportedCRAccess(controlRegister: Int, accessType: StaticString, rip: UInt64)
-    case unhandledExit(reason: UInt16, qualification: UInt64, rip: UInt64)
+    case unhandledExit(reason: UInt16, qualification: UInt64, instructionLength: UInt64, instructionInformation: UInt64, rip: UInt64)
 
     /// A guest that asked to stop with code 0 succeeded; everything else is a failure.
     var isSuccess: Bool {
@@ -56,8 +56,9 @@ enum StopReason {
             return "string I/O (INS/OUTS) to port \(hex(port, digits: 1)) at RIP \(hex(rip)) is not emulated"
         case .unsupportedCRAccess(let cr, let type, let rip):
             return "\(type) CR\(cr) at RIP \(hex(rip)) is not emulated"
-        case .unhandledExit(let reason, let qualification, let rip):
-            return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), RIP \(hex(rip))"
+        case .unhandledExit(let reason, let qualification, let length, let information, let rip):
+            return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), "
+                + "instruction length \(length), instruction information \(hex(information, digits: 8)), RIP \(hex(rip))"
         }
     }
 }

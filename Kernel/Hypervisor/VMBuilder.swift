@@ -106,8 +106,16 @@ enum VMBuilder {
             try vmcs.write(.ioBitmapA, ioA)
             try vmcs.write(.ioBitmapB, ioB)
             try vmcs.write(.msrBitmaps, msrPage)
-            try vmcs.write(.eptPointer, ept.pointer(caps.eptVPID).rawValue)
-            if vpid != 0 { try vmcs.write(.virtualProcessorIdentifier, UInt64(vpid)) }
+            let eptp = ept.pointer(caps.eptVPID).rawValue
+            try vmcs.write(.eptPointer, eptp)
+            // The frames of this EPT may have served an earlier VM's EPT with the same EPTP:
+            // drop any translations still cached for it (SDM Vol. 3C §29.4.3.1).
+            if caps.eptVPID.inveptSingleContext { try VMXInstruction.invept(singleContext: eptp) }
+            if vpid != 0 {
+                try vmcs.write(.virtualProcessorIdentifier, UInt64(vpid))
+                // VPIDs wrap after 65535 VMs: a reused tag must not find old linear translations.
+                if caps.eptVPID.invvpidSingleContext { try VMXInstruction.invvpid(singleContext: vpid) }
+            }
             try HostState.write(vmcs, exitControls: controls.exit)
             try GuestState.write(start, to: vmcs, caps: caps, unrestrictedGuest: controls.unrestrictedGuest)
             if !controls.entry.contains(.ia32eModeGuest) && spec.mode == .long {

@@ -5,6 +5,12 @@ enum SelfTests {
         switch name {
         case "pagefault": return pageFault()
         case "frames": return frameAllocator(&frames)
+        case "crash":
+            // An unexpected exception: the handler must report it and end the run with status 3.
+            print("crash test: executing UD2")
+            undefined_instruction()
+            print("crash test: FAILED (still running)")
+            return false
         default:
             print("selftest: unknown test '\(name)'")
             return false

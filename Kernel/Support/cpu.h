@@ -71,6 +71,8 @@ static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+/* UD2: the crash self-test's unexpected #UD. */
+static inline void undefined_instruction(void) { __asm__ volatile("ud2" ::: "memory"); }
 /* Bochs's magic breakpoint (magic_break: enabled=1): the harness's debugger script quits on it. */
 static inline void bochs_magic_break(void) { __asm__ volatile("xchg %%bx, %%bx" ::: "memory"); }
 

@@ -92,6 +92,8 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         return true
     default:
         vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+                                          instructionLength: vmreadFast(.vmExitInstructionLength),
+                                          instructionInformation: vmreadFast(.vmExitInstructionInformation),
                                           rip: vmreadFast(.guestRIP))
         return false
     }
