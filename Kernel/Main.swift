@@ -71,7 +71,12 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
             let vmx = try VMXOperation.enter(frames: &frames)
             let freeBefore = frames.freeFrames
             print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.count) guest(s)")
-            let asExpected = GuestRunner.runAll(boot.modules, vmx: vmx, frames: &frames)
+            var schedule = GuestRunner.Schedule.sequential
+            if commandLine.value("schedule") == "round-robin" {
+                let sliceMillions = commandLine.value("slice").flatMap { UInt64($0) } ?? 10
+                schedule = .roundRobin(sliceTicks: max(1, sliceMillions) * 1_000_000)
+            }
+            let asExpected = GuestRunner.runAll(boot.modules, schedule: schedule, vmx: vmx, frames: &frames)
             try vmx.leave()
             print("vmx: VMXOFF done; \(frames.freeFrames) free frames (\(freeBefore) before the guests)")
             if !asExpected { status = 1 }

@@ -173,3 +173,72 @@ CASES += [
 
     *both("frames", cmdline="selftest=frames", expect=[r"frame test: passed"]),
 ]
+
+# The remaining exits (Guests/misc.S): INVD as a no-op, CR4.OSXSAVE and XSETBV/XGETBV, VMX
+# instructions as #UD, CR4.VMXE refused, CR0 writes through the read shadow, CPUID.40000001.
+# Exit counts on the default model (XSAVE present; CR4_FIXED1 allows OSXSAVE, so setting it
+# does not exit; CR0.WP is guest-owned): XSETBV 4 (3, 2, ECX=1, restore), CPUID 3,
+# control-register access 3 (CR4.VMXE, CR0.NE clear, CR0.NE set).
+CASES += [
+    bochs("bochs-guests-misc",
+          modules=[g("misc")],
+          expect=[r"^\[misc\] group 1: INVD$",
+                  r"^\[misc\] PASS 1 INVD executes without fault$",
+                  r"^\[misc\] group 2: CR4.OSXSAVE and XSETBV$",
+                  r"^\[misc\] XCR0 before = 0x[0-9a-f]{16}$",
+                  r"^\[misc\] PASS 2 setting CR4.OSXSAVE does not fault$",
+                  r"^\[misc\] PASS 3 CR4.OSXSAVE reads back as 1$",
+                  r"^\[misc\] PASS 4 CPUID.1:ECX.OSXSAVE\[27\] is 1 after setting CR4.OSXSAVE$",
+                  r"^\[misc\] PASS 5 XSETBV XCR0=3 \(x87\|SSE\) succeeds$",
+                  r"^\[misc\] PASS 6 XGETBV\(0\) reads 3 back$",
+                  r"^\[misc\] PASS 7 XSETBV XCR0=2 \(x87 clear\) raises #GP$",
+                  r"^\[misc\] PASS 8 XSETBV ECX=1 raises #GP$",
+                  r"^\[misc\] PASS 9 XCR0 restored$",
+                  r"^\[misc\] group 3: VMX instructions$",
+                  r"^\[misc\] PASS 10 VMXON raises #UD$",
+                  r"^\[misc\] PASS 11 VMREAD raises #UD$",
+                  r"^\[misc\] PASS 12 VMCALL is the hypercall, no fault$",
+                  r"^\[misc\] group 4: CR4.VMXE$",
+                  r"^\[misc\] PASS 13 setting CR4.VMXE raises #GP$",
+                  r"^\[misc\] PASS 14 CR4.VMXE reads 0 afterwards$",
+                  r"^\[misc\] PASS 15 CR4 unchanged by the refused write$",
+                  r"^\[misc\] group 5: CR0 writes$",
+                  r"^\[misc\] CR0 = 0x[0-9a-f]{16}$",
+                  r"^\[misc\] PASS 16 clearing CR0.WP: no fault, reads back clear$",
+                  r"^\[misc\] PASS 17 setting CR0.WP: no fault, reads back set$",
+                  r"^\[misc\] PASS 18 CR0.NE reads 1$",
+                  r"^\[misc\] CR0 with NE cleared = 0x[0-9a-f]{16}$",
+                  r"^\[misc\] PASS 19 clearing CR0.NE: no fault, reads back clear$",
+                  r"^\[misc\] PASS 20 CR0 restored$",
+                  r"^\[misc\] group 6: CPUID.40000001$",
+                  r"^\[misc\] CPUID.40000001: EAX = 0x0000000000000001$",
+                  r"^\[misc\] PASS 21 CPUID.40000001 EAX = 1 \(hypercall ABI 0.1\)$",
+                  r"^\[misc\] stopped: shut down with exit code 0$",
+                  stat("misc", 10, "CPUID", 3),
+                  stat("misc", 13, "INVD", 1),
+                  stat("misc", 23, "VMREAD", 1),
+                  stat("misc", 27, "VMXON", 1),
+                  stat("misc", 28, "control-register access", 3),
+                  stat("misc", 55, "XSETBV", 4),
+                  r"^\[misc\] guest tests: 21 passed, 0 failed$",
+                  *as_expected("misc")]),
+]
+
+
+# ---- Several VMs at once (issue 4 groundwork): round-robin slices of the VMX-preemption timer. ----
+CASES += [
+    bochs("bochs-round-robin",
+          cmdline="schedule=round-robin slice=1",
+          modules=[("build/guests/ticker.bin", "t1"), ("build/guests/ticker.bin", "t2"),
+                   ("build/guests/triple.bin", "crasher expect=triple-fault"), ("build/guests/ticker.bin", "t3")],
+          expect=[r"vmx: 4 VMs, round-robin, slices of 1000000 TSC ticks",
+                  # Interleaved: every ticker prints tick 1 before any prints tick 2.
+                  r"^\[t1\] tick 1$", r"^\[t2\] tick 1$", r"^\[t3\] tick 1$",
+                  r"^\[t1\] tick 2$", r"^\[t2\] tick 2$", r"^\[t3\] tick 2$",
+                  r"^\[t1\] tick 5$", r"^\[t2\] tick 5$", r"^\[t3\] tick 5$",
+                  r"^\[t1\] PASS 1 xmm7 kept this guest's value", r"^\[t1\] PASS 2 LSTAR kept",
+                  r"^\[t2\] PASS 1 xmm7", r"^\[t3\] PASS 2 LSTAR",
+                  r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
+          check=lambda r: None if re.search(r"^\[crasher\] outcome: triple-fault \(expected triple-fault\): as expected$",
+                                            r.serial, re.M) else "the crashing VM was not reported"),
+]

@@ -16,6 +16,8 @@ enum StopReason {
     case vmInstructionFailed(VMXError)
     case unsupportedStringIO(port: UInt16, rip: UInt64)
     case unsupportedCRAccess(controlRegister: Int, accessType: StaticString, rip: UInt64)
+    /// The exit path returned to the scheduler without recording why (a hypervisor bug).
+    case leftWithoutReason
     case unhandledExit(reason: UInt16, qualification: UInt64, instructionLength: UInt64, instructionInformation: UInt64, rip: UInt64)
 
     /// A guest that asked to stop with code 0 succeeded; everything else is a failure.
@@ -56,6 +58,8 @@ enum StopReason {
             return "string I/O (INS/OUTS) to port \(hex(port, digits: 1)) at RIP \(hex(rip)) is not emulated"
         case .unsupportedCRAccess(let cr, let type, let rip):
             return "\(type) CR\(cr) at RIP \(hex(rip)) is not emulated"
+        case .leftWithoutReason:
+            return "left the guest without a recorded reason (hypervisor bug)"
         case .unhandledExit(let reason, let qualification, let length, let information, let rip):
             return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), "
                 + "instruction length \(length), instruction information \(hex(information, digits: 8)), RIP \(hex(rip))"

@@ -54,7 +54,7 @@ enum VMBuildError: Error {
 enum VMBuilder {
     nonisolated(unsafe) static var nextVPID: UInt16 = 1
 
-    static func build(_ spec: GuestSpec, image: UnsafeRawBufferPointer, vmx: VMXOperation,
+    static func build(_ spec: GuestSpec, image: UnsafeRawBufferPointer, vmx: VMXOperation, sliceTicks: UInt64,
                       frames: inout FrameAllocator) throws(VMBuildError) -> UnsafeMutablePointer<VirtualMachine> {
         let caps = vmx.capabilities
         let controls: VMControls
@@ -125,8 +125,13 @@ enum VMBuilder {
             throw .vmx(error)
         }
 
-        let supportedXCR0: UInt64 = CPUFeatures.read().hasXSAVE
+        let hasXSAVE = CPUFeatures.read().hasXSAVE
+        let supportedXCR0: UInt64 = hasXSAVE
             ? { let r = cpuid(0xD, 0); return (UInt64(r.edx) << 32) | UInt64(r.eax) }() : 1
+        guard let context = GuestContext(frames: &frames, useXSAVE: hasXSAVE, supportedXCR0: supportedXCR0) else {
+            throw .outOfMemory("the guest's FPU save area")
+        }
+        let budget = spec.budgetMillions * 1_000_000
         let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
         vm.initialize(to: VirtualMachine(
             name: vmName, registers: registers, vmcs: vmcs, memory: memory, ramBase: ram, ept: ept, vpid: vpid,
@@ -134,13 +139,16 @@ enum VMBuilder {
             hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)),
             cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: controls.unrestrictedGuest), cr4Fixed: caps.cr4,
             entryControls: controls.entry,
-            budgetTicks: spec.budgetMillions * 1_000_000, supportedXCR0: supportedXCR0, frames: owned))
+            budgetTicks: budget, sliceTicks: min(budget, sliceTicks), context: context,
+            baselineExitPath: spec.baselineExitPath,
+            supportedXCR0: supportedXCR0, frames: owned))
         return vm
     }
 
     static func destroy(_ vm: UnsafeMutablePointer<VirtualMachine>, frames: inout FrameAllocator) {
         try? vm.pointee.vmcs.clear()
         vm.pointee.ept.release(frames: &frames)
+        vm.pointee.context.release(frames: &frames)
         for (address, count) in vm.pointee.frames { frames.free(address, count: count) }
         vm.pointee.stats.release()
         vm.pointee.registers.deallocate()

@@ -22,7 +22,14 @@ struct VirtualMachine {
     var cr0Fixed: FixedBits
     var cr4Fixed: FixedBits
     var entryControls: VMEntryControls
+    /// Guest time left (TSC ticks), and the most it may run before another VM's turn.
     var budgetTicks: UInt64
+    var sliceTicks: UInt64
+    /// Set by the exit path when the VM's time slice ended but its budget did not.
+    var yielded = false
+    var context: GuestContext
+    /// make bench: exits may go through the minimal stub (GuestSpec.baselineExitPath).
+    let baselineExitPath: Bool
     var supportedXCR0: UInt64
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []

@@ -118,6 +118,16 @@ static inline void xsetbv(uint32_t index, uint64_t value) {
 }
 static inline uint64_t xgetbv(uint32_t index) { uint32_t lo, hi; __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index)); return ((uint64_t)hi << 32) | lo; }
 
+/* Guest FPU/SSE/AVX state between VMs (the host itself never touches it). */
+static inline void xsave_area(void *area, uint64_t mask) {
+    __asm__ volatile("xsave64 (%0)" :: "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xrstor_area(const void *area, uint64_t mask) {
+    __asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void fxsave_area(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+static inline void fxrstor_area(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+
 /* vmx_run: VMEntryExit.S */
 int vmx_run(void *guest_registers, int launched, void *exit_entry);
 extern char vmx_exit_with_baseline[];

@@ -4,7 +4,8 @@ import X86
 // CPUID exits unconditionally in VMX non-root operation (SDM Vol. 3C §26.1.2).
 // We answer with the host's values, filtered:
 // - leaf 1: VMX hidden (no nested virtualization), the "hypervisor present"
-//   bit 31 set, OSXSAVE as the guest's own CR4 says;
+//   bit 31 set, OSXSAVE as the guest's own CR4 says (SDM Vol. 2A CPUID: it
+//   reflects CR4.OSXSAVE);
 // - leaves 0x40000000-0x400000FF: ours. 0x40000000 gives the highest such leaf
 //   in EAX and the signature "Swiftvisor" in EBX, ECX, EDX.
 enum CPUIDExit {
@@ -30,7 +31,10 @@ enum CPUIDExit {
                 var ecx = CPUIDFeatureECX(rawValue: r.ecx)
                 ecx.remove(.vmx)
                 ecx.insert(.hypervisor)
-                if vmreadFast(.cr4ReadShadow) & CR4.osxsave.rawValue != 0 { ecx.insert(.osxsave) } else { ecx.remove(.osxsave) }
+                // The CR4 the guest sees: shadow bits where the guest/host mask owns them, the real ones elsewhere.
+                let mask = vmreadFast(.cr4GuestHostMask)
+                let guestCR4 = (vmreadFast(.guestCR4) & ~mask) | (vmreadFast(.cr4ReadShadow) & mask)
+                if guestCR4 & CR4.osxsave.rawValue != 0 { ecx.insert(.osxsave) } else { ecx.remove(.osxsave) }
                 r.ecx = ecx.rawValue
             }
         }

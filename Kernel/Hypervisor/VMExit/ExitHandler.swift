@@ -67,7 +67,14 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         vm.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.preemptionTimerExpired.rawValue:
-        vm.pointee.stop = .timeBudgetExhausted(rip: vmreadFast(.guestRIP))
+        // The VMX-preemption timer ran out: the slice is over. Another turn if budget remains.
+        if vm.pointee.budgetTicks > vm.pointee.sliceTicks {
+            vm.pointee.budgetTicks -= vm.pointee.sliceTicks
+            vm.pointee.yielded = true
+        } else {
+            vm.pointee.budgetTicks = 0
+            vm.pointee.stop = .timeBudgetExhausted(rip: vmreadFast(.guestRIP))
+        }
         return false
     case ExitReason.invd.rawValue:
         // INVD would drop dirty cache lines the host may own: perform it as a no-op
