@@ -49,6 +49,8 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
     if !cpu.brand.isEmpty { print("CPU brand: \(cpu.brand)") }
     print("CPU features: NX=\(cpu.hasNX ? "yes" : "no") 1GiB-pages=\(cpu.has1GiBPages ? "yes" : "no") "
         + "XSAVE=\(cpu.hasXSAVE ? "yes" : "no") hypervisor-bit=\(cpu.runsUnderHypervisor ? "yes" : "no")")
+    let tscHz = TSCCalibration.measureHz()
+    print("TSC: \(tscHz / 1_000_000) MHz (calibrated against the PIT)")
     if cpu.hasVMX {
         print("VMX: supported")
         VMXReport.printCapabilities()
