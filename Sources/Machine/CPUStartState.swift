@@ -57,6 +57,8 @@ public struct CPUStartState: Sendable {
     public var rsp: UInt64
     public var rflags: UInt64 = RFLAGS.reserved1.rawValue
     public var rbx: UInt64 = 0
+    public var rax: UInt64 = 0
+    public var rsi: UInt64 = 0
     public var cs: SegmentState
     public var ds: SegmentState, es: SegmentState, ss: SegmentState, fs: SegmentState, gs: SegmentState
     public var tr: SegmentState

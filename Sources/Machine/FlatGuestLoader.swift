@@ -55,17 +55,9 @@ public enum FlatGuestLoader {
         var state: CPUStartState
         switch mode {
         case .long:
-            // 4-level identity map of 0-4 GiB: one PDPT, four page directories of 2 MiB pages.
-            let pdpt = pml4Address + 0x1000, firstPD = pml4Address + 0x2000
-            _ = memory.store(PageTableEntry.table(pdpt).rawValue, gpa: pml4Address)
-            for i in 0..<4 {
-                let pd = firstPD + UInt64(i) * 0x1000
-                _ = memory.store(PageTableEntry.table(pd).rawValue, gpa: pdpt + UInt64(i) * 8)
-                for j in 0..<512 {
-                    let page = (UInt64(i) << 30) | (UInt64(j) << 21)
-                    _ = memory.store(PageTableEntry.page2M(page).rawValue, gpa: pd + UInt64(j) * 8)
-                }
-            }
+            // 4-level identity map of 0-4 GiB: one PDPT, four page directories of 2 MiB pages
+            // at 0x1000-0x6FFF (RAM is at least 64 KiB, so they always fit).
+            _ = IdentityPageTables.write(pml4: pml4Address, gibibytes: 4, into: memory)
             state = CPUStartState(mode: .long, cr0: [.pe, .mp, .et, .ne, .wp, .pg], cr4: [.pae],
                                   efer: [.lme, .lma, .nxe], rip: loadAddress, rsp: loadAddress,
                                   cs: SegmentState(selector: codeSelector64, limit: 0xFFFF_FFFF, accessRights: .code64()),

@@ -1,0 +1,136 @@
+/// A guest's PC: the legacy devices behind its port space, their interrupt lines
+/// into the 8259A pair, and their notion of time (the guest clock).
+///
+/// Devices: PIC (0x20/0x21, 0xA0/0xA1), PIT (0x40-0x43) with port 0x61, CMOS/RTC
+/// (0x70/0x71, IRQ 8), i8042 keyboard controller (0x60/0x64, IRQ 1), ATA primary
+/// channel (0x1F0-0x1F7, 0x3F6, IRQ 14; floating when no disk), and everything
+/// PortBus decodes (COM1, port 0xE9, port 0x80, the unhandled-port count).
+///
+/// Time is pulled, never pushed: the engine calls `update(tsc:)` when a VM exits
+/// and before it enters, and arms its own timer for `nextTimerTSC`, the TSC at
+/// which a device next needs attention (.max when none is armed). Both checks are
+/// a compare when nothing is due, so the exit path stays cheap.
+public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
+    public var bus: PortBus<ConsoleSink, DebugSink>
+    public var pic = PIC8259()
+    public var pit = PIT8254()
+    public var ata = ATAChannel.absent
+    public var rtc: CMOSRTC
+    public var keyboard = I8042()
+    public let clock: GuestClock
+    /// The TSC at which the PIT next raises IRQ0; .max while channel 0 is idle.
+    public private(set) var nextTimerTSC: UInt64 = .max
+    /// IRQ0 edges delivered to the PIC so far.
+    public private(set) var timerInterrupts: UInt64 = 0
+
+    /// `wallClock` is the date and time at the guest's time zero (the host's, normally);
+    /// `ramBytes` is reported in the CMOS memory-size registers.
+    public init(bus: PortBus<ConsoleSink, DebugSink>, clock: GuestClock,
+                wallClock: CalendarDateTime = .epoch, ramBytes: UInt64 = 0) {
+        self.bus = bus
+        self.clock = clock
+        rtc = CMOSRTC(time: wallClock)
+        if ramBytes > 0 { rtc.setMemorySize(bytesBelow4GiB: ramBytes) }
+    }
+
+    /// The PIC asks the CPU for an interrupt (its INTR line).
+    @inline(__always) public var interruptPending: Bool { pic.interruptRequested }
+
+    /// INTA: the vector to deliver (the request moves to in-service).
+    public mutating func acknowledge() -> UInt8 { pic.acknowledge() }
+
+    /// Bring the timers up to `tsc`: IRQ0 edges that came due are handed to the PIC.
+    @inline(__always)
+    public mutating func update(tsc: UInt64) {
+        if tsc >= nextTimerTSC { fireTimers(tsc: tsc) }
+    }
+
+    public mutating func portIn(port: UInt16, size: Int, tsc: UInt64) -> UInt32 {
+        let value: UInt32
+        switch port {
+        case PIC8259.masterPorts, PIC8259.slavePorts:
+            value = UInt32(truncatingIfNeeded: pic.read(offset: UInt64(port - PIC8259.basePort), size: size))
+        case PIT8254.counterPorts, PIT8254.systemControlPorts:
+            update(tsc: tsc)
+            pit.advance(to: clock.pitTicks(at: tsc))
+            value = UInt32(truncatingIfNeeded: pit.read(offset: UInt64(port - PIT8254.basePort), size: size))
+        case CMOSRTC.ports:
+            rtc.advance(to: clock.nanoseconds(at: tsc))
+            value = UInt32(truncatingIfNeeded: rtc.read(offset: UInt64(port - CMOSRTC.ports.base), size: size))
+        case I8042.dataPort:
+            value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.dataOffset, size: size))
+        case I8042.commandPort:
+            value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.commandOffset, size: size))
+        case ATAPorts.primaryCommandBlock:
+            value = UInt32(truncatingIfNeeded: ata.read(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size))
+        case ATAPorts.primaryControl:
+            value = UInt32(truncatingIfNeeded: ata.read(offset: ATARegister.control, size: size))
+        default:
+            value = bus.portIn(port: port, size: size)
+        }
+        syncInterruptLines()
+        return value & UInt32(truncatingIfNeeded: IOAccess.mask(size: size))
+    }
+
+    public mutating func portOut(port: UInt16, size: Int, value: UInt32, tsc: UInt64) {
+        let data = UInt64(value) & IOAccess.mask(size: size)
+        switch port {
+        case PIC8259.masterPorts, PIC8259.slavePorts:
+            pic.write(offset: UInt64(port - PIC8259.basePort), size: size, value: data)
+        case PIT8254.counterPorts, PIT8254.systemControlPorts:
+            update(tsc: tsc)
+            let now = clock.pitTicks(at: tsc)
+            pit.advance(to: now)
+            pit.write(offset: UInt64(port - PIT8254.basePort), size: size, value: data)
+            scheduleTimer(afterPITTick: now)
+        case CMOSRTC.ports:
+            rtc.advance(to: clock.nanoseconds(at: tsc))
+            rtc.write(offset: UInt64(port - CMOSRTC.ports.base), size: size, value: data)
+        case I8042.dataPort:
+            keyboard.write(offset: I8042.dataOffset, size: size, value: data)
+        case I8042.commandPort:
+            keyboard.write(offset: I8042.commandOffset, size: size, value: data)
+        case ATAPorts.primaryCommandBlock:
+            ata.write(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size, value: data)
+        case ATAPorts.primaryControl:
+            ata.write(offset: ATARegister.control, size: size, value: data)
+        default:
+            bus.portOut(port: port, size: size, value: value)
+        }
+        syncInterruptLines()
+    }
+
+    /// Device interrupt lines follow their devices (IRQ 1 keyboard, 4 COM1, 8 RTC, 14 ATA).
+    @inline(__always)
+    public mutating func syncInterruptLines() {
+        pic.setLevel(irq: 1, high: keyboard.irq1Asserted)
+        pic.setLevel(irq: StandardPorts.com1IRQ, high: bus.com1.irqAsserted)
+        pic.setLevel(irq: 8, high: rtc.irqAsserted)
+        pic.setLevel(irq: ATAPorts.primaryIRQ, high: ata.irqPending)
+    }
+
+    /// A key typed on the hypervisor's console, for this VM's keyboard (IRQ 1).
+    public mutating func type(ascii: UInt8) {
+        _ = keyboard.type(ascii: ascii)
+        syncInterruptLines()
+    }
+
+    private mutating func fireTimers(tsc: UInt64) {
+        let now = clock.pitTicks(at: tsc)
+        let edges = pit.takeIRQ0Edges(upTo: now)
+        if edges > 0 {
+            // Edges the guest was too slow to take merge into one request, as on real hardware.
+            pic.pulse(irq: PIT8254.irq)
+            timerInterrupts &+= UInt64(edges)
+        }
+        scheduleTimer(afterPITTick: now)
+    }
+
+    private mutating func scheduleTimer(afterPITTick now: UInt64) {
+        if let next = pit.nextIRQ0Tick(after: now) {
+            nextTimerTSC = clock.tsc(atTick: next, hz: PIT8254.frequency)
+        } else {
+            nextTimerTSC = .max
+        }
+    }
+}
