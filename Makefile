@@ -78,16 +78,16 @@ kernel: $(BUILD)/swiftvisor.elf
 
 $(OBJ)/X86.o: $(X86_SRC) Makefile
 	@mkdir -p $(OBJ)
-	$(SWIFTC) $(EMBEDDED) -module-name X86 -emit-module -emit-module-path $(OBJ)/X86.swiftmodule -c $(X86_SRC) -o $@
+	$(SWIFTC) $(EMBEDDED) -module-name X86 -emit-module -emit-module-path $(OBJ)/X86.swiftmodule -c $(X86_SRC) -o $@ && touch $@
 
 $(OBJ)/VTx.o: $(VTX_SRC) $(OBJ)/X86.o
-	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name VTx -emit-module -emit-module-path $(OBJ)/VTx.swiftmodule -c $(VTX_SRC) -o $@
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name VTx -emit-module -emit-module-path $(OBJ)/VTx.swiftmodule -c $(VTX_SRC) -o $@ && touch $@
 
 $(OBJ)/Machine.o: $(MACHINE_SRC) $(OBJ)/X86.o
-	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Machine -emit-module -emit-module-path $(OBJ)/Machine.swiftmodule -c $(MACHINE_SRC) -o $@
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Machine -emit-module -emit-module-path $(OBJ)/Machine.swiftmodule -c $(MACHINE_SRC) -o $@ && touch $@
 
 $(OBJ)/Kernel.o: $(KERNEL_SRC) $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
-	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@ && touch $@
 
 $(OBJ)/%.o: Kernel/%.S
 	@mkdir -p $(dir $@)

@@ -1,4 +1,5 @@
 import VTx
+import Machine
 // Swiftvisor's bare-metal entry: boot.S calls kmain in long mode with the
 // loader's magic and boot-information address.
 
@@ -49,8 +50,9 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
     if !cpu.brand.isEmpty { print("CPU brand: \(cpu.brand)") }
     print("CPU features: NX=\(cpu.hasNX ? "yes" : "no") 1GiB-pages=\(cpu.has1GiBPages ? "yes" : "no") "
         + "XSAVE=\(cpu.hasXSAVE ? "yes" : "no") hypervisor-bit=\(cpu.runsUnderHypervisor ? "yes" : "no")")
-    let tscHz = TSCCalibration.measureHz()
-    print("TSC: \(tscHz / 1_000_000) MHz (calibrated against the PIT)")
+    HostTime.initialize()
+    let wall = HostTime.now()
+    print("TSC: \(HostTime.tscHz / 1_000_000) MHz (calibrated against the PIT); host RTC \(wall.year)-\(wall.month)-\(wall.day) \(wall.hour):\(wall.minute):\(wall.second)")
     if cpu.hasVMX {
         print("VMX: supported")
         VMXReport.printCapabilities()

@@ -5,7 +5,9 @@ import Machine
 // - sequential (default): each guest runs alone until it stops, then the next;
 // - round-robin (kernel command line `schedule=round-robin [slice=M]`): all VMs
 //   exist at once, each with its own VMCS, EPT, VPID and devices, and take turns
-//   of at most `slice` million guest TSC ticks, enforced by the VMX-preemption timer.
+//   of at most `slice` million TSC ticks, cut by the VMX-preemption timer.
+// A guest halted with interrupts on waits off the CPU until its next device
+// timer; when every VM waits, the CPU idles until the earliest one.
 // Either way a guest that crashes, spins or breaks its state loses only itself,
 // and each guest's end is reported with its exit statistics.
 
@@ -14,58 +16,72 @@ enum GuestRunner {
 
     /// Runs every boot module as a guest; true when each ended as its `expect=` said.
     static func runAll(_ modules: [BootModule], schedule: Schedule, vmx: VMXOperation, frames: inout FrameAllocator) -> Bool {
-        var specs: [(GuestSpec, UnsafeRawBufferPointer)] = []
-        var allAsExpected = true
-        for module in modules {
-            guard let spec = GuestSpec(commandLine: module.commandLine) else {
-                print("swiftvisor: bad guest arguments \"\(module.commandLine)\" (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [expect=...])")
-                allAsExpected = false
-                continue
-            }
-            specs.append((spec, UnsafeRawBufferPointer(start: physicalPointer(module.start), count: Int(module.size))))
-        }
+        let (specs, errors) = GuestSpec.fromModules(modules)
+        var allAsExpected = errors.isEmpty
+        for error in errors { print("swiftvisor: bad guest module: \(error)") }
         switch schedule {
         case .sequential:
-            for (spec, image) in specs {
-                guard let vm = create(spec, image: image, vmx: vmx, sliceTicks: .max, frames: &frames) else {
+            for spec in specs {
+                guard let vm = create(spec, vmx: vmx, sliceTicks: .max, frames: &frames) else {
                     allAsExpected = report(spec, outcome: "error") && allAsExpected
                     continue
                 }
-                while vm.pointee.stop == nil { runTurn(vm, vmx: vmx) }
+                run([vm], vmx: vmx)
                 allAsExpected = finish(vm, spec) && allAsExpected
                 VMBuilder.destroy(vm, frames: &frames)
             }
         case .roundRobin(let slice):
-            var vms: [(UnsafeMutablePointer<VirtualMachine>, GuestSpec)] = []
-            for (spec, image) in specs {
-                if let vm = create(spec, image: image, vmx: vmx, sliceTicks: slice, frames: &frames) {
-                    vms.append((vm, spec))
+            var vms: [UnsafeMutablePointer<VirtualMachine>] = []
+            var vmSpecs: [GuestSpec] = []
+            for spec in specs {
+                if let vm = create(spec, vmx: vmx, sliceTicks: slice, frames: &frames) {
+                    vms.append(vm)
+                    vmSpecs.append(spec)
                 } else {
                     allAsExpected = report(spec, outcome: "error") && allAsExpected
                 }
             }
             print("vmx: \(vms.count) VMs, round-robin, slices of \(slice) TSC ticks")
-            var running = vms.count
-            while running > 0 {
-                for i in vms.indices where vms[i].0.pointee.stop == nil {
-                    runTurn(vms[i].0, vmx: vmx)
-                    if vms[i].0.pointee.stop != nil {
-                        allAsExpected = finish(vms[i].0, vms[i].1) && allAsExpected
-                        running -= 1
-                    }
-                }
-            }
-            for (vm, _) in vms { VMBuilder.destroy(vm, frames: &frames) }
+            run(vms, vmx: vmx) { i in allAsExpected = finish(vms[i], vmSpecs[i]) && allAsExpected }
+            for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
         return allAsExpected
     }
 
-    private static func create(_ spec: GuestSpec, image: UnsafeRawBufferPointer, vmx: VMXOperation, sliceTicks: UInt64,
+    /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops.
+    private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], vmx: VMXOperation,
+                            stopped: (Int) -> Void = { _ in }) {
+        var running = vms.count
+        while running > 0 {
+            var ranOne = false
+            var earliestWake: UInt64 = .max
+            for i in vms.indices where vms[i].pointee.stop == nil {
+                let vm = vms[i]
+                if vm.pointee.halted {
+                    let wake = vm.pointee.pc.nextTimerTSC
+                    if rdtsc() < wake { earliestWake = min(earliestWake, wake); continue }
+                    vm.pointee.halted = false
+                }
+                runTurn(vm, vmx: vmx)
+                ranOne = true
+                if vm.pointee.stop != nil {
+                    running -= 1
+                    stopped(i)
+                }
+            }
+            // Every live VM is halted waiting for a timer: idle until the first is due.
+            if !ranOne && earliestWake != .max {
+                while rdtsc() < earliestWake { cpu_relax() }
+            }
+        }
+    }
+
+    private static func create(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                                frames: inout FrameAllocator) -> UnsafeMutablePointer<VirtualMachine>? {
-        print("[\(spec.name)] starting: \(spec.mode.name), \(spec.memoryMiB) MiB RAM, image \(image.count) bytes")
+        print("[\(spec.name)] starting: \(spec.memoryMiB) MiB RAM, image \(spec.image.count) bytes")
         let vm: UnsafeMutablePointer<VirtualMachine>
         do {
-            vm = try VMBuilder.build(spec, image: image, vmx: vmx, sliceTicks: sliceTicks, frames: &frames)
+            vm = try VMBuilder.build(spec, vmx: vmx, sliceTicks: sliceTicks, frames: &frames)
         } catch {
             print("[\(spec.name)] could not be created: \(error.description)")
             return nil
@@ -78,44 +94,49 @@ enum GuestRunner {
     }
 
     /// One turn of a VM on the CPU: make its VMCS current and its registers the
-    /// processor's, enter it until it stops or its slice ends, take its registers back.
+    /// processor's, enter it until it stops, halts or its turn ends, take its registers back.
     static func runTurn(_ vm: UnsafeMutablePointer<VirtualMachine>, vmx: VMXOperation) {
         do throws(VMXError) {
             try vm.pointee.vmcs.makeCurrent()
-            if vmx.capabilities.pinBasedCapability.allows(PinBasedControls.activateVMXPreemptionTimer.rawValue) {
-                let ticks = min(vm.pointee.budgetTicks, vm.pointee.sliceTicks)
-                try vm.pointee.vmcs.write(.vmxPreemptionTimerValue, min(ticks >> UInt64(vmx.capabilities.vmxMisc.preemptionTimerRate), 0xFFFF_FFFF))
-            }
         } catch {
             vm.pointee.stop = .vmInstructionFailed(error)
             return
         }
+        let start = rdtsc()
+        vm.pointee.sliceEndTSC = start &+ min(vm.pointee.budgetTicks, vm.pointee.sliceTicks)
         vm.pointee.context.load()
         Hypervisor.current = vm
         vm.pointee.yielded = false
+        InterruptDelivery.armTimer(vm, now: start)
+        InterruptDelivery.beforeEntry(vm)
         let launched = vm.pointee.vmcs.launchState == .launched
         let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), launched ? 1 : 0,
                              vm.pointee.baselineExitPath ? vmx_baseline_exit_entry() : nil)
         Hypervisor.current = nil
         vm.pointee.context.save()
+        let used = rdtsc() &- start
+        vm.pointee.budgetTicks = vm.pointee.budgetTicks > used ? vm.pointee.budgetTicks - used : 0
         if status != 0 {
             // VMLAUNCH/VMRESUME itself failed: VMfailInvalid, or VMfailValid with an error number.
             let instruction: StaticString = launched ? "VMRESUME" : "VMLAUNCH"
             let error: VMXError = status == 1 ? .failInvalid(instruction: instruction)
                 : .failValid(instruction: instruction, error: UInt32(truncatingIfNeeded: (try? vm.pointee.vmcs.read(.vmInstructionError)) ?? 0))
             vm.pointee.stop = .vmInstructionFailed(error)
-        } else {
-            vm.pointee.vmcs.markLaunched()
+            return
         }
-        if vm.pointee.stop == nil && !vm.pointee.yielded {
+        vm.pointee.vmcs.markLaunched()
+        if vm.pointee.stop == nil && vm.pointee.budgetTicks == 0 {
+            vm.pointee.stop = .timeBudgetExhausted(rip: (try? vm.pointee.vmcs.read(.guestRIP)) ?? 0)
+        }
+        if vm.pointee.stop == nil && !vm.pointee.yielded && !vm.pointee.halted {
             vm.pointee.stop = .leftWithoutReason
         }
     }
 
     /// Report a stopped VM; true if it ended as expected.
     private static func finish(_ vm: UnsafeMutablePointer<VirtualMachine>, _ spec: GuestSpec) -> Bool {
-        vm.pointee.ports.com1.sink.flush()
-        vm.pointee.ports.debugConsole.sink.flush()
+        vm.pointee.pc.bus.com1.sink.flush()
+        vm.pointee.pc.bus.debugConsole.sink.flush()
         vm.pointee.hypercalls.output.flush()
         vm.pointee.printReport()
         if isEntryFailure(vm.pointee.stop) {

@@ -5,38 +5,6 @@ import Machine
 // Building a VM from a boot module: RAM, EPT, bitmaps, VMCS and its three
 // state areas, in the order the SDM requires (a VMCS must be current to be written).
 
-struct GuestSpec {
-    var name: Substring
-    var mode: GuestMode = .long
-    var memoryMiB: UInt64 = 4
-    var budgetMillions: UInt64 = 500
-    var expect: Substring = "shutdown"
-    var breakState: Substring? = nil
-    /// make bench: exits go through the minimal baseline stub while the guest asks for it.
-    var baselineExitPath = false
-
-    /// "NAME [mode=long|protected|real] [mem=MiB] [budget=Mticks] [expect=...] [break=...] [baseline=yes]"
-    init?(commandLine: String) {
-        let words = commandLine.split(separator: " ")
-        guard let first = words.first else { return nil }
-        // GRUB passes the module path first on some setups: use its last path component.
-        name = first.split(separator: "/").last.map { $0.hasSuffix(".bin") ? $0.dropLast(4) : $0 } ?? first
-        for word in words.dropFirst() {
-            guard let eq = word.firstIndex(of: "=") else { continue }
-            let key = word[word.startIndex..<eq], value = word[word.index(after: eq)...]
-            switch key {
-            case "mode": if let m = GuestMode(name: value) { mode = m } else { return nil }
-            case "mem": if let v = UInt64(value), v >= 2, v <= 1024 { memoryMiB = (v + 1) & ~1 } else { return nil }
-            case "budget": if let v = UInt64(value), v > 0 { budgetMillions = v } else { return nil }
-            case "expect": expect = value
-            case "break": breakState = value
-            case "baseline": baselineExitPath = value == "yes"
-            default: break
-            }
-        }
-    }
-}
-
 enum VMBuildError: Error {
     case outOfMemory(String)
     case vmx(VMXError)
@@ -54,12 +22,11 @@ enum VMBuildError: Error {
 enum VMBuilder {
     nonisolated(unsafe) static var nextVPID: UInt16 = 1
 
-    static func build(_ spec: GuestSpec, image: UnsafeRawBufferPointer, vmx: VMXOperation, sliceTicks: UInt64,
+    static func build(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                       frames: inout FrameAllocator) throws(VMBuildError) -> UnsafeMutablePointer<VirtualMachine> {
         let caps = vmx.capabilities
-        let controls: VMControls
-        do { controls = try VMControls.compute(caps, mode: spec.mode) } catch { throw .vmx(error) }
         var owned: [(UInt64, Int)] = []
+        func giveBack(_ frames: inout FrameAllocator) { for (a, n) in owned { frames.free(a, count: n) } }
 
         // Guest RAM: contiguous and 2 MiB-aligned, so EPT can map it with 2 MiB pages.
         let ramBytes = spec.memoryMiB << 20
@@ -68,15 +35,24 @@ enum VMBuilder {
         }
         owned.append((ram, Int(ramBytes / 4096)))
         let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
+
+        // The loader the image asks for; it refuses malformed images with a reason.
+        let kind = GuestImageKind.detect(spec.image)
         let start: CPUStartState
-        do { start = try FlatGuestLoader.load(image, mode: spec.mode, into: memory) } catch {
-            for (a, n) in owned { frames.free(a, count: n) }
-            throw .load(error.description)
+        do {
+            start = try load(spec, kind: kind, into: memory)
+        } catch {
+            giveBack(&frames)
+            throw error
         }
+        print("[\(spec.name)] \(kind.name) loaded: \(start.mode.name), entry \(hex(start.rip))")
+
+        let controls: VMControls
+        do { controls = try VMControls.compute(caps, mode: start.mode) } catch { giveBack(&frames); throw .vmx(error) }
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
               ept.map(gpa: 0, hpa: ram, length: ramBytes, frames: &frames) else {
-            for (a, n) in owned { frames.free(a, count: n) }
+            giveBack(&frames)
             throw .outOfMemory("EPT tables")
         }
 
@@ -89,12 +65,23 @@ enum VMBuilder {
         let msrBitmap = MSRBitmap(page: physicalPointer(msrPage))
         for range in MSRPolicy.intercepted { for msr in range { msrBitmap.setExiting(msr: msr) } }
 
+        // The disk: a +disk module (written in place), or scratch host memory (disk=MiB), or none.
+        var disk: UnsafeMutableRawBufferPointer? = spec.disk
+        if disk == nil && spec.scratchDiskMiB > 0 {
+            let count = Int(spec.scratchDiskMiB << 8)
+            guard let scratch = frames.allocate(count: count) else { throw .outOfMemory("a \(spec.scratchDiskMiB) MiB scratch disk") }
+            owned.append((scratch, count))
+            disk = UnsafeMutableRawBufferPointer(start: physicalPointer(scratch), count: count * 4096)
+        }
+
         let vpid: UInt16 = controls.vpid ? nextVPID : 0
         if controls.vpid { nextVPID = nextVPID == 0xFFFF ? 1 : nextVPID + 1 }
 
         let registers = UnsafeMutablePointer<GuestRegisters>.allocate(capacity: 1)
         registers.initialize(to: GuestRegisters())
+        registers.pointee.rax = start.rax
         registers.pointee.rbx = start.rbx
+        registers.pointee.rsi = start.rsi
 
         let vmName = VMName(spec.name)
         let printer = GuestLinePrinter(name: vmName)
@@ -118,9 +105,6 @@ enum VMBuilder {
             }
             try HostState.write(vmcs, exitControls: controls.exit)
             try GuestState.write(start, to: vmcs, caps: caps, unrestrictedGuest: controls.unrestrictedGuest)
-            if !controls.entry.contains(.ia32eModeGuest) && spec.mode == .long {
-                throw VMXError.unsupported("IA-32e mode guest entry control missing")
-            }
         } catch {
             throw .vmx(error)
         }
@@ -132,10 +116,17 @@ enum VMBuilder {
             throw .outOfMemory("the guest's FPU save area")
         }
         let budget = spec.budgetMillions * 1_000_000
+
+        var pc = VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
+                           clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
+                           wallClock: HostTime.now(), ramBytes: ramBytes)
+        if let disk { pc.ata = ATAChannel(storage: ATABlockStorage(disk)) }
+
         let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
         vm.initialize(to: VirtualMachine(
             name: vmName, registers: registers, vmcs: vmcs, memory: memory, ramBase: ram, ept: ept, vpid: vpid,
-            ports: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
+            pc: pc,
+            procBasedControls: controls.procBased, preemptionTimerRate: caps.vmxMisc.preemptionTimerRate,
             hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)),
             cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: controls.unrestrictedGuest), cr4Fixed: caps.cr4,
             entryControls: controls.entry,
@@ -143,6 +134,27 @@ enum VMBuilder {
             baselineExitPath: spec.baselineExitPath,
             supportedXCR0: supportedXCR0, frames: owned))
         return vm
+    }
+
+    private static func load(_ spec: GuestSpec, kind: GuestImageKind, into memory: GuestMemory) throws(VMBuildError) -> CPUStartState {
+        switch kind {
+        case .flat:
+            do { return try FlatGuestLoader.load(spec.image, mode: spec.mode, into: memory) }
+            catch { throw .load("flat image: \(error.description)") }
+        case .multiboot:
+            do {
+                return try MultibootLoader.load(spec.image, commandLine: spec.kernelCommandLine, modules: spec.modules,
+                                                into: memory).state
+            } catch { throw .load("Multiboot kernel refused: \(error.description)") }
+        case .elf:
+            do { return try ELF64Loader.load(spec.image, into: memory) }
+            catch { throw .load("ELF64 kernel refused: \(error.description)") }
+        case .linux:
+            do {
+                return try LinuxLoader.load(spec.image, commandLine: spec.kernelCommandLine, initrd: spec.initrd,
+                                            into: memory).state
+            } catch { throw .load("Linux bzImage refused: \(error.description)") }
+        }
     }
 
     static func destroy(_ vm: UnsafeMutablePointer<VirtualMachine>, frames: inout FrameAllocator) {

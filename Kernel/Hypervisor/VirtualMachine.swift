@@ -15,7 +15,19 @@ struct VirtualMachine {
     let ramBase: UInt64
     var ept: EPTTables
     let vpid: UInt16
-    var ports: PortBus<GuestOutput, GuestOutput>
+    /// The guest's PC: PIC, PIT, RTC, keyboard, disk, UART and the rest of its port space.
+    var pc: VirtualPC<GuestOutput, GuestOutput>
+    /// Interrupt-window exiting is on: the guest could not take a pending interrupt at the last entry.
+    var interruptWindowRequested = false
+    /// The TSC deadline the VMX-preemption timer was last armed for (slice end or device timer).
+    var armedDeadline: UInt64 = .max
+    /// This turn ends at this TSC (the slice, or what is left of the budget).
+    var sliceEndTSC: UInt64 = .max
+    /// HLT with interrupts enabled: the VM waits for an interrupt (its next device timer).
+    var halted = false
+    var procBasedControls: PrimaryProcessorBasedControls
+    /// IA32_VMX_MISC bits 4:0: the preemption timer counts once per 2^rate TSC ticks.
+    let preemptionTimerRate: Int
     var hypercalls: GuestHypercallConsole
     let stats = ExitStatistics()
     var stop: StopReason? = nil
@@ -38,7 +50,7 @@ struct VirtualMachine {
         let prefix = "[\(name.string)] "
         print("\(prefix)stopped: \(stop?.description ?? "no reason recorded")")
         stats.printTable(prefix: prefix)
-        let unhandled = ports.unhandled
+        let unhandled = pc.bus.unhandled
         if !unhandled.isEmpty {
             var line = "\(prefix)unhandled ports (read as all ones, writes ignored):"
             for i in 0..<unhandled.count {

@@ -133,3 +133,24 @@ void arc4random_buf(void *buf, size_t n) {
         *p++ = (unsigned char)state;
     }
 }
+
+/* ---- 128-bit division (compiler runtime: Swift's dividingFullWidth lowers to these) ---- */
+static unsigned __int128 udivmod128(unsigned __int128 n, unsigned __int128 d, unsigned __int128 *remainder) {
+    if (d == 0) { *remainder = 0; return 0; }       /* Swift traps before dividing by zero */
+    if ((d >> 64) == 0 && (n >> 64) < d) {
+        /* One DIV: the quotient fits in 64 bits. */
+        uint64_t q, r;
+        __asm__("divq %4" : "=a"(q), "=d"(r) : "a"((uint64_t)n), "d"((uint64_t)(n >> 64)), "rm"((uint64_t)d));
+        *remainder = r;
+        return q;
+    }
+    unsigned __int128 q = 0, r = 0;
+    for (int bit = 127; bit >= 0; bit--) {
+        r = (r << 1) | ((n >> bit) & 1);
+        if (r >= d) { r -= d; q |= (unsigned __int128)1 << bit; }
+    }
+    *remainder = r;
+    return q;
+}
+unsigned __int128 __udivti3(unsigned __int128 n, unsigned __int128 d) { unsigned __int128 r; return udivmod128(n, d, &r); }
+unsigned __int128 __umodti3(unsigned __int128 n, unsigned __int128 d) { unsigned __int128 r; udivmod128(n, d, &r); return r; }

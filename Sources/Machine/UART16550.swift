@@ -180,8 +180,11 @@ public struct UART16550<Sink: ByteSink>: Device {
 
     /// The PC's IRQ line for this UART: the interrupt output is gated onto the
     /// ISA bus by MCR.OUT2, which loopback mode forces inactive.
+    /// (Inlined: the exit path asks after every COM1 access, and a call here made the
+    /// compiler copy the whole UART to the stack first.)
+    @inline(__always)
     public var irqAsserted: Bool {
-        interruptPending && modemControl & UARTModemControl.out2 != 0 && !loopback
+        modemControl & UARTModemControl.out2 != 0 && !loopback && interruptPending
     }
 
     /// The IIR interrupt ID (bits 3:0) without side effects, highest priority

@@ -22,6 +22,11 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     public private(set) var nextTimerTSC: UInt64 = .max
     /// IRQ0 edges delivered to the PIC so far.
     public private(set) var timerInterrupts: UInt64 = 0
+    /// The PIC's INTR output, recomputed whenever PIC state changes (a stored Bool, so
+    /// the exit path's check costs one load).
+    public private(set) var interruptPending = false
+    /// The last level driven on each device-owned IRQ line (bit n = IRQ n).
+    private var lineLevels: UInt16 = 0
 
     /// `wallClock` is the date and time at the guest's time zero (the host's, normally);
     /// `ramBytes` is reported in the CMOS memory-size registers.
@@ -33,11 +38,12 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         if ramBytes > 0 { rtc.setMemorySize(bytesBelow4GiB: ramBytes) }
     }
 
-    /// The PIC asks the CPU for an interrupt (its INTR line).
-    @inline(__always) public var interruptPending: Bool { pic.interruptRequested }
-
     /// INTA: the vector to deliver (the request moves to in-service).
-    public mutating func acknowledge() -> UInt8 { pic.acknowledge() }
+    public mutating func acknowledge() -> UInt8 {
+        let vector = pic.acknowledge()
+        interruptPending = pic.interruptRequested
+        return vector
+    }
 
     /// Bring the timers up to `tsc`: IRQ0 edges that came due are handed to the PIC.
     @inline(__always)
@@ -47,9 +53,13 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     public mutating func portIn(port: UInt16, size: Int, tsc: UInt64) -> UInt32 {
         let value: UInt32
-        switch port {
+        switch port {     // COM1 first: the busiest port range
+        case StandardPorts.com1:
+            value = bus.portIn(port: port, size: size)
+            drive(irq: StandardPorts.com1IRQ, bus.com1.irqAsserted)
         case PIC8259.masterPorts, PIC8259.slavePorts:
             value = UInt32(truncatingIfNeeded: pic.read(offset: UInt64(port - PIC8259.basePort), size: size))
+            interruptPending = pic.interruptRequested      // a poll-mode read acknowledges
         case PIT8254.counterPorts, PIT8254.systemControlPorts:
             update(tsc: tsc)
             pit.advance(to: clock.pitTicks(at: tsc))
@@ -57,26 +67,32 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         case CMOSRTC.ports:
             rtc.advance(to: clock.nanoseconds(at: tsc))
             value = UInt32(truncatingIfNeeded: rtc.read(offset: UInt64(port - CMOSRTC.ports.base), size: size))
+            drive(irq: 8, rtc.irqAsserted)                 // reading status C clears the flag
         case I8042.dataPort:
             value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.dataOffset, size: size))
+            drive(irq: 1, keyboard.irq1Asserted)
         case I8042.commandPort:
             value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.commandOffset, size: size))
         case ATAPorts.primaryCommandBlock:
             value = UInt32(truncatingIfNeeded: ata.read(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size))
+            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
         case ATAPorts.primaryControl:
             value = UInt32(truncatingIfNeeded: ata.read(offset: ATARegister.control, size: size))
         default:
             value = bus.portIn(port: port, size: size)
         }
-        syncInterruptLines()
         return value & UInt32(truncatingIfNeeded: IOAccess.mask(size: size))
     }
 
     public mutating func portOut(port: UInt16, size: Int, value: UInt32, tsc: UInt64) {
         let data = UInt64(value) & IOAccess.mask(size: size)
-        switch port {
+        switch port {     // COM1 first: the busiest port range
+        case StandardPorts.com1:
+            bus.portOut(port: port, size: size, value: value)
+            drive(irq: StandardPorts.com1IRQ, bus.com1.irqAsserted)
         case PIC8259.masterPorts, PIC8259.slavePorts:
             pic.write(offset: UInt64(port - PIC8259.basePort), size: size, value: data)
+            interruptPending = pic.interruptRequested
         case PIT8254.counterPorts, PIT8254.systemControlPorts:
             update(tsc: tsc)
             let now = clock.pitTicks(at: tsc)
@@ -86,33 +102,39 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         case CMOSRTC.ports:
             rtc.advance(to: clock.nanoseconds(at: tsc))
             rtc.write(offset: UInt64(port - CMOSRTC.ports.base), size: size, value: data)
+            drive(irq: 8, rtc.irqAsserted)
         case I8042.dataPort:
             keyboard.write(offset: I8042.dataOffset, size: size, value: data)
+            drive(irq: 1, keyboard.irq1Asserted)
         case I8042.commandPort:
             keyboard.write(offset: I8042.commandOffset, size: size, value: data)
+            drive(irq: 1, keyboard.irq1Asserted)
         case ATAPorts.primaryCommandBlock:
             ata.write(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size, value: data)
+            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
         case ATAPorts.primaryControl:
             ata.write(offset: ATARegister.control, size: size, value: data)
+            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
         default:
             bus.portOut(port: port, size: size, value: value)
         }
-        syncInterruptLines()
     }
 
-    /// Device interrupt lines follow their devices (IRQ 1 keyboard, 4 COM1, 8 RTC, 14 ATA).
+    /// A device's interrupt line follows the device (IRQ 1 keyboard, 4 COM1, 8 RTC, 14 ATA);
+    /// the PIC hears about it only when the level changes.
     @inline(__always)
-    public mutating func syncInterruptLines() {
-        pic.setLevel(irq: 1, high: keyboard.irq1Asserted)
-        pic.setLevel(irq: StandardPorts.com1IRQ, high: bus.com1.irqAsserted)
-        pic.setLevel(irq: 8, high: rtc.irqAsserted)
-        pic.setLevel(irq: ATAPorts.primaryIRQ, high: ata.irqPending)
+    mutating func drive(irq: UInt8, _ high: Bool) {
+        let bit: UInt16 = 1 << UInt16(irq)
+        guard (lineLevels & bit != 0) != high else { return }
+        lineLevels = high ? lineLevels | bit : lineLevels & ~bit
+        pic.setLevel(irq: irq, high: high)
+        interruptPending = pic.interruptRequested
     }
 
     /// A key typed on the hypervisor's console, for this VM's keyboard (IRQ 1).
     public mutating func type(ascii: UInt8) {
         _ = keyboard.type(ascii: ascii)
-        syncInterruptLines()
+        drive(irq: 1, keyboard.irq1Asserted)
     }
 
     private mutating func fireTimers(tsc: UInt64) {
@@ -122,6 +144,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             // Edges the guest was too slow to take merge into one request, as on real hardware.
             pic.pulse(irq: PIT8254.irq)
             timerInterrupts &+= UInt64(edges)
+            interruptPending = pic.interruptRequested
         }
         scheduleTimer(afterPITTick: now)
     }

@@ -20,12 +20,13 @@ func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
     let vm = Hypervisor.current.unsafelyUnwrapped
     let regs = rawRegisters.assumingMemoryBound(to: GuestRegisters.self)
     let reason = ExitReasonField(rawValue: UInt32(truncatingIfNeeded: vmreadFast(.exitReason)))
-    let resume: Bool
+    var resume: Bool
     if reason.entryFailure {
         vm.pointee.stop = .entryFailed(reason: reason, qualification: vmreadFast(.exitQualification))
         resume = false
     } else {
         resume = dispatch(reason.basicValue, vm, regs)
+        if resume { InterruptDelivery.beforeEntry(vm, now: start) }
     }
     vm.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
     return resume ? 1 : 0
@@ -52,8 +53,10 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.crAccess.rawValue:
         return CRAccessExit.handle(vm, regs)
     case ExitReason.hlt.rawValue:
-        vm.pointee.stop = .halted(interruptsEnabled: vmreadFast(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0)
-        return false
+        return HLTExit.handle(vm)
+    case ExitReason.interruptWindow.rawValue:
+        // The guest can take interrupts again: InterruptDelivery injects on the way back in.
+        return true
     case ExitReason.eptViolation.rawValue:
         let q = EPTViolationQualification(rawValue: vmreadFast(.exitQualification))
         vm.pointee.stop = .eptViolation(gpa: vmreadFast(.guestPhysicalAddress), qualification: q,
@@ -67,15 +70,15 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         vm.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.preemptionTimerExpired.rawValue:
-        // The VMX-preemption timer ran out: the slice is over. Another turn if budget remains.
-        if vm.pointee.budgetTicks > vm.pointee.sliceTicks {
-            vm.pointee.budgetTicks -= vm.pointee.sliceTicks
+        // A device timer came due (resume: the interrupt is injected on entry), or the turn is over.
+        let now = rdtsc()
+        if now >= vm.pointee.sliceEndTSC {
             vm.pointee.yielded = true
-        } else {
-            vm.pointee.budgetTicks = 0
-            vm.pointee.stop = .timeBudgetExhausted(rip: vmreadFast(.guestRIP))
+            return false
         }
-        return false
+        vm.pointee.pc.update(tsc: now)
+        InterruptDelivery.armTimer(vm, now: now)
+        return true
     case ExitReason.invd.rawValue:
         // INVD would drop dirty cache lines the host may own: perform it as a no-op
         // (write-back caches stay coherent, like WBINVD without the flush).
@@ -94,8 +97,10 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.externalInterrupt.rawValue:
         // "Acknowledge interrupt on exit" took the vector; the host's lines are all
         // masked, so it can only be spurious: nothing to forward.
+        InterruptDelivery.reinjectInterruptedEvent()
         return true
     case ExitReason.exceptionOrNMI.rawValue:
+        InterruptDelivery.reinjectInterruptedEvent()
         return true
     default:
         vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),

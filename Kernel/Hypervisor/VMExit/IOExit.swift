@@ -3,7 +3,7 @@ import Machine
 
 // I/O instructions (SDM Vol. 3C §26.1.3): the I/O bitmaps decide which ports
 // exit; the qualification (Table 28-5) gives size, direction, string/REP and the
-// port. Ports go to the VM's PortBus: its emulated devices, or "nothing there"
+// port. Ports go to the VM's VirtualPC: its emulated devices, or "nothing there"
 // (reads return all ones, writes are dropped, the port is counted).
 enum IOExit {
     @inline(__always)
@@ -16,14 +16,14 @@ enum IOExit {
         }
         let size = q.size
         if q.isIn {
-            let value = UInt64(vm.pointee.ports.portIn(port: q.port, size: size))
+            let value = UInt64(vm.pointee.pc.portIn(port: q.port, size: size, tsc: rdtsc()))
             switch size {
             case 1: regs.pointee.rax = (regs.pointee.rax & ~0xFF) | (value & 0xFF)
             case 2: regs.pointee.rax = (regs.pointee.rax & ~0xFFFF) | (value & 0xFFFF)
             default: regs.pointee.rax = value & 0xFFFF_FFFF      // a 32-bit destination zero-extends
             }
         } else {
-            vm.pointee.ports.portOut(port: q.port, size: size, value: UInt32(truncatingIfNeeded: regs.pointee.rax))
+            vm.pointee.pc.portOut(port: q.port, size: size, value: UInt32(truncatingIfNeeded: regs.pointee.rax), tsc: rdtsc())
         }
         Guest.skipInstruction()
         return true

@@ -1,0 +1,93 @@
+import Machine
+
+// A guest as the boot modules describe it. Module lines (docs/guests.md):
+//   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...]
+//        [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
+//   +initrd NAME        this module is guest NAME's initrd (Linux)
+//   +disk NAME          this module is guest NAME's ATA disk (read/write, in place)
+//   +module NAME ...    this module is a Multiboot module of guest NAME (its string follows)
+
+struct GuestSpec {
+    var name: Substring
+    var mode: GuestMode = .long
+    var memoryMiB: UInt64 = 4
+    var budgetMillions: UInt64 = 500
+    var scratchDiskMiB: UInt64 = 0
+    var expect: Substring = "shutdown"
+    var breakState: Substring? = nil
+    /// make bench: exits go through the minimal baseline stub while the guest asks for it.
+    var baselineExitPath = false
+    /// What the guest kernel gets as its own command line (after "--").
+    var kernelCommandLine = ""
+    var image: UnsafeRawBufferPointer
+    var initrd: UnsafeRawBufferPointer? = nil
+    var disk: UnsafeMutableRawBufferPointer? = nil
+    var modules: [MultibootLoader.Module] = []
+
+    enum ParseError: Error {
+        case empty, badValue(Substring), noSuchGuest(Substring)
+        var description: String {
+            switch self {
+            case .empty: return "empty module line"
+            case .badValue(let word): return "bad module argument '\(word)' (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...] [-- cmdline])"
+            case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
+            }
+        }
+    }
+
+    init(commandLine: String, image: UnsafeRawBufferPointer) throws(ParseError) {
+        self.image = image
+        var words = commandLine.split(separator: " ")
+        guard let first = words.first else { throw .empty }
+        // QEMU's Multiboot loader passes the module path first: use its last path component.
+        name = first.split(separator: "/").last.map { $0.hasSuffix(".bin") ? $0.dropLast(4) : $0 } ?? first
+        if let dashes = words.firstIndex(of: "--") {
+            kernelCommandLine = words[words.index(after: dashes)...].joined(separator: " ")
+            words = Array(words[..<dashes])
+        }
+        for word in words.dropFirst() {
+            guard let eq = word.firstIndex(of: "=") else { continue }
+            let key = word[word.startIndex..<eq], value = word[word.index(after: eq)...]
+            switch key {
+            case "mode": guard let m = GuestMode(name: value) else { throw .badValue(word) }; mode = m
+            case "mem": guard let v = UInt64(value), v >= 2, v <= 3072 else { throw .badValue(word) }; memoryMiB = (v + 1) & ~1
+            case "budget": guard let v = UInt64(value), v > 0 else { throw .badValue(word) }; budgetMillions = v
+            case "disk": guard let v = UInt64(value), v > 0, v <= 1024 else { throw .badValue(word) }; scratchDiskMiB = v
+            case "expect": expect = value
+            case "break": breakState = value
+            case "baseline": baselineExitPath = value == "yes"
+            default: break
+            }
+        }
+    }
+
+    /// Turns the boot modules into guests, attaching +initrd/+disk/+module lines to theirs.
+    static func fromModules(_ modules: [BootModule]) -> (guests: [GuestSpec], errors: [String]) {
+        var guests: [GuestSpec] = [], errors: [String] = []
+        for module in modules {
+            let bytes = UnsafeMutableRawBufferPointer(start: physicalPointer(module.start), count: Int(module.size))
+            let words = module.commandLine.split(separator: " ")
+            if let first = words.first, first.hasPrefix("+"), words.count >= 2 {
+                guard let index = guests.lastIndex(where: { $0.name == words[1] }) else {
+                    errors.append(ParseError.noSuchGuest(words[1]).description)
+                    continue
+                }
+                switch first {
+                case "+initrd": guests[index].initrd = UnsafeRawBufferPointer(bytes)
+                case "+disk": guests[index].disk = bytes
+                case "+module":
+                    guests[index].modules.append(MultibootLoader.Module(image: UnsafeRawBufferPointer(bytes),
+                                                                        string: words.dropFirst(2).joined(separator: " ")))
+                default: errors.append("unknown attachment '\(first)' (+initrd, +disk, +module)")
+                }
+                continue
+            }
+            do {
+                guests.append(try GuestSpec(commandLine: module.commandLine, image: UnsafeRawBufferPointer(bytes)))
+            } catch {
+                errors.append("\"\(module.commandLine)\": \(error.description)")
+            }
+        }
+        return (guests, errors)
+    }
+}
