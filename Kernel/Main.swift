@@ -75,12 +75,12 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
             let vmx = try VMXOperation.enter(frames: &frames)
             let freeBefore = frames.freeFrames
             print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.count) guest(s)")
-            var schedule = GuestRunner.Schedule.sequential
-            if commandLine.value("schedule") == "round-robin" {
-                let sliceMillions = commandLine.value("slice").flatMap { UInt64($0) } ?? 10
-                schedule = .roundRobin(sliceTicks: max(1, sliceMillions) * 1_000_000)
-            }
-            let asExpected = GuestRunner.runAll(boot.modules, schedule: schedule, vmx: vmx, frames: &frames)
+            // Turns of `slice` million TSC ticks (the console and screens are looked at between turns).
+            let slice = max(1, commandLine.value("slice").flatMap { UInt64($0) } ?? 10) * 1_000_000
+            let schedule: GuestRunner.Schedule = commandLine.value("schedule") == "round-robin"
+                ? .roundRobin(sliceTicks: slice) : .sequential(sliceTicks: slice)
+            let asExpected = GuestRunner.runAll(boot.modules, schedule: schedule, focus: commandLine.value("focus"),
+                                                vmx: vmx, frames: &frames)
             try vmx.leave()
             print("vmx: VMXOFF done; \(frames.freeFrames) free frames (\(freeBefore) before the guests)")
             if !asExpected { status = 1 }

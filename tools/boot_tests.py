@@ -26,11 +26,11 @@ DEFAULT_FORBID = [r"unexpected exception", r"FAILED"]
 
 
 def bochs(name, **kw):
-    return dict(name=name, emulator="bochs", timeout=120, **kw)
+    return dict(name=name, emulator="bochs", **{"timeout": 120, **kw})
 
 
 def qemu(name, **kw):
-    return dict(name=name, emulator="qemu", timeout=30, **kw)
+    return dict(name=name, emulator="qemu", **{"timeout": 30, **kw})
 
 
 def both(name, **kw):
@@ -131,7 +131,7 @@ CASES += [
                   r"^\[wildptr\] guest tests: 9 passed, 0 failed$", *as_expected("wildptr"),
                   r"^\[spin\] spinning forever$",
                   r"^\[spin\] stopped: used up its time budget \(VMX-preemption timer\)",
-                  stat("spin", 52, "VMX-preemption timer expired", 1), *as_expected("spin"),
+                  stat("spin", 52, "VMX-preemption timer expired", r"\d+"), *as_expected("spin"),
                   r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello"),
                   r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
           forbid=[*DEFAULT_FORBID, r"ERROR: still running", r"ERROR: survived"]),
@@ -241,4 +241,51 @@ CASES += [
                   r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
           check=lambda r: None if re.search(r"^\[crasher\] outcome: triple-fault \(expected triple-fault\): as expected$",
                                             r.serial, re.M) else "the crashing VM was not reported"),
+]
+
+
+# ---- The virtual PC's devices from inside a guest (Guests/timer.S, Guests/disk.S). ----
+# timer: PIC programmed like Linux, PIT channel 0 at 100 Hz, IRQ0 counted against the RTC's
+# seconds (guest time is the TSC for both, so one RTC second is 100 +- 1 IRQ0s); it waits in
+# `sti; hlt`, so HLT exits are many.
+# disk: polled PIO (nIEN) on a 1 MiB scratch disk: IDENTIFY, WRITE/FLUSH/READ in LBA28 and CHS,
+# IDNF past the end, no secondary channel.
+CASES += [
+    bochs("bochs-guest-timer",
+          modules=[g("timer")],
+          expect=[r"^\[timer\] PASS 1 PIT channel 0 latched count is in 1\.\.11932$",
+                  r"^\[timer\] PIT channel 0 latched count = \d+$",
+                  r"^\[timer\] RTC \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$",
+                  r"^\[timer\] timer: \d+ IRQ0 ticks in one RTC second$",
+                  r"^\[timer\] PASS 2 IRQ0 ticks in one RTC second within 97\.\.103$",
+                  r"^\[timer\] PASS 3 no interrupt on vectors 0x21-0x2F$",
+                  r"^\[timer\] stopped: shut down with exit code 0$",
+                  stat("timer", 12, "HLT", r"\d+"),
+                  r"^\[timer\] guest tests: 3 passed, 0 failed$",
+                  *as_expected("timer")],
+          timeout=180),
+    bochs("bochs-guest-disk",
+          modules=[g("disk", "disk=1")],
+          expect=[r"^\[disk\] disk: identified SWIFTVISOR VIRTUAL DISK, 2048 sectors, CHS 2/16/63$",
+                  r"^\[disk\] PASS 1 IDENTIFY DEVICE status is 0x58 \(DRDY\|DSC\|DRQ\)$",
+                  r"^\[disk\] PASS 2 IDENTIFY model is SWIFTVISOR VIRTUAL DISK$",
+                  r"^\[disk\] PASS 3 IDENTIFY words 60-61: 2048 LBA28 sectors$",
+                  r"^\[disk\] PASS 4 IDENTIFY word 49 bit 9: LBA supported$",
+                  r"^\[disk\] PASS 5 IDENTIFY integrity word: signature 0xA5, checksum 0$",
+                  r"^\[disk\] PASS 6 status 0x50 after the IDENTIFY data$",
+                  r"^\[disk\] PASS 7 unwritten LBA 6 reads all zeros$",
+                  r"^\[disk\] PASS 8 WRITE SECTORS LBA 5: DRQ \(0x58\) for the data$",
+                  r"^\[disk\] PASS 9 WRITE SECTORS LBA 5: status 0x50 after 256 words$",
+                  r"^\[disk\] PASS 10 FLUSH CACHE: status 0x50$",
+                  r"^\[disk\] PASS 11 READ SECTORS LBA 5 returns the written pattern$",
+                  r"^\[disk\] PASS 12 READ SECTORS CHS 0/0/6 returns the written pattern$",
+                  r"^\[disk\] PASS 13 READ SECTORS LBA 4096 \(past the end\): status ERR$",
+                  r"^\[disk\] PASS 14 READ SECTORS LBA 4096 \(past the end\): error IDNF$",
+                  r"^\[disk\] disk: past the end: status 0x0000000000000041 error 0x0000000000000010$",
+                  r"^\[disk\] PASS 15 secondary channel absent: port 0x177 reads 0xFF$",
+                  r"^\[disk\] disk: wrote, flushed and read back LBA 5 \(CHS 0/0/6\)$",
+                  r"^\[disk\] stopped: shut down with exit code 0$",
+                  stat("disk", 30, "I/O instruction", r"\d+"),
+                  r"^\[disk\] guest tests: 15 passed, 0 failed$",
+                  *as_expected("disk")]),
 ]

@@ -12,21 +12,22 @@ import Machine
 // and each guest's end is reported with its exit statistics.
 
 enum GuestRunner {
-    enum Schedule { case sequential, roundRobin(sliceTicks: UInt64) }
+    enum Schedule { case sequential(sliceTicks: UInt64), roundRobin(sliceTicks: UInt64) }
 
     /// Runs every boot module as a guest; true when each ended as its `expect=` said.
-    static func runAll(_ modules: [BootModule], schedule: Schedule, vmx: VMXOperation, frames: inout FrameAllocator) -> Bool {
+    static func runAll(_ modules: [BootModule], schedule: Schedule, focus: Substring?, vmx: VMXOperation,
+                       frames: inout FrameAllocator) -> Bool {
         let (specs, errors) = GuestSpec.fromModules(modules)
         var allAsExpected = errors.isEmpty
         for error in errors { print("swiftvisor: bad guest module: \(error)") }
         switch schedule {
-        case .sequential:
+        case .sequential(let slice):
             for spec in specs {
-                guard let vm = create(spec, vmx: vmx, sliceTicks: .max, frames: &frames) else {
+                guard let vm = create(spec, vmx: vmx, sliceTicks: slice, frames: &frames) else {
                     allAsExpected = report(spec, outcome: "error") && allAsExpected
                     continue
                 }
-                run([vm], vmx: vmx)
+                run([vm], focused: 0, vmx: vmx)
                 allAsExpected = finish(vm, spec) && allAsExpected
                 VMBuilder.destroy(vm, frames: &frames)
             }
@@ -42,14 +43,16 @@ enum GuestRunner {
                 }
             }
             print("vmx: \(vms.count) VMs, round-robin, slices of \(slice) TSC ticks")
-            run(vms, vmx: vmx) { i in allAsExpected = finish(vms[i], vmSpecs[i]) && allAsExpected }
+            let focused = focus.flatMap { name in vmSpecs.firstIndex { $0.name == name } } ?? 0
+            if !vms.isEmpty { print("vmx: console input and the screen go to \(vmSpecs[focused].name)") }
+            run(vms, focused: focused, vmx: vmx) { i in allAsExpected = finish(vms[i], vmSpecs[i]) && allAsExpected }
             for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
         return allAsExpected
     }
 
     /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops.
-    private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], vmx: VMXOperation,
+    private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], focused: Int, vmx: VMXOperation,
                             stopped: (Int) -> Void = { _ in }) {
         var running = vms.count
         while running > 0 {
@@ -64,6 +67,7 @@ enum GuestRunner {
                 }
                 runTurn(vm, vmx: vmx)
                 ranOne = true
+                Console.afterTurn(vm, focused: i == focused)
                 if vm.pointee.stop != nil {
                     running -= 1
                     stopped(i)
@@ -73,6 +77,8 @@ enum GuestRunner {
             if !ranOne && earliestWake != .max {
                 while rdtsc() < earliestWake { cpu_relax() }
             }
+            // Keys typed on the hypervisor's console go to the focused VM's keyboard.
+            if vms[focused].pointee.stop == nil { Console.deliverInput(to: vms[focused]) }
         }
     }
 

@@ -40,6 +40,8 @@ struct VirtualMachine {
     /// Set by the exit path when the VM's time slice ended but its budget did not.
     var yielded = false
     var context: GuestContext
+    /// The guest's VGA text screen as last mirrored to the console.
+    var vga = VGATextMirror()
     /// make bench: exits may go through the minimal stub (GuestSpec.baselineExitPath).
     let baselineExitPath: Bool
     var supportedXCR0: UInt64
