@@ -14,7 +14,7 @@ BUILD ?= build
 
 GUEST_DIR    := Guests
 GUEST_OUT    := $(BUILD)/guests
-GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker
+GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker timer disk
 GUEST_BINS   := $(patsubst %,$(GUEST_OUT)/%.bin,$(GUEST_NAMES))
 GUEST_OBJS   := $(patsubst %,$(GUEST_OUT)/%.o,$(GUEST_NAMES))
 GUEST_INCS   := $(wildcard $(GUEST_DIR)/include/*.inc $(GUEST_DIR)/include/*.h)
@@ -42,3 +42,24 @@ guests-disasm: $(GUEST_BINS)
 
 # Do not let this fragment's targets become the including Makefile's default goal.
 .DEFAULT_GOAL := $(_guests_saved_goal)
+
+# Kernels in real formats, for the loaders: a higher-half Multiboot ELF32 kernel,
+# and the hello guest linked as an ELF64 executable at 2 MiB.
+GUEST_KERNELS := $(GUEST_OUT)/multiboot.elf $(GUEST_OUT)/hello64.elf
+guests: $(GUEST_KERNELS)
+
+$(GUEST_OUT)/multiboot.o: $(GUEST_DIR)/multiboot.S $(GUEST_INCS)
+	@mkdir -p $(GUEST_OUT)
+	$(CLANG) -target i386-unknown-none-elf -I $(GUEST_DIR)/include -c $< -o $@
+
+$(GUEST_OUT)/multiboot.elf: $(GUEST_OUT)/multiboot.o $(GUEST_DIR)/multiboot.ld
+	$(LD) -m elf_i386 -nostdlib -static --no-warn-rwx-segments -T $(GUEST_DIR)/multiboot.ld -o $@ $<
+
+$(GUEST_OUT)/hello64.elf: $(GUEST_OUT)/hello.o $(GUEST_DIR)/elf64.ld
+	$(LD) -nostdlib -static --no-warn-rwx-segments -T $(GUEST_DIR)/elf64.ld -o $@ $<
+
+# A malformed kernel (an ELF64 file cut short): the hypervisor must refuse it with a reason.
+GUEST_KERNELS += $(GUEST_OUT)/truncated.elf
+guests: $(GUEST_OUT)/truncated.elf
+$(GUEST_OUT)/truncated.elf: $(GUEST_OUT)/hello64.elf
+	head -c 200 $< > $@

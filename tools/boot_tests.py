@@ -289,3 +289,24 @@ CASES += [
                   r"^\[disk\] guest tests: 15 passed, 0 failed$",
                   *as_expected("disk")]),
 ]
+
+
+# Real kernel formats through the loaders: a higher-half Multiboot ELF32 kernel (entry and
+# segments translated to physical, EAX/EBX and the information structure), an ELF64 kernel,
+# and a malformed image, refused with a reason while the others run.
+CASES += [
+    bochs("bochs-guest-loaders",
+          modules=[("build/guests/multiboot.elf", "mbk mem=8 -- hello multiboot"),
+                   ("build/guests/truncated.elf", "broken expect=error"),
+                   ("build/guests/hello64.elf", "hello64 mem=8")],
+          expect=[r"^\[mbk\] Multiboot kernel loaded: 32-bit protected mode, entry 0x000000000010000c$",
+                  r"^\[mbk\] multiboot: magic 2BADB002$",
+                  r"^\[mbk\] multiboot: mem_upper 7168 KiB, mmap entries [3-9]$",
+                  r'^\[mbk\] multiboot: cmdline "hello multiboot"$',
+                  r'^\[mbk\] multiboot: loader "Swiftvisor"$',
+                  r"^\[mbk\] multiboot: all checks passed$", *as_expected("mbk"),
+                  r"^\[broken\] could not be created: ELF64 kernel refused: .+",
+                  *as_expected("broken"),
+                  r"^\[hello64\] ELF64 kernel loaded: 64-bit long mode, entry 0x0000000000200000$",
+                  r"^\[hello64\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello64")]),
+]
