@@ -3,7 +3,8 @@
  * Prints "tick 1" .. "tick 5", spinning about 1 M instructions between ticks
  * without any VM exit, then checks that its private SSE register (xmm7) and
  * SYSCALL MSR (LSTAR) still hold the token it put there at start (from RDTSC,
- * so each ticker's differs) after the other VMs' turns.
+ * so each ticker's differs) after the other VMs' turns, and that 512 KiB of
+ * its RAM filled with that token is unchanged.
  * Several tickers under `schedule=round-robin slice=1` interleave their lines:
  *   [t1] tick 1, [t2] tick 1, [t3] tick 1, [t1] tick 2, ...
  * Then shutdown 0 if the state checks passed.
@@ -31,6 +32,11 @@ _start:
 	and $0x7FFF, %edx
 	mov $0xC0000082, %ecx
 	wrmsr
+	/* 512 KiB of RAM at 1 MiB filled with the token: no other VM may change it. */
+	mov $0x100000, %rdi
+	mov $(0x80000 / 8), %ecx
+	mov %r14, %rax
+	rep stosq
 	mov $1, %r12d
 1:
 	PRINT "tick "
@@ -64,4 +70,11 @@ _start:
 	cmp %rbx, %rax
 	setne %r13b
 	TEST 2, %r13, "LSTAR kept this guest's value across other VMs' turns"
+	mov $0x100000, %rdi
+	mov $(0x80000 / 8), %ecx
+	mov %r14, %rax
+	repe scasq
+	setne %r13b
+	movzbl %r13b, %r13d
+	TEST 3, %r13, "my RAM kept its contents across other VMs' turns"
 	FINISH

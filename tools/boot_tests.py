@@ -230,17 +230,23 @@ CASES += [
     bochs("bochs-round-robin",
           cmdline="schedule=round-robin slice=1",
           modules=[("build/guests/ticker.bin", "t1"), ("build/guests/ticker.bin", "t2"),
-                   ("build/guests/triple.bin", "crasher expect=triple-fault"), ("build/guests/ticker.bin", "t3")],
-          expect=[r"vmx: 4 VMs, round-robin, slices of 1000000 TSC ticks",
+                   ("build/guests/triple.bin", "crasher expect=triple-fault"),
+                   ("build/guests/intruder.bin", "intruder expect=ept-violation"), ("build/guests/ticker.bin", "t3")],
+          expect=[r"vmx: 5 VMs, round-robin, slices of 1000000 TSC ticks",
                   # Interleaved: every ticker prints tick 1 before any prints tick 2.
                   r"^\[t1\] tick 1$", r"^\[t2\] tick 1$", r"^\[t3\] tick 1$",
                   r"^\[t1\] tick 2$", r"^\[t2\] tick 2$", r"^\[t3\] tick 2$",
                   r"^\[t1\] tick 5$", r"^\[t2\] tick 5$", r"^\[t3\] tick 5$",
                   r"^\[t1\] PASS 1 xmm7 kept this guest's value", r"^\[t1\] PASS 2 LSTAR kept",
-                  r"^\[t2\] PASS 1 xmm7", r"^\[t3\] PASS 2 LSTAR",
+                  r"^\[t1\] PASS 3 my RAM kept its contents",
+                  r"^\[t2\] PASS 1 xmm7", r"^\[t2\] PASS 3 my RAM", r"^\[t3\] PASS 2 LSTAR", r"^\[t3\] PASS 3 my RAM",
                   r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
-          check=lambda r: None if re.search(r"^\[crasher\] outcome: triple-fault \(expected triple-fault\): as expected$",
-                                            r.serial, re.M) else "the crashing VM was not reported"),
+          forbid=[*DEFAULT_FORBID, r"ERROR: wrote outside my RAM"],
+          check=lambda r: None if all(re.search(p, r.serial, re.M) for p in [
+              r"^\[crasher\] outcome: triple-fault \(expected triple-fault\): as expected$",
+              r"^\[intruder\] stopped: EPT violation: write of guest-physical 0x0000000000400000 \(not mapped\)",
+              r"^\[intruder\] outcome: ept-violation \(expected ept-violation\): as expected$"])
+              else "the crashing or the intruding VM was not reported as expected"),
 ]
 
 
