@@ -51,9 +51,31 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 	bash tools/mkiso.sh $@ $(BUILD)/swiftvisor.elf "" $(DEMO_MODULES)
 
 # Boot the hypervisor in Bochs (VT-x with EPT) and show its console.
+#   make run                                   the demo guests
+#   make run GUEST=k [INITRD=f] [DISK=img] [CMDLINE="..."] [MEMORY=MiB] [GUEST2=k2 ...]
+#                                              your own kernels (bzImage, Multiboot, ELF64 or flat),
+#                                              round-robin when there are several; keys typed in
+#                                              the terminal go to the first guest's keyboard
+MEMORY  ?= 64
+MEGS    ?= $(if $(GUEST),512,128)
+RUN_TIMEOUT ?= $(if $(GUEST),0,600)
+comma := ,
+RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 -- $(CMDLINE)") \
+	$(if $(INITRD),"$(INITRD)" "+initrd guest") $(if $(DISK),"$(DISK)" "+disk guest") \
+	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 -- $(CMDLINE2)") \
+	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 -- $(CMDLINE3)") \
+	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 -- $(CMDLINE4)")
+RUN_CMDLINE := $(if $(GUEST2),schedule=round-robin)
+
 run: deps
-	@$(MAKE) --no-print-directory kernel guests iso
-	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --timeout 600
+	@$(MAKE) --no-print-directory kernel guests
+ifeq ($(GUEST),)
+	@$(MAKE) --no-print-directory iso
+	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --timeout $(RUN_TIMEOUT)
+else
+	bash tools/mkiso.sh $(BUILD)/run.iso $(BUILD)/swiftvisor.elf "$(RUN_CMDLINE)" $(RUN_MODULES)
+	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/run.iso --megs $(MEGS) --cpu-options ignore_bad_msrs=1 --timeout $(RUN_TIMEOUT)
+endif
 
 swift-test:
 	swift test

@@ -79,6 +79,9 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
             let slice = max(1, commandLine.value("slice").flatMap { UInt64($0) } ?? 10) * 1_000_000
             let schedule: GuestRunner.Schedule = commandLine.value("schedule") == "round-robin"
                 ? .roundRobin(sliceTicks: slice) : .sequential(sliceTicks: slice)
+            if commandLine.value("capacity") == "yes" {
+                GuestRunner.measureCapacity(boot.modules, vmx: vmx, frames: &frames)
+            }
             let asExpected = GuestRunner.runAll(boot.modules, schedule: schedule, focus: commandLine.value("focus"),
                                                 vmx: vmx, frames: &frames)
             try vmx.leave()

@@ -59,7 +59,24 @@ def main():
     print("\nFor scale (measured earlier in the same Bochs model, ../shared/README.md, not in this run):")
     print("  Linux 6.1 KVM in-kernel VMCALL 1045, CPUID 1054; an OUT forwarded to KVM's user-space VMM 7332.")
     print(f"\nbench run: {r.wall_s:.1f} s wall, {r.ticks:,} instructions in Bochs" if getattr(r, "ticks", None) else "")
-    return worst
+
+    # Memory: the hypervisor's own cost per VM beyond guest RAM, and how many 8 MiB guests fit
+    # in a 512 MiB machine at once (targets: <= 64 KiB, >= 16).
+    cap_iso = work / "capacity.iso"
+    subprocess.run(["bash", str(ROOT / "tools/mkiso.sh"), str(cap_iso), str(ROOT / "build/swiftvisor.elf"), "capacity=yes",
+                    str(ROOT / "build/guests/hello.bin"), "hello mem=8"], check=True)
+    c = swiftvisor_run.run_bochs(cap_iso, work / "capacity", 600, model=MODEL, megs=512)
+    count = re.search(r"capacity: (\d+) VMs of 8 MiB at once", c.serial)
+    per_vm = re.search(r"capacity: hypervisor memory per VM beyond guest RAM: (\d+) bytes \((.*)\)", c.serial)
+    if not (count and per_vm):
+        print(c.serial[-2000:])
+        print("bench: the capacity run did not report")
+        return 1
+    n, overhead = int(count.group(1)), int(per_vm.group(1))
+    print(f"\nMemory (Bochs megs=512): {n} VMs of 8 MiB at once (target >= 16: {'met' if n >= 16 else 'MISSED'});")
+    print(f"  hypervisor memory per VM beyond guest RAM: {overhead} bytes = {overhead / 1024:.1f} KiB "
+          f"(target <= 64 KiB: {'met' if overhead <= 65536 else 'MISSED'}); {per_vm.group(2)}")
+    return worst or (0 if n >= 16 and overhead <= 65536 else 1)
 
 
 if __name__ == "__main__":

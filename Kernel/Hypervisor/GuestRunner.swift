@@ -51,6 +51,32 @@ enum GuestRunner {
         return allAsExpected
     }
 
+    /// make bench: how many VMs like `spec` fit in host memory at once, and what each
+    /// costs the hypervisor beyond its guest RAM (VMCS, bitmaps, EPT, FPU area from
+    /// frames; VM state, statistics and screen mirror from the heap). Builds until
+    /// memory runs out, reports, and tears them all down again.
+    static func measureCapacity(_ modules: [BootModule], vmx: VMXOperation, frames: inout FrameAllocator) {
+        guard let spec = GuestSpec.fromModules(modules).guests.first else { return }
+        var vms: [UnsafeMutablePointer<VirtualMachine>] = []
+        var heapBefore: UInt64 = 0, heapCapacity: UInt64 = 0
+        heap_statistics(&heapBefore, &heapCapacity)
+        let framesBefore = frames.freeFrames
+        while vms.count < 4096 {
+            guard let vm = try? VMBuilder.build(spec, vmx: vmx, sliceTicks: .max, frames: &frames) else { break }
+            vms.append(vm)
+        }
+        var heapAfter: UInt64 = 0
+        heap_statistics(&heapAfter, &heapCapacity)
+        let count = UInt64(max(vms.count, 1))
+        let frameBytes = UInt64(framesBefore - frames.freeFrames) * 4096 / count
+        let heapBytes = (heapAfter - heapBefore) / count
+        let overhead = frameBytes - (spec.memoryMiB << 20) + heapBytes
+        print("capacity: \(vms.count) VMs of \(spec.memoryMiB) MiB at once (host memory \(sizeString(UInt64(framesBefore) * 4096)) free)")
+        print("capacity: hypervisor memory per VM beyond guest RAM: \(overhead) bytes "
+            + "(\(frameBytes - (spec.memoryMiB << 20)) in frames: VMCS, I/O and MSR bitmaps, EPT, FPU area; \(heapBytes) on the heap)")
+        for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
+    }
+
     /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops.
     private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], focused: Int, vmx: VMXOperation,
                             stopped: (Int) -> Void = { _ in }) {

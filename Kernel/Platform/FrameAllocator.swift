@@ -59,7 +59,7 @@ struct FrameAllocator {
             mark(start..<(start + count), used: true)
             if step == 1 { searchHint = start + count }
             let address = UInt64(start) * Self.frameSize
-            physicalPointer(address).initializeMemory(as: UInt8.self, repeating: 0, count: count * Int(Self.frameSize))
+            _ = memset(physicalPointer(address), 0, count * Int(Self.frameSize))
             return address
         }
     }

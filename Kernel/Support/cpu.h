@@ -148,5 +148,6 @@ static inline uint64_t boot_stack_top_address(void) { return (uint64_t)boot_stac
 /* ---- the C runtime pieces the Swift objects need (shims.c) ---- */
 void heap_statistics(uint64_t *used, uint64_t *capacity);
 int putchar(int c);
+void *memset(void *d, int c, size_t n);
 
 #endif

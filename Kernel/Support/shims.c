@@ -15,7 +15,18 @@
 #include <stddef.h>
 #include "cpu.h"
 
-void *memset(void *d, int c, size_t n) { unsigned char *p = d; while (n--) *p++ = (unsigned char)c; return d; }
+void *memset(void *d, int c, size_t n) {
+    unsigned char *p = d;
+    if (n >= 64 && ((uintptr_t)p & 7) == 0) {
+        /* Whole quadwords with REP STOSQ: 8x fewer iterations (frames of guest RAM are zeroed here). */
+        uint64_t pattern = 0x0101010101010101ull * (unsigned char)c;
+        size_t quads = n / 8;
+        __asm__ volatile("rep stosq" : "+D"(p), "+c"(quads) : "a"(pattern) : "memory");
+        n &= 7;
+    }
+    while (n--) *p++ = (unsigned char)c;
+    return d;
+}
 void *memcpy(void *d, const void *s, size_t n) {
     unsigned char *dp = d; const unsigned char *sp = s; while (n--) *dp++ = *sp++; return d;
 }
