@@ -316,3 +316,19 @@ CASES += [
                   r"^\[hello64\] ELF64 kernel loaded: 64-bit long mode, entry 0x0000000000200000$",
                   r"^\[hello64\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello64")]),
 ]
+
+
+# ---- Console input (Guests/keyboard.S): the harness types on COM1 (a loopback socket), the
+# hypervisor types each byte on the focused guest's i8042 keyboard (set 1, IRQ 1 via the PIC);
+# the guest reads one scancode per IRQ1, echoes the line, and writes "KEYBOARD OK" on its VGA
+# text screen, which the hypervisor mirrors as "[keyboard] vga 02| ..." lines. ----
+CASES += [
+    bochs("bochs-guest-keyboard",
+          modules=[g("keyboard")],
+          type=[(r"keyboard: type something", "hello swiftvisor\r")],
+          expect=[r"^\[keyboard\] keyboard: got 'hello swiftvisor'$",
+                  r"^\[keyboard\] PASS 1 ...",
+                  r"^\[keyboard\] vga 02\| KEYBOARD OK$",
+                  *as_expected("keyboard")],
+          timeout=180),
+]

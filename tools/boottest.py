@@ -7,6 +7,9 @@ The cases live in tools/boot_tests.py (see its docstring for the keys). For each
 the runner builds a GRUB ISO with tools/mkiso.sh in build/tests/NAME/ (one per distinct command
 line and module set), boots it, and checks the exit status and the expected regexes in order.
 The kernel is build/swiftvisor.elf, or $SWIFTVISOR_KERNEL.
+A Bochs case may also have `type`: [(regex, text)]: when regex appears in the serial output,
+text is typed on COM1 (swiftvisor_run.run_bochs's console_input; the hypervisor types it on the
+focused guest's keyboard).
 The last line of output is "N passed, N failed"; the exit status is 1 if any case failed.
 """
 
@@ -28,7 +31,7 @@ sys.path.insert(0, str(TOOLS))
 import swiftvisor_run  # noqa: E402
 
 KNOWN_KEYS = {"name", "emulator", "cmdline", "modules", "timeout", "status", "expect", "forbid",
-              "model", "cpu_options", "bochs_extra", "megs", "cpu", "check"}
+              "model", "cpu_options", "bochs_extra", "megs", "cpu", "check", "type"}
 
 
 def load_cases(path: Path) -> list[dict]:
@@ -93,7 +96,10 @@ def run_case(case: dict, kernel: Path, iso) -> swiftvisor_run.RunResult | str:
             return iso
         kw = {k: case[k] for k in ("model", "megs", "cpu_options") if k in case}
         return swiftvisor_run.run_bochs(iso, workdir, case["timeout"],
-                                        extra=case.get("bochs_extra", []), **kw)
+                                        extra=case.get("bochs_extra", []),
+                                        console_input=case.get("type", []), **kw)
+    if case.get("type"):
+        return "`type` (console input) is supported with Bochs only"
     kw = {k: case[k] for k in ("megs", "cpu") if k in case}
     modules = [(ROOT / p, a) for p, a in case["modules"]]
     return swiftvisor_run.run_qemu(kernel, case["cmdline"], modules, workdir, case["timeout"], **kw)

@@ -8,11 +8,27 @@ Library:
     r.serial      # everything the kernel wrote to COM1
     r.log_lines   # interesting bochs.log lines (VMFAIL, VMENTER FAIL, PANIC, errors, ...)
 
+    # Typing into the machine: when REGEX appears in the serial output, send TEXT to the
+    # emulated COM1's receive line (the hypervisor types it on the focused guest's keyboard).
+    r = run_bochs(iso, workdir, console_input=[(r"keyboard: type something", "hello\\r")])
+    r.console_log # what was typed when (and what never matched)
+
 CLI (exits with the kernel's status, 124 on timeout, 125 when no status line):
-    python3 tools/swiftvisor_run.py bochs --iso build/swiftvisor.iso --timeout 120 [--model M]
+    python3 tools/swiftvisor_run.py bochs --iso build/swiftvisor.iso --timeout 120 [--model M] \
+        [--type REGEX TEXT]... [--type-interval SECONDS]
     python3 tools/swiftvisor_run.py qemu --kernel build/swiftvisor.elf --append "..." \
         [--module PATH "NAME ARGS"]...
 The serial output is printed live (the harness tails the serial file while the emulator runs).
+
+Console input (Bochs only): without it COM1 is `mode=file, dev=serial.txt`. With it COM1 is
+`mode=socket-client, dev=127.0.0.1:PORT`: the harness first listens on a loopback port the OS
+picks, Bochs connects to it while it initialises its devices, and a bridge thread writes every
+byte Bochs transmits to serial.txt (so everything that reads serial.txt works as before) and,
+step by step, waits for each REGEX in the serial output (searched after the previous step's
+match) and then sends TEXT one byte every `type_interval_s` seconds. Bochs's 16550 takes one
+byte from the socket whenever its receiver is empty, so TCP holds the rest until the hypervisor
+has read it. (Not socket-server: Bochs would block before the simulation starts until a client
+connects, on a port the harness would have to guess free.)
 
 The kernel's contract: the last line of every run is "swiftvisor: exit status N"; then it
 executes Bochs's magic breakpoint (xchg %bx,%bx) and writes N to QEMU's isa-debug-exit port 0xf4.
@@ -28,7 +44,9 @@ import dataclasses
 import os
 import re
 import shutil
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -68,6 +86,7 @@ class RunResult:
     log_lines: list[str] = dataclasses.field(default_factory=list)  # interesting bochs.log lines
     log_tail: list[str] = dataclasses.field(default_factory=list)   # last lines of bochs.log
     command: list[str] = dataclasses.field(default_factory=list)
+    console_log: list[str] = dataclasses.field(default_factory=list)  # console input: what was typed when
 
     @property
     def emulator_agrees(self) -> bool:
@@ -160,9 +179,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | None,
-         env: dict | None, live) -> tuple[int | None, bool, float]:
+         env: dict | None, live, bridge: "_ConsoleBridge | None" = None) -> tuple[int | None, bool, float]:
     """Run `cmd` in its own process group with a wall-clock timeout, optionally streaming the
-    serial file to `live` (a text stream) while it runs. Returns (exit code, timed out, wall s)."""
+    serial file to `live` (a text stream) while it runs; `bridge` (console input) is started
+    with the emulator and drained when it ends. Returns (exit code, timed out, wall s)."""
     start = time.monotonic()
     deadline = start + timeout_s if timeout_s else None
     offset = 0
@@ -176,6 +196,8 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
             _active.add(proc)
         timed_out = False
         try:
+            if bridge is not None:
+                bridge.start()
             while True:
                 try:
                     code = proc.wait(timeout=0.1)
@@ -195,6 +217,8 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
         finally:
             with _active_lock:
                 _active.discard(proc)
+            if bridge is not None:
+                bridge.finish()
         # Bochs has no children, QEMU neither; clear the group anyway in case one lingers.
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -203,6 +227,135 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
     if live is not None:
         _stream(serial_path, offset, live, decoder, final=True)
     return code, timed_out, time.monotonic() - start
+
+
+class _ConsoleBridge:
+    """COM1 over a loopback TCP connection (Bochs `mode=socket-client`): everything Bochs
+    transmits is appended to `serial_path`; each (regex, text) step waits for its regex in the
+    output (after the previous step's match), then sends the text, one byte per `interval_s`.
+
+    Construct it before starting Bochs (it listens on 127.0.0.1, port chosen by the OS, and
+    creates the serial file), `start()` it once Bochs runs, `finish()` after Bochs ended: it
+    reads what is left until the connection closes (bounded) and stops."""
+
+    CONNECT_TIMEOUT_S = 30.0     # Bochs connects while it initialises its devices (~0.1 s)
+    DRAIN_TIMEOUT_S = 5.0        # after Bochs ended: wait this long at most for the last bytes
+
+    def __init__(self, serial_path: Path, steps, interval_s: float = 0.02):
+        self.serial_path = serial_path
+        self.steps = [(re.compile(rx, re.MULTILINE), text.encode("latin-1") if isinstance(text, str) else bytes(text))
+                      for rx, text in steps]
+        self.patterns = [rx for rx, _ in steps]
+        self.interval_s = interval_s
+        self.log: list[str] = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        serial_path.write_bytes(b"")
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"com1-bridge-{self.port}", daemon=True)
+        self._t0 = time.monotonic()
+
+    @property
+    def bochs_com1(self) -> str:
+        return f"com1: enabled=1, mode=socket-client, dev=127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._ended.set()
+        if self._thread.is_alive():
+            self._thread.join(self.DRAIN_TIMEOUT_S + 1)
+        self.listener.close()
+        if self.step_index < len(self.steps):
+            for rx in self.patterns[self.step_index:]:
+                self.log.append(f"never typed: /{rx}/ did not appear in the serial output")
+
+    def _note(self, message: str) -> None:
+        self.log.append(f"{time.monotonic() - self._t0:6.1f} s: {message}")
+
+    step_index = 0
+
+    def _main(self) -> None:
+        conn = self._accept()
+        if conn is None:
+            return
+        try:
+            with conn, open(self.serial_path, "ab") as out:
+                self._pump(conn, out)
+        except OSError as e:
+            self._note(f"console bridge: {type(e).__name__}: {e}")
+
+    def _accept(self):
+        self.listener.settimeout(0.1)
+        deadline = time.monotonic() + self.CONNECT_TIMEOUT_S
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+                self._note(f"Bochs connected COM1 to 127.0.0.1:{self.port}")
+                return conn
+            except socket.timeout:
+                if self._ended.is_set() or time.monotonic() > deadline:
+                    self._note(f"Bochs never connected COM1 to 127.0.0.1:{self.port}: no serial output, nothing typed")
+                    return None
+
+    def _pump(self, conn: socket.socket, out) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = ""           # the output so far, CR removed, for the regexes
+        search_from = 0     # the end of the previous step's match
+        pending = b""       # the current step's bytes not yet sent
+        next_send = 0.0
+        sent_start = 0.0
+        eof = False
+        drain_deadline = None
+        while not eof:
+            now = time.monotonic()
+            if self._ended.is_set():
+                if drain_deadline is None:
+                    drain_deadline = now + self.DRAIN_TIMEOUT_S
+                    pending = b""  # Bochs is gone: nobody to type to
+                elif now > drain_deadline:
+                    break
+            wait = 0.05
+            if pending:
+                wait = max(0.0, min(wait, next_send - now))
+            readable, _, _ = select.select([conn], [], [], wait)
+            if readable:
+                data = conn.recv(65536)
+                if not data:
+                    eof = True
+                else:
+                    out.write(data)
+                    out.flush()
+                    text += decoder.decode(data).replace("\r", "")
+            # The next step: wait for its regex, then type its text.
+            if not pending and self.step_index < len(self.steps) and not self._ended.is_set():
+                rx, payload = self.steps[self.step_index]
+                m = rx.search(text, search_from)
+                if m:
+                    search_from = m.end()
+                    pending = payload
+                    next_send = sent_start = time.monotonic()
+                    self._note(f"/{rx.pattern}/ appeared; typing {payload!r}")
+                    if not pending:
+                        self.step_index += 1
+            if pending and time.monotonic() >= next_send:
+                chunk = pending if self.interval_s <= 0 else pending[:1]
+                try:
+                    conn.sendall(chunk)
+                except OSError as e:
+                    self._note(f"typing failed: {type(e).__name__}: {e}")
+                    pending = b""
+                    continue
+                pending = pending[len(chunk):]
+                next_send = time.monotonic() + self.interval_s
+                if not pending:
+                    self._note(f"typed {len(self.steps[self.step_index][1])} bytes in "
+                               f"{time.monotonic() - sent_start:.2f} s")
+                    self.step_index += 1
 
 
 def _stream(path: Path, offset: int, out, decoder, final: bool = False) -> int:
@@ -228,7 +381,8 @@ def _fresh_workdir(workdir) -> Path:
     return workdir
 
 
-def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra: list[str]) -> str:
+def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra: list[str],
+            com1: str = "com1: enabled=1, mode=file, dev=serial.txt") -> str:
     cpu = f"model={model}, count=1, ips={ips}, reset_on_triple_fault=0, ignore_bad_msrs=0"
     if cpu_options:
         cpu += ", " + cpu_options
@@ -242,7 +396,7 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
         "ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14",
         f"ata0-master: type=cdrom, path={iso}, status=inserted",
         "boot: cdrom",
-        "com1: enabled=1, mode=file, dev=serial.txt",
+        com1,
         "port_e9_hack: enabled=1",
         # xchg %bx,%bx stops the simulation and hands over to the debugger, which runs `quit`
         # from dbg.rc: the only clean way to end a Bochs run with exit status 0.
@@ -266,26 +420,47 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
 
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",
               megs: int = 128, ips: int = 50_000_000, extra: list[str] = (), cpu_options: str = "",
-              live=None) -> RunResult:
+              live=None, console_input=(), type_interval_s: float = 0.02,
+              serial_socket: bool | None = None) -> RunResult:
     """Boot the GRUB ISO in Bochs. `extra`: more bochsrc lines; `cpu_options`: appended to the
     `cpu:` line (e.g. "ignore_bad_msrs=1"); `live`: a text stream to copy the serial output to
-    while Bochs runs. `timeout_s` None or 0: no timeout."""
+    while Bochs runs. `timeout_s` None or 0: no timeout.
+    `console_input`: [(regex, text)]: when regex appears in the serial output (after the
+    previous step's match), send text to COM1's receive line, one byte per `type_interval_s`
+    seconds (0: all at once). It makes COM1 a loopback socket (see the module docstring);
+    `serial_socket` True/False forces that mode on/off (default: only with console input)."""
     iso = Path(iso).resolve()
     if not iso.is_file():
         raise FileNotFoundError(f"no ISO at {iso}")
     workdir = _fresh_workdir(workdir)
-    (workdir / "bochsrc.txt").write_text(bochsrc(iso, model, megs, ips, cpu_options, list(extra)))
+    console_input = list(console_input)
+    if serial_socket is None:
+        serial_socket = bool(console_input)
+    if console_input and not serial_socket:
+        raise ValueError("console input needs the socket COM1 (serial_socket=True)")
+    for rx, _ in console_input:
+        try:
+            re.compile(rx)  # a bad regex fails here, not in the bridge thread
+        except re.error as e:
+            raise ValueError(f"console input regex /{rx}/: {e}") from None
+    bridge = _ConsoleBridge(workdir / "serial.txt", console_input, type_interval_s) if serial_socket else None
+    com1 = bridge.bochs_com1 if bridge else "com1: enabled=1, mode=file, dev=serial.txt"
+    (workdir / "bochsrc.txt").write_text(bochsrc(iso, model, megs, ips, cpu_options, list(extra), com1))
     # The debugger script: continue from the reset vector; at the magic breakpoint, quit.
     (workdir / "dbg.rc").write_text("c\nquit\n")
     cmd = ["bochs", "-q", "-f", "bochsrc.txt", "-rc", "dbg.rc"]
     env = dict(os.environ, TERM=os.environ.get("TERM") or "xterm", LINES="25", COLUMNS="80")
     if env["TERM"] == "dumb":
         env["TERM"] = "xterm"
-    code, timed_out, wall = _run(cmd, workdir, workdir / "serial.txt", timeout_s, env, live)
+    try:
+        code, timed_out, wall = _run(cmd, workdir, workdir / "serial.txt", timeout_s, env, live, bridge)
+    finally:
+        if bridge is not None:
+            bridge.listener.close()
     serial = _read(workdir / "serial.txt")
     interesting, tail, ticks = parse_bochs_log(_read(workdir / "bochs.log"))
     return RunResult("bochs", serial, parse_status(serial), code, timed_out, wall, str(workdir),
-                     ticks, interesting, tail, cmd)
+                     ticks, interesting, tail, cmd, bridge.log if bridge else [])
 
 
 def run_qemu(kernel_elf, cmdline: str = "", modules: list = (), workdir="build/qemu",
@@ -328,6 +503,10 @@ def report_failure(r: RunResult, out=sys.stderr, serial_lines: int = 40) -> None
         print(f"--- last {serial_lines} lines of serial output ({r.workdir}/serial.txt)", file=out)
         for line in r.serial.splitlines()[-serial_lines:]:
             print("  | " + line, file=out)
+    if r.console_log:
+        print("--- console input", file=out)
+        for line in r.console_log:
+            print("  | " + line, file=out)
     if r.emulator == "bochs":
         bad = [l for l in r.log_lines if not re.search(r"MAGIC BREAKPOINT|quit_sim", l)]
         if bad:
@@ -363,6 +542,11 @@ def main(argv=None) -> int:
     b.add_argument("--cpu-options", default="", help='appended to the cpu: line, e.g. "ignore_bad_msrs=1"')
     b.add_argument("--extra", action="append", default=[], help="extra bochsrc line (repeatable)")
     b.add_argument("--workdir", default="build/run-bochs")
+    b.add_argument("--type", nargs=2, action="append", default=[], metavar=("REGEX", "TEXT"),
+                   help="when REGEX appears in the serial output, type TEXT (backslash escapes "
+                        r"such as \r are decoded; repeatable, in order)")
+    b.add_argument("--type-interval", type=float, default=0.02,
+                   help="seconds between typed bytes (default 0.02; 0: all at once)")
     q = sub.add_parser("qemu", help="boot the kernel in QEMU TCG (no VT-x)")
     q.add_argument("--kernel", default="build/swiftvisor.elf")
     q.add_argument("--append", default="", help="kernel command line")
@@ -379,8 +563,10 @@ def main(argv=None) -> int:
     live = None if a.quiet else sys.stdout
     try:
         if a.emulator == "bochs":
+            typed = [(rx, codecs.decode(text, "unicode_escape")) for rx, text in a.type]
             r = run_bochs(a.iso, a.workdir, a.timeout or None, model=a.model, megs=a.megs,
-                          extra=a.extra, cpu_options=a.cpu_options, live=live)
+                          extra=a.extra, cpu_options=a.cpu_options, live=live,
+                          console_input=typed, type_interval_s=a.type_interval)
         else:
             r = run_qemu(a.kernel, a.append, a.module, a.workdir, a.timeout or None,
                          megs=a.megs, cpu=a.cpu, live=live)
@@ -391,6 +577,9 @@ def main(argv=None) -> int:
         print(f"swiftvisor_run: {e}", file=sys.stderr)
         return 2
     print(r.summary(), file=sys.stderr)
+    if r.console_log and r.ok:
+        for line in r.console_log:
+            print("console input: " + line, file=sys.stderr)
     if not r.ok:
         report_failure(r, serial_lines=0 if live else 40)
     return r.cli_exit_code()

@@ -70,7 +70,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             drive(irq: 8, rtc.irqAsserted)                 // reading status C clears the flag
         case I8042.dataPort:
             value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.dataOffset, size: size))
-            drive(irq: 1, keyboard.irq1Asserted)
+            keyboardEdges()
         case I8042.commandPort:
             value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.commandOffset, size: size))
         case ATAPorts.primaryCommandBlock:
@@ -105,10 +105,10 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             drive(irq: 8, rtc.irqAsserted)
         case I8042.dataPort:
             keyboard.write(offset: I8042.dataOffset, size: size, value: data)
-            drive(irq: 1, keyboard.irq1Asserted)
+            keyboardEdges()
         case I8042.commandPort:
             keyboard.write(offset: I8042.commandOffset, size: size, value: data)
-            drive(irq: 1, keyboard.irq1Asserted)
+            keyboardEdges()
         case ATAPorts.primaryCommandBlock:
             ata.write(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size, value: data)
             drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
@@ -134,7 +134,17 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// A key typed on the hypervisor's console, for this VM's keyboard (IRQ 1).
     public mutating func type(ascii: UInt8) {
         _ = keyboard.type(ascii: ascii)
-        drive(irq: 1, keyboard.irq1Asserted)
+        keyboardEdges()
+    }
+
+    /// IRQ 1 is edge-triggered on the ISA bus: every byte the i8042 moves into its
+    /// output buffer is a new rising edge, even when the line never visibly dropped
+    /// between two bytes (the guest read one and the next followed at once).
+    private mutating func keyboardEdges() {
+        if keyboard.takeIRQ1() {
+            pic.pulse(irq: 1)
+            interruptPending = pic.interruptRequested
+        }
     }
 
     private mutating func fireTimers(tsc: UInt64) {

@@ -129,5 +129,12 @@ final class VirtualPCDeviceTests: XCTestCase {
         XCTAssertEqual(pc.acknowledge(), 0x21)
         XCTAssertEqual(pc.portIn(port: 0x64, size: 1, tsc: 0) & 1, 1)        // output buffer full
         XCTAssertEqual(pc.portIn(port: 0x60, size: 1, tsc: 0), 0x1E)         // 'a' make code
+        // The break code follows at once: a new IRQ 1 edge although the line never dropped.
+        pc.portOut(port: 0x20, size: 1, value: 0x20, tsc: 0)                 // EOI
+        XCTAssertTrue(pc.interruptPending)
+        XCTAssertEqual(pc.acknowledge(), 0x21)
+        XCTAssertEqual(pc.portIn(port: 0x60, size: 1, tsc: 0), 0x9E)         // 'a' break code
+        pc.portOut(port: 0x20, size: 1, value: 0x20, tsc: 0)
+        XCTAssertFalse(pc.interruptPending)
     }
 }
