@@ -95,6 +95,12 @@ class RunResult:
         if self.status is None or self.timed_out:
             return False
         if self.emulator == "bochs":
+            # Bochs 2.7 now and then crashes (SIGSEGV) while tearing itself down *after* the
+            # debugger's quit: its log's last line then still says the simulation ended
+            # cleanly. That is Bochs's bug, not the kernel's: accept it, and only then.
+            if self.exit_code is not None and self.exit_code < 0 and self.log_tail \
+                    and "quit_sim called with exit code 0" in self.log_tail[-1]:
+                return True
             return self.exit_code == 0
         return self.exit_code == ((self.status << 1) | 1) & 0xFF
 
