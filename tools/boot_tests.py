@@ -332,3 +332,68 @@ CASES += [
                   *as_expected("keyboard")],
           timeout=180),
 ]
+
+
+# ---- Linux under the hypervisor: Debian's 6.1 bzImage with a busybox initramfs. ----
+# tools/linux-guest.sh builds build/linux/{vmlinuz,initramfs.cpio.gz} (apt-get installs
+# linux-image-amd64, busybox-static and cpio when missing: about a minute, once per machine);
+# the case below runs it when boot_tests.py is loaded, unless the run cannot select the case
+# (`--list`, or a -k pattern that does not match its name). /init prints the marker and runs
+# `poweroff -f`; without ACPI the kernel turns that into a halt (cli; hlt): outcome `halted`.
+# `noapic nolapic`: there is no virtual local APIC or I/O APIC; ignore_bad_msrs=1: the guest's
+# MSR accesses reach Bochs's MSRs, and early boot reads MSRs Bochs lacks (0x1a0 and others).
+# The other options only make it faster (cryptomgr.notests saves the crypto self-tests, about
+# 750 M instructions; tsc_early_khz skips the PIT calibration).
+# The direct boot of the same kernel, initramfs and command line (GRUB `linux`/`initrd`, no
+# hypervisor, tools/linux_boot.py direct) is the yardstick for the instruction ratio below.
+LINUX_CMDLINE = ("console=ttyS0,115200 panic=-1 reboot=t noapic nolapic "
+                 "cryptomgr.notests tsc_early_khz=50000 mitigations=off")
+# Measured: the direct boot with LINUX_CMDLINE reaches the marker and powers off (ACPI S5) after
+# 5,541,594,374 instructions (BIOS and GRUB ~0.36 G, the bzImage's XZ decompression ~4.5 G,
+# the kernel proper ~0.69 G). Under Swiftvisor: 5,933,764,179 (the kernel proper ~0.68 G).
+LINUX_DIRECT_INSTRUCTIONS = 5_541_594_374
+
+
+def _linux_case_selected(name):
+    import sys as _sys
+    argv = _sys.argv[1:]
+    if "--list" in argv:
+        return False
+    for i, arg in enumerate(argv):
+        pattern = arg[2:] if arg.startswith("-k") and len(arg) > 2 else (argv[i + 1] if arg == "-k" and i + 1 < len(argv) else None)
+        if pattern is not None and not re.search(pattern, name):
+            return False
+    return True
+
+
+def _linux_ratio(result):
+    """A check(): reports the instruction count against the direct boot (never fails)."""
+    if result.ticks and LINUX_DIRECT_INSTRUCTIONS:
+        print(f"  linux: {result.ticks:,} instructions under Swiftvisor, "
+              f"{result.ticks / LINUX_DIRECT_INSTRUCTIONS:.2f}x the direct boot "
+              f"({LINUX_DIRECT_INSTRUCTIONS:,}, BIOS and GRUB included in both)", flush=True)
+    return None
+
+
+def linux_case():
+    import subprocess as _subprocess
+    from pathlib import Path as _Path
+    name = "bochs-guest-linux"
+    root = _Path(__file__).resolve().parent.parent
+    if _linux_case_selected(name):    # quiet and ~0.1 s when already built
+        _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
+    return bochs(name,
+                 modules=[("build/linux/vmlinuz", f"linux mem=256 budget=20000 expect=halted -- {LINUX_CMDLINE}"),
+                          ("build/linux/initramfs.cpio.gz", "+initrd linux")],
+                 megs=512, cpu_options="ignore_bad_msrs=1", timeout=900,
+                 expect=[r"^\[linux\] Linux bzImage loaded: 64-bit long mode",
+                         r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
+                         r"^\[linux\] \[\s*\d+\.\d+\] Run /init as init process$",
+                         r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                         r"^\[linux\] stopped: halted \(HLT with interrupts disabled\)",
+                         r"^\[linux\] VM exits: \d+ in total$",
+                         *as_expected("linux")],
+                 check=_linux_ratio)
+
+
+CASES += [linux_case]

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Build the Linux test guest: Debian's kernel and a minimal busybox initramfs.
+#   tools/linux-guest.sh [OUTDIR]          (default build/linux)
+# Produces OUTDIR/vmlinuz (a copy of the newest /boot/vmlinuz-* of Debian's linux-image-amd64)
+# and OUTDIR/initramfs.cpio.gz (static busybox + an /init that mounts proc/sys/dev, prints
+# "SWIFTVISOR-LINUX-INIT-OK <uname -r>" on the console and powers off).
+# Installs linux-image-amd64, busybox-static and cpio with apt-get when missing (about a
+# minute on this project's machines; installing a kernel image does not touch the running
+# kernel, and its initramfs/bootloader hooks are allowed to fail). Idempotent: quiet when the
+# outputs are up to date.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$here/build/linux}
+mkdir -p "$out"
+
+newest_vmlinuz() {
+    ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
+}
+
+need=()
+[[ -n "$(newest_vmlinuz)" ]] || need+=(linux-image-amd64)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+
+if [[ ${#need[@]} -gt 0 ]]; then
+    echo "linux-guest.sh: installing ${need[*]} (apt-get)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    # linux-image's postinst runs update-initramfs and update-grub hooks, which may fail in a
+    # container: the kernel file itself is all we need, checked below.
+    if ! log=$(apt-get install -y -q --no-install-recommends "${need[@]}" 2>&1); then
+        if ! log2=$(apt-get update -q 2>&1 && apt-get install -y -q --no-install-recommends "${need[@]}" 2>&1); then
+            echo "$log" | tail -n 20 >&2
+            echo "$log2" | tail -n 20 >&2
+            echo "linux-guest.sh: apt-get install finished with errors; checking what got installed" >&2
+        fi
+    fi
+fi
+
+kernel=$(newest_vmlinuz)
+[[ -n "$kernel" && -f "$kernel" ]] || { echo "linux-guest.sh: no /boot/vmlinuz-* after installing linux-image-amd64" >&2; exit 1; }
+busybox=/bin/busybox
+dpkg -s busybox-static >/dev/null 2>&1 || { echo "linux-guest.sh: busybox-static is not installed" >&2; exit 1; }
+command -v cpio >/dev/null || { echo "linux-guest.sh: cpio is not installed" >&2; exit 1; }
+
+# vmlinuz: copy when missing or different.
+if ! cmp -s "$kernel" "$out/vmlinuz"; then
+    cp "$kernel" "$out/vmlinuz"
+    echo "linux-guest.sh: $out/vmlinuz from $kernel" >&2
+fi
+
+# vmlinux: the uncompressed ELF kernel (the bzImage's XZ payload), for loaders that enter it
+# directly (PVH entry, CONFIG_PVH=y): decompressing the bzImage in Bochs costs ~4.5 G of the
+# ~7 G instructions to /init.
+if [[ ! -f "$out/vmlinux" || "$out/vmlinux" -ot "$out/vmlinuz" ]]; then
+    python3 - "$out/vmlinuz" "$out/vmlinux" <<'PY'
+import lzma, struct, sys
+d = open(sys.argv[1], "rb").read()
+setup_sects = d[0x1F1] or 4
+payload_offset, payload_length = struct.unpack_from("<II", d, 0x248)
+start = (setup_sects + 1) * 512 + payload_offset
+elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(d[start:start + payload_length])
+assert elf[:4] == b"\x7fELF", "the bzImage payload is not an XZ-compressed ELF"
+open(sys.argv[2] + ".tmp", "wb").write(elf)
+PY
+    mv "$out/vmlinux.tmp" "$out/vmlinux"
+    echo "linux-guest.sh: $out/vmlinux ($(stat -c %s "$out/vmlinux") bytes, uncompressed)" >&2
+fi
+
+# The /init script. Everything it prints goes to /dev/console (console=ttyS0).
+init_script='#!/bin/sh
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "SWIFTVISOR-LINUX-INIT-OK $(uname -r)"
+echo "uptime: $(cat /proc/uptime)"
+# Power off: busybox poweroff -f calls reboot(RB_POWER_OFF) directly; on a machine without a
+# working ACPI S5 the kernel then halts (reboot=t panic=-1 do not apply). If it returns, try
+# SysRq o (power off), then halt, then stop here without letting init exit (which panics).
+poweroff -f
+echo o > /proc/sysrq-trigger 2>/dev/null
+halt -f
+while :; do sleep 3600; done
+'
+# Rebuild when the script, busybox or this file changed (a stamp holds their digest).
+stamp=$( { printf '%s' "$init_script"; cat "$busybox" "$0"; } | sha256sum | cut -d' ' -f1)
+if [[ -f "$out/initramfs.cpio.gz" && "$(cat "$out/initramfs.stamp" 2>/dev/null)" == "$stamp" ]]; then
+    exit 0
+fi
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/swiftvisor-initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,etc,tmp,root}
+cp "$busybox" "$stage/bin/busybox"
+for applet in sh mount umount echo cat uname ls sleep poweroff halt reboot dmesg; do
+    ln -s busybox "$stage/bin/$applet"
+done
+printf '%s' "$init_script" > "$stage/init"
+chmod 755 "$stage/init"
+# The kernel opens /dev/console for /init before anything is mounted: without the node in the
+# initramfs /init runs with no stdout and its output is lost. mknod needs root (we are, in
+# tests and CI).
+if [[ $(id -u) -eq 0 ]]; then
+    mknod -m 600 "$stage/dev/console" c 5 1
+    mknod -m 666 "$stage/dev/null" c 1 3
+fi
+find "$stage" -exec touch -h -d @0 {} +      # fixed mtimes: the same bytes every build
+(cd "$stage" && find . -print0 | sort -z | cpio --null -o -H newc --reproducible --quiet -R 0:0) \
+    | gzip -9n > "$out/initramfs.cpio.gz.tmp"
+mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
+echo "$stamp" > "$out/initramfs.stamp"
+echo "linux-guest.sh: $out/initramfs.cpio.gz ($(stat -c %s "$out/initramfs.cpio.gz") bytes)" >&2
