@@ -195,6 +195,7 @@ enum GuestRunner {
         case .shutdown(let code): return code == 0 ? "shutdown" : "exit-\(code)"
         case .eptViolation: return "ept-violation"
         case .tripleFault: return "triple-fault"
+        case .keyboardControllerReset: return "reset"
         case .timeBudgetExhausted: return "time-budget"
         case .entryFailed, .vmInstructionFailed: return "entry-failure"
         case .halted: return "halted"

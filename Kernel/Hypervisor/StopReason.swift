@@ -11,6 +11,8 @@ enum StopReason {
     case eptViolation(gpa: UInt64, qualification: EPTViolationQualification, linearAddress: UInt64?, rip: UInt64)
     case eptMisconfiguration(gpa: UInt64, rip: UInt64)
     case tripleFault(rip: UInt64)
+    /// The guest reset the machine through the keyboard controller (command 0xFE).
+    case keyboardControllerReset(rip: UInt64)
     case timeBudgetExhausted(rip: UInt64)
     case entryFailed(reason: ExitReasonField, qualification: UInt64)
     case vmInstructionFailed(VMXError)
@@ -46,6 +48,8 @@ enum StopReason {
             return "EPT misconfiguration at guest-physical \(hex(gpa)), RIP \(hex(rip))"
         case .tripleFault(let rip):
             return "triple fault (shutdown state) at RIP \(hex(rip))"
+        case .keyboardControllerReset(let rip):
+            return "reset requested through the keyboard controller (i8042 command 0xFE) at RIP \(hex(rip)): stopped"
         case .timeBudgetExhausted(let rip):
             return "used up its time budget (VMX-preemption timer) at RIP \(hex(rip)): stopped"
         case .entryFailed(let reason, let qualification):

@@ -17,6 +17,18 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     public var ata = ATAChannel.absent
     public var rtc: CMOSRTC
     public var keyboard = I8042()
+    /// VGA CRT controller index/data (0x3D4/0x3D5): the cursor position and shape registers
+    /// text-mode drivers program; stored and read back, nothing more (the text memory is RAM).
+    public private(set) var crtcIndex: UInt8 = 0
+    public private(set) var crtcRegisters = InlineArray<32, UInt8>(repeating: 0)
+    public static var vgaCRTC: PortRange { PortRange(base: 0x3D4, count: 2) }
+
+    /// The guest asked its keyboard controller to reset the machine (command 0xFE, or the
+    /// output port's reset bit): the engine resets or stops the VM.
+    public var resetRequested: Bool { keyboard.resetRequested }
+
+    /// The text-mode cursor (CRTC registers 0x0E/0x0F), as a cell index.
+    public var cursorPosition: Int { Int(crtcRegisters[0x0E]) << 8 | Int(crtcRegisters[0x0F]) }
     public let clock: GuestClock
     /// The TSC at which the PIT next raises IRQ0; .max while channel 0 is idle.
     public private(set) var nextTimerTSC: UInt64 = .max
@@ -73,6 +85,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             keyboardEdges()
         case I8042.commandPort:
             value = UInt32(truncatingIfNeeded: keyboard.read(offset: I8042.commandOffset, size: size))
+        case Self.vgaCRTC:
+            value = port == 0x3D4 ? UInt32(crtcIndex) : UInt32(crtcRegisters[Int(crtcIndex & 0x1F)])
         case ATAPorts.primaryCommandBlock:
             value = UInt32(truncatingIfNeeded: ata.read(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size))
             drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
@@ -109,6 +123,14 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         case I8042.commandPort:
             keyboard.write(offset: I8042.commandOffset, size: size, value: data)
             keyboardEdges()
+        case Self.vgaCRTC:
+            // A 16-bit OUT to 0x3D4 writes index then data, as VGA drivers often do.
+            if port == 0x3D4 {
+                crtcIndex = UInt8(truncatingIfNeeded: data)
+                if size >= 2 { crtcRegisters[Int(crtcIndex & 0x1F)] = UInt8(truncatingIfNeeded: data >> 8) }
+            } else {
+                crtcRegisters[Int(crtcIndex & 0x1F)] = UInt8(truncatingIfNeeded: data)
+            }
         case ATAPorts.primaryCommandBlock:
             ata.write(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size, value: data)
             drive(irq: ATAPorts.primaryIRQ, ata.irqPending)

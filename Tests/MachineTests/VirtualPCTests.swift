@@ -138,3 +138,25 @@ final class VirtualPCDeviceTests: XCTestCase {
         XCTAssertFalse(pc.interruptPending)
     }
 }
+
+final class VirtualPCVGAAndResetTests: XCTestCase {
+    func testCursorRegistersAreAcceptedAndReadBack() {
+        var pc = VirtualPC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
+                           clock: GuestClock(tscHz: 1, tscBase: 0))
+        pc.portOut(port: 0x3D4, size: 1, value: 0x0E, tsc: 0)
+        pc.portOut(port: 0x3D5, size: 1, value: 0x01, tsc: 0)
+        pc.portOut(port: 0x3D4, size: 2, value: 0x400F, tsc: 0)          // index 0x0F, data 0x40 in one OUT
+        XCTAssertEqual(pc.cursorPosition, 0x140)
+        pc.portOut(port: 0x3D4, size: 1, value: 0x0E, tsc: 0)
+        XCTAssertEqual(pc.portIn(port: 0x3D5, size: 1, tsc: 0), 0x01)
+        XCTAssertNil(pc.bus.unhandled.counts(port: 0x3D4))
+    }
+
+    func testKeyboardControllerResetLineIsVisible() {
+        var pc = VirtualPC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
+                           clock: GuestClock(tscHz: 1, tscBase: 0))
+        XCTAssertFalse(pc.resetRequested)
+        pc.portOut(port: 0x64, size: 1, value: 0xFE, tsc: 0)
+        XCTAssertTrue(pc.resetRequested)
+    }
+}

@@ -5,7 +5,8 @@ import X86
 // We answer with the host's values, filtered:
 // - leaf 1: VMX hidden (no nested virtualization), the "hypervisor present"
 //   bit 31 set, OSXSAVE as the guest's own CR4 says (SDM Vol. 2A CPUID: it
-//   reflects CR4.OSXSAVE);
+//   reflects CR4.OSXSAVE); no APIC, x2APIC, TSC deadline, MONITOR or PDCM,
+//   which the virtual PC lacks;
 // - leaves 0x40000000-0x400000FF: ours. 0x40000000 gives the highest such leaf
 //   in EAX and the signature "Swiftvisor" in EBX, ECX, EDX.
 enum CPUIDExit {
@@ -31,6 +32,11 @@ enum CPUIDExit {
                 var ecx = CPUIDFeatureECX(rawValue: r.ecx)
                 ecx.remove(.vmx)
                 ecx.insert(.hypervisor)
+                // What the virtual PC does not have: a local APIC (nor x2APIC, nor its TSC-deadline
+                // timer), MONITOR/MWAIT (not intercepted: it would idle the real CPU), and the
+                // performance-capabilities MSR.
+                ecx.subtract([.x2apic, .tscDeadline, .monitor, .pdcm])
+                r.edx &= ~CPUIDFeatureEDX.apic.rawValue
                 // The CR4 the guest sees: shadow bits where the guest/host mask owns them, the real ones elsewhere.
                 let mask = vmreadFast(.cr4GuestHostMask)
                 let guestCR4 = (vmreadFast(.guestCR4) & ~mask) | (vmreadFast(.cr4ReadShadow) & mask)

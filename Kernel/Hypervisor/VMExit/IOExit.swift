@@ -24,6 +24,12 @@ enum IOExit {
             }
         } else {
             vm.pointee.pc.portOut(port: q.port, size: size, value: UInt32(truncatingIfNeeded: regs.pointee.rax), tsc: rdtsc())
+            if q.port == 0x64 && vm.pointee.pc.resetRequested {
+                // The i8042 pulsed the CPU's reset line: this machine is done.
+                Guest.skipInstruction()
+                vm.pointee.stop = .keyboardControllerReset(rip: vmreadFast(.guestRIP))
+                return false
+            }
         }
         Guest.skipInstruction()
         return true
