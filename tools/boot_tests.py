@@ -119,7 +119,7 @@ CASES += [
     # Guests that misbehave lose only themselves: the next guest still runs.
     bochs("bochs-guests-contained",
           modules=[g("ept", "expect=ept-violation"), g("triple", "expect=triple-fault"),
-                   g("wildptr"), g("spin", "budget=20 expect=time-budget"), g("hello")],
+                   g("wildptr"), g("spin", "budget=20 expect=time-budget"), g("reset", "expect=reset"), g("hello")],
           expect=[r"^\[ept\] touching guest-physical 0x40000000",
                   r"^\[ept\] stopped: EPT violation: write of guest-physical 0x0000000040000000 \(not mapped\) at RIP 0x[0-9a-f]+",
                   stat("ept", 48, "EPT violation", 1), *as_expected("ept"),
@@ -132,9 +132,12 @@ CASES += [
                   r"^\[spin\] spinning forever$",
                   r"^\[spin\] stopped: used up its time budget \(VMX-preemption timer\)",
                   stat("spin", 52, "VMX-preemption timer expired", r"\d+"), *as_expected("spin"),
+                  r"^\[reset\] resetting through the keyboard controller$",
+                  r"^\[reset\] stopped: reset requested through the keyboard controller \(i8042 command 0xFE\)",
+                  *as_expected("reset"),
                   r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello"),
                   r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
-          forbid=[*DEFAULT_FORBID, r"ERROR: still running", r"ERROR: survived"]),
+          forbid=[*DEFAULT_FORBID, r"ERROR: still running", r"ERROR: survived"]),  # ept, triple and reset guests
 
     # Every start mode the CPU supports (unrestricted guest), guest FPU/SSE state across exits,
     # and the exit micro-benchmark (its numbers are checked for sanity here, reported by make bench).
