@@ -96,7 +96,7 @@ public enum RTCStatusD {
 }
 
 /// The PC CMOS/RTC at ports 0x70–0x71 (offset 0: index, offset 1: data).
-public struct CMOSRTC: Device {
+public struct CMOSRTC: ByteRegisterDevice {
     public static let ports = PortRange(base: 0x70, count: 2)
     public static var irq: UInt8 { 8 }
     /// The time-base frequency: the divider chain counts 32768 ticks per second.
@@ -305,32 +305,9 @@ public struct CMOSRTC: Device {
 
     // MARK: Device
 
-    /// Byte-wide ports; a wider access is split into consecutive byte accesses
-    /// and bytes beyond offset 1 read 0xFF.
-    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
-        if size == 1 { return UInt64(readPort(offset)) }
-        var value: UInt64 = 0
-        var i = 0
-        while i < size && i < 8 {
-            let byteOffset = offset &+ UInt64(i)
-            let byte: UInt8 = offset < 2 && byteOffset < 2 ? readPort(byteOffset) : 0xFF
-            value |= UInt64(byte) << UInt64(i * 8)
-            i += 1
-        }
-        return value
-    }
-
-    public mutating func write(offset: UInt64, size: Int, value: UInt64) {
-        if size == 1 { writePort(offset, UInt8(truncatingIfNeeded: value)); return }
-        var i = 0
-        while i < size && i < 8 {
-            let byteOffset = offset &+ UInt64(i)
-            if offset < 2 && byteOffset < 2 {
-                writePort(byteOffset, UInt8(truncatingIfNeeded: value >> UInt64(i * 8)))
-            }
-            i += 1
-        }
-    }
+    // Device: byte-wide registers (ByteRegisterDevice splits wider accesses).
+    @inline(__always) public mutating func readByte(at offset: UInt64) -> UInt8 { readPort(offset) }
+    @inline(__always) public mutating func writeByte(at offset: UInt64, _ value: UInt8) { writePort(offset, value) }
 
     /// Port 0x70 is write-only (reads float high); port 0x71 reads the selected register.
     public mutating func readPort(_ offset: UInt64) -> UInt8 {

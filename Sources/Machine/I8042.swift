@@ -107,7 +107,7 @@ public enum KeyboardReply {
 }
 
 /// The 8042 at ports 0x60 (offset 0) and 0x64 (offset 4) with its keyboard; IRQ 1.
-public struct I8042: Device {
+public struct I8042: ByteRegisterDevice {
     public static let dataPort = PortRange(base: 0x60, count: 1)
     public static let commandPort = PortRange(base: 0x64, count: 1)
     /// The device offsets of the two ports (the port minus 0x60).
@@ -188,27 +188,9 @@ public struct I8042: Device {
 
     // MARK: Device
 
-    /// Offsets 0 (port 0x60) and 4 (port 0x64) are byte-wide; a wider access is
-    /// split into byte accesses and the bytes of other offsets read 0xFF.
-    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
-        if size == 1 { return UInt64(readPort(offset)) }
-        var value: UInt64 = 0
-        var i = 0
-        while i < size && i < 8 {
-            value |= UInt64(readPort(offset &+ UInt64(i))) << UInt64(i * 8)
-            i += 1
-        }
-        return value
-    }
-
-    public mutating func write(offset: UInt64, size: Int, value: UInt64) {
-        if size == 1 { writePort(offset, UInt8(truncatingIfNeeded: value)); return }
-        var i = 0
-        while i < size && i < 8 {
-            writePort(offset &+ UInt64(i), UInt8(truncatingIfNeeded: value >> UInt64(i * 8)))
-            i += 1
-        }
-    }
+    // Device: byte-wide registers (ByteRegisterDevice splits wider accesses).
+    @inline(__always) public mutating func readByte(at offset: UInt64) -> UInt8 { readPort(offset) }
+    @inline(__always) public mutating func writeByte(at offset: UInt64, _ value: UInt8) { writePort(offset, value) }
 
     public mutating func readPort(_ offset: UInt64) -> UInt8 {
         switch offset {

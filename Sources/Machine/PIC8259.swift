@@ -291,7 +291,7 @@ public struct PIC8259Chip: Sendable {
 /// The PC's cascaded 8259A pair. As a `Device`, offsets are relative to port
 /// 0x20: 0x00/0x01 address the master, 0x80/0x81 the slave (0xA0/0xA1); the
 /// bus routes only `masterPorts` and `slavePorts` here.
-public struct PIC8259: Device, Sendable {
+public struct PIC8259: ByteRegisterDevice, Sendable {
     /// The master's ports, 0x20 (command) and 0x21 (data).
     public static let masterPorts = PortRange(base: 0x20, count: 2)
     /// The slave's ports, 0xA0 (command) and 0xA1 (data).
@@ -323,27 +323,9 @@ public struct PIC8259: Device, Sendable {
 
     // MARK: Device
 
-    /// Byte-wide registers; a wider access is split into byte accesses as the
-    /// ISA bus does, and bytes that are not PIC registers read 0xFF.
-    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
-        if size == 1 { return UInt64(readRegister(offset)) }
-        var value: UInt64 = 0
-        var index = 0
-        while index < size && index < 8 {
-            value |= UInt64(readRegister(offset &+ UInt64(index))) << UInt64(index &* 8)
-            index += 1
-        }
-        return value
-    }
-
-    public mutating func write(offset: UInt64, size: Int, value: UInt64) {
-        if size == 1 { writeRegister(offset, UInt8(truncatingIfNeeded: value)); return }
-        var index = 0
-        while index < size && index < 8 {
-            writeRegister(offset &+ UInt64(index), UInt8(truncatingIfNeeded: value >> UInt64(index &* 8)))
-            index += 1
-        }
-    }
+    // Device: byte-wide registers (ByteRegisterDevice splits wider accesses).
+    @inline(__always) public mutating func readByte(at offset: UInt64) -> UInt8 { readRegister(offset) }
+    @inline(__always) public mutating func writeByte(at offset: UInt64, _ value: UInt8) { writeRegister(offset, value) }
 
     /// One byte at a `Device` offset (0x00, 0x01, 0x80, 0x81).
     public mutating func readRegister(_ offset: UInt64) -> UInt8 {

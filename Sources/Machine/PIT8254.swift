@@ -424,7 +424,7 @@ public struct PIT8254Channel: Sendable {
 /// The 8254 at 0x40–0x43 plus port 0x61. As a `Device`, offsets are relative
 /// to port 0x40: 0–2 are the counters, 3 the control word, and 0x21 is port
 /// 0x61; the bus routes only `counterPorts` and `systemControlPorts` here.
-public struct PIT8254: Device, Sendable {
+public struct PIT8254: ByteRegisterDevice, Sendable {
     /// The input clock of every counter, in Hz.
     public static let frequency: UInt64 = 1_193_182
     public static let counterPorts = PortRange(base: 0x40, count: 4)
@@ -531,27 +531,9 @@ public struct PIT8254: Device, Sendable {
 
     // MARK: Device
 
-    /// Byte-wide registers; a wider access is split into byte accesses as the
-    /// ISA bus does, and bytes that are not PIT registers read 0xFF.
-    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
-        if size == 1 { return UInt64(readRegister(offset)) }
-        var value: UInt64 = 0
-        var index = 0
-        while index < size && index < 8 {
-            value |= UInt64(readRegister(offset &+ UInt64(index))) << UInt64(index &* 8)
-            index += 1
-        }
-        return value
-    }
-
-    public mutating func write(offset: UInt64, size: Int, value: UInt64) {
-        if size == 1 { writeRegister(offset, UInt8(truncatingIfNeeded: value)); return }
-        var index = 0
-        while index < size && index < 8 {
-            writeRegister(offset &+ UInt64(index), UInt8(truncatingIfNeeded: value >> UInt64(index &* 8)))
-            index += 1
-        }
-    }
+    // Device: byte-wide registers (ByteRegisterDevice splits wider accesses).
+    @inline(__always) public mutating func readByte(at offset: UInt64) -> UInt8 { readRegister(offset) }
+    @inline(__always) public mutating func writeByte(at offset: UInt64, _ value: UInt8) { writeRegister(offset, value) }
 
     /// One byte at a `Device` offset (0–3, 0x21) at the current time.
     public mutating func readRegister(_ offset: UInt64) -> UInt8 {

@@ -5,7 +5,7 @@
 
 /// A 16550A UART at eight consecutive ports (COM1: 0x3F8–0x3FF, IRQ 4).
 /// Transmitted bytes go to `sink`; the host feeds input with `receive(_:)`.
-public struct UART16550<Sink: ByteSink>: Device {
+public struct UART16550<Sink: ByteSink>: ByteRegisterDevice {
     /// Where transmitted bytes go (not used in loopback mode).
     public var sink: Sink
 
@@ -53,32 +53,9 @@ public struct UART16550<Sink: ByteSink>: Device {
 
     // MARK: Device
 
-    /// Byte-wide registers; a wider access is split into consecutive byte
-    /// accesses as the ISA bus does, and bytes beyond offset 7 read 0xFF.
-    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
-        if size == 1 { return UInt64(readRegister(offset)) }
-        var value: UInt64 = 0
-        var index = 0
-        while index < size && index < 8 {
-            let byteOffset = offset &+ UInt64(index)
-            let byte: UInt8 = offset < 8 && byteOffset < 8 ? readRegister(byteOffset) : 0xFF
-            value |= UInt64(byte) << UInt64(index * 8)
-            index += 1
-        }
-        return value
-    }
-
-    public mutating func write(offset: UInt64, size: Int, value: UInt64) {
-        if size == 1 { writeRegister(offset, UInt8(truncatingIfNeeded: value)); return }
-        var index = 0
-        while index < size && index < 8 {
-            let byteOffset = offset &+ UInt64(index)
-            if offset < 8 && byteOffset < 8 {
-                writeRegister(byteOffset, UInt8(truncatingIfNeeded: value >> UInt64(index * 8)))
-            }
-            index += 1
-        }
-    }
+    // Device: byte-wide registers (ByteRegisterDevice splits wider accesses).
+    @inline(__always) public mutating func readByte(at offset: UInt64) -> UInt8 { readRegister(offset) }
+    @inline(__always) public mutating func writeByte(at offset: UInt64, _ value: UInt8) { writeRegister(offset, value) }
 
     // MARK: Registers
 
