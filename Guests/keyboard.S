@@ -31,35 +31,14 @@
  */
 #include "guest.inc"
 #include "idt64.inc"
+#include "pc64.inc"
 
-.equ PIC1_CMD,  0x20
-.equ PIC1_DATA, 0x21
-.equ PIC2_CMD,  0xA0
-.equ PIC2_DATA, 0xA1
-.equ PIT_CH0,   0x40
-.equ PIT_CMD,   0x43
 .equ KBD_DATA,  0x60
 .equ KBD_STATUS, 0x64
-.equ PIT_COUNT, 11932
 .equ IDT_VECTORS, 0x30
 .equ GIVE_UP_TICKS, 2000
 .equ LINE_MAX,  64
 .equ VGA_ROW2,  0xB8000 + 2 * 80 * 2
-
-/* Writes a 64-bit interrupt gate for \vec pointing at \handler into kbd_idt.
- * Clobbers RAX and RDI. */
-.macro SET_GATE vec:req, handler:req
-	lea kbd_idt + \vec * 16(%rip), %rdi
-	lea \handler(%rip), %rax
-	mov %ax, (%rdi)
-	movw $0x08, 2(%rdi)
-	movw $0x8E00, 4(%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)
-	shr $16, %rax
-	mov %eax, 8(%rdi)
-	movl $0, 12(%rdi)
-.endm
 
 	.section .text.start, "ax"
 	.globl _start
@@ -70,38 +49,15 @@ _start:
 	lea kbd_idt(%rip), %rdi
 	mov $(32 * 16 / 8), %ecx
 	rep movsq
-	SET_GATE 0x20, irq0_handler
-	SET_GATE 0x21, irq1_handler
+	SET_GATE kbd_idt, 0x20, irq0_handler
+	SET_GATE kbd_idt, 0x21, irq1_handler
 	lidt kbd_idtr(%rip)
 
 	/* ---- 2. PIC, as Linux's init_8259A */
-	mov $0xFF, %al                  /* mask everything while initialising */
-	outb %al, $PIC1_DATA
-	outb %al, $PIC2_DATA
-	mov $0x11, %al                  /* ICW1: edge, cascade, ICW4 needed */
-	outb %al, $PIC1_CMD
-	mov $0x20, %al                  /* ICW2: IRQ0-7 -> vectors 0x20-0x27 */
-	outb %al, $PIC1_DATA
-	mov $0x04, %al                  /* ICW3: slave on IR2 */
-	outb %al, $PIC1_DATA
-	mov $0x01, %al                  /* ICW4: 8086 mode, normal EOI */
-	outb %al, $PIC1_DATA
-	mov $0x11, %al
-	outb %al, $PIC2_CMD
-	mov $0x28, %al                  /* IRQ8-15 -> vectors 0x28-0x2F */
-	outb %al, $PIC2_DATA
-	mov $0x02, %al                  /* slave ID 2 */
-	outb %al, $PIC2_DATA
-	mov $0x01, %al
-	outb %al, $PIC2_DATA
+	PIC_INIT_LINUX 0xFF, 0xFF       /* all masked until the PIT runs */
 
 	/* ---- 3. PIT channel 0 at 100 Hz */
-	mov $0x34, %al                  /* channel 0, lobyte/hibyte, mode 2, binary */
-	outb %al, $PIT_CMD
-	mov $(PIT_COUNT & 0xFF), %al
-	outb %al, $PIT_CH0
-	mov $(PIT_COUNT >> 8), %al
-	outb %al, $PIT_CH0
+	PIT_CH0_100HZ
 
 	mov $0xFC, %al                  /* IRQ0 (timer) and IRQ1 (keyboard) */
 	outb %al, $PIC1_DATA
