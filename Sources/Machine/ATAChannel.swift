@@ -1,9 +1,13 @@
 // One legacy IDE channel (primary: 0x1F0–0x1F7 + 0x3F6, IRQ 14) with an
 // optional master disk, driven by PIO as ATA/ATAPI-6 describes: the command
 // block register file, the Status/DRQ handshake, INTRQ with nIEN, software
-// reset and the device signature. The model is synchronous: a command's
-// effects are complete when the write of its code returns, so BSY is only
-// ever seen during a software reset.
+// reset and the device signature. Like a real drive, the device is BSY for a
+// while after a command is written and after each PIO data-out block (and
+// between PIO data-in blocks): the channel enters a *busy phase* whose outcome
+// (the Status it ends with, whether it raises INTRQ) is already decided, and
+// whoever owns guest time (`VirtualPC`) ends it with `finishBusyPhase()` when
+// the delay has passed. The interrupt therefore never arrives inside the very
+// port access that started the work (ATA-6 9.6-9.10, the PIO protocols).
 
 /// An IDE channel with at most one device, the master (device 0).
 ///
@@ -18,7 +22,8 @@
 ///   conclude "no device".
 ///
 /// Route the command block ports with `offset = port − 0x1F0` and port 0x3F6
-/// with `offset = ATARegister.control`; raise IRQ 14 while `irqPending`.
+/// with `offset = ATARegister.control`; raise IRQ 14 while `irqPending`; when
+/// `busyPhasePending` turns true, call `finishBusyPhase()` a short, fixed time later.
 public struct ATAChannel: Device {
     /// Device 0, or nil for a channel with nothing attached.
     public private(set) var master: ATADisk?
@@ -36,6 +41,11 @@ public struct ATAChannel: Device {
     private var status: UInt8 = ATAStatus.idle
     /// Device 0's interrupt pending state; INTRQ is this gated by nIEN and DEV.
     public private(set) var interruptPending = false
+    /// Device 0 is BSY working on a command or block; `finishBusyPhase()` ends it.
+    public private(set) var busyPhasePending = false
+    /// The Status the busy phase ends with, and whether it then asserts INTRQ.
+    private var statusAfterBusy: UInt8 = ATAStatus.idle
+    private var interruptAfterBusy = false
 
     // The PIO transfer in progress.
     /// Transfer phases (constants, not an enum with cases, so that no Hashable
@@ -115,6 +125,17 @@ public struct ATAChannel: Device {
 
     /// Whether a PIO data transfer is waiting for the host (Status.DRQ).
     public var dataRequested: Bool { phase != Phase.none && status & ATAStatus.dataRequest != 0 }
+
+    /// The end of a busy phase: BSY clears, Status takes the value the command or
+    /// block decided (DRQ for the next block, DRDY when done, ERR on failure) and,
+    /// where the protocol says so, the device asserts its interrupt (INTRQ when
+    /// nIEN is clear). Does nothing when no busy phase is pending.
+    public mutating func finishBusyPhase() {
+        guard busyPhasePending else { return }
+        busyPhasePending = false
+        status = statusAfterBusy
+        if interruptAfterBusy { interruptPending = true }
+    }
 
     // MARK: Device
 
@@ -251,6 +272,7 @@ public struct ATAChannel: Device {
             phase = Phase.none
             wordIndex = 0
             interruptPending = false
+            busyPhasePending = false
             status = ATAStatus.busy
         } else if !resetting && wasResetting {
             finishReset()
@@ -272,6 +294,7 @@ public struct ATAChannel: Device {
         phase = Phase.none
         wordIndex = 0
         interruptPending = false
+        busyPhasePending = false
         sectorCount = 1
         lbaLow = 1
         lbaMid = 0
@@ -320,8 +343,8 @@ public struct ATAChannel: Device {
             sectorsRemaining = 1
             blockSectors = 1
             sectorsLeftInBlock = 1
-            status = ATAStatus.dataReady
-            interruptPending = true
+            // PIO data-in: BSY, then DRQ with INTRQ (ATA-6 9.7).
+            becomeBusy(then: ATAStatus.dataReady, interrupt: true)
         case ATACommand.initializeDeviceParameters:
             // Sector count: logical sectors per track; device bits 3:0: heads − 1.
             let heads = (deviceSelect & ATADeviceSelect.headMask) &+ 1
@@ -335,7 +358,7 @@ public struct ATAChannel: Device {
         case ATACommand.executeDeviceDiagnostic:
             // Device 0 passed, device 1 absent; device 0 interrupts (ATA-6 8.11).
             finishReset()
-            interruptPending = true
+            becomeBusy(then: ATAStatus.idle, interrupt: true)
         case ATACommand.checkPowerMode:
             sectorCount = 0xFF  // active or idle
             complete()
@@ -388,13 +411,15 @@ public struct ATAChannel: Device {
         blockSectors = block
         sectorsLeftInBlock = min(block, count)
         wordIndex = 0
-        status = ATAStatus.dataReady
         if newPhase == Phase.read {
             _ = master!.storage.read(sector: lba, into: &buffer)
-            // PIO data-in: INTRQ at the start of every DRQ block.
-            interruptPending = true
+            // PIO data-in: BSY, then DRQ with INTRQ at the start of every block (ATA-6 9.7).
+            becomeBusy(then: ATAStatus.dataReady, interrupt: true)
+        } else {
+            // PIO data-out: BSY, then DRQ; the host sends the first block without
+            // waiting for an interrupt (ATA-6 9.8).
+            becomeBusy(then: ATAStatus.dataReady, interrupt: false)
         }
-        // PIO data-out: the host sends the first block without waiting for an interrupt.
     }
 
     /// The host has read the last word of the sector in `buffer`.
@@ -413,12 +438,14 @@ public struct ATAChannel: Device {
             status = ATAStatus.idle
             return
         }
-        // The next sector is available at once: DRQ stays set with no BSY phase.
         _ = master!.storage.read(sector: transferLBA, into: &buffer)
-        status = ATAStatus.dataReady
         if sectorsLeftInBlock == 0 {
+            // The next block: BSY while the drive reads it, then DRQ and INTRQ.
             sectorsLeftInBlock = min(blockSectors, sectorsRemaining)
-            interruptPending = true
+            becomeBusy(then: ATAStatus.dataReady, interrupt: true)
+        } else {
+            // The next sector of the same block (READ MULTIPLE): DRQ stays set.
+            status = ATAStatus.dataReady
         }
     }
 
@@ -429,17 +456,18 @@ public struct ATAChannel: Device {
         sectorsWritten &+= 1
         advance()
         if sectorsRemaining == 0 {
-            // The interrupt after the last block is the command's completion.
+            // BSY while the block is written, then the interrupt that completes the command.
             phase = Phase.none
-            status = ATAStatus.idle
-            interruptPending = true
+            becomeBusy(then: ATAStatus.idle, interrupt: true)
             return
         }
-        status = ATAStatus.dataReady
         if sectorsLeftInBlock == 0 {
-            // INTRQ after each block: the device wants the next one.
+            // BSY while the block is written, then DRQ and INTRQ: the device wants the next one.
             sectorsLeftInBlock = min(blockSectors, sectorsRemaining)
-            interruptPending = true
+            becomeBusy(then: ATAStatus.dataReady, interrupt: true)
+        } else {
+            // The next sector of the same block (WRITE MULTIPLE): DRQ stays set.
+            status = ATAStatus.dataReady
         }
     }
 
@@ -466,17 +494,24 @@ public struct ATAChannel: Device {
         }
     }
 
-    /// A command without data completes: ready, interrupt.
+    /// A command without data completes: BSY, then ready and interrupt (ATA-6 9.9).
     private mutating func complete() {
-        status = ATAStatus.idle
-        interruptPending = true
+        becomeBusy(then: ATAStatus.idle, interrupt: true)
     }
 
-    /// A command fails: Status ERR (0x41), the cause in Error, interrupt.
+    /// A command fails: BSY, then Status ERR (0x41), the cause in Error, interrupt.
     private mutating func fail(_ cause: UInt8) {
         phase = Phase.none
         error = cause
-        status = ATAStatus.failed
-        interruptPending = true
+        becomeBusy(then: ATAStatus.failed, interrupt: true)
+    }
+
+    /// Status BSY (DRQ clear) until `finishBusyPhase()`, which sets `next` and,
+    /// with `interrupt`, asserts the interrupt.
+    private mutating func becomeBusy(then next: UInt8, interrupt: Bool) {
+        status = ATAStatus.busy
+        statusAfterBusy = next
+        interruptAfterBusy = interrupt
+        busyPhasePending = true
     }
 }

@@ -30,8 +30,20 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// The text-mode cursor (CRTC registers 0x0E/0x0F), as a cell index.
     public var cursorPosition: Int { Int(crtcRegisters[0x0E]) << 8 | Int(crtcRegisters[0x0F]) }
     public let clock: GuestClock
-    /// The TSC at which the PIT next raises IRQ0; .max while channel 0 is idle.
+    /// The TSC at which a device next needs attention: the earlier of the PIT's next
+    /// IRQ0 and the end of the ATA drive's busy phase; .max when neither is armed.
     public private(set) var nextTimerTSC: UInt64 = .max
+    /// The TSC at which the PIT next raises IRQ0; .max while channel 0 is idle.
+    public private(set) var pitTimerTSC: UInt64 = .max
+    /// The TSC at which the ATA drive's busy phase ends; .max when it is not busy.
+    public private(set) var ataTimerTSC: UInt64 = .max
+    /// Guest time an ATA command, or a PIO data block, keeps the drive BSY before it
+    /// completes (and interrupts): 100 µs, the order of a real drive's cache hit and
+    /// of QEMU's asynchronous completion, so a driver that issues a command and then
+    /// goes to sleep on IRQ 14 is asleep before the interrupt comes.
+    public static var ataBusyNanoseconds: UInt64 { 100_000 }
+    /// `ataBusyNanoseconds` in TSC ticks.
+    public let ataBusyTSC: UInt64
     /// IRQ0 edges delivered to the PIC so far.
     public private(set) var timerInterrupts: UInt64 = 0
     /// The PIC's INTR output, recomputed whenever PIC state changes (a stored Bool, so
@@ -46,6 +58,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
                 wallClock: CalendarDateTime = .epoch, ramBytes: UInt64 = 0) {
         self.bus = bus
         self.clock = clock
+        ataBusyTSC = max(clock.tscHz / (1_000_000_000 / Self.ataBusyNanoseconds), 1)
         rtc = CMOSRTC(time: wallClock)
         if ramBytes > 0 { rtc.setMemorySize(bytesBelow4GiB: ramBytes) }
     }
@@ -88,9 +101,11 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         case Self.vgaCRTC:
             value = port == 0x3D4 ? UInt32(crtcIndex) : UInt32(crtcRegisters[Int(crtcIndex & 0x1F)])
         case ATAPorts.primaryCommandBlock:
+            update(tsc: tsc)                                // a busy phase that has ended shows
             value = UInt32(truncatingIfNeeded: ata.read(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size))
-            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+            ataAccessed(tsc: tsc)
         case ATAPorts.primaryControl:
+            update(tsc: tsc)
             value = UInt32(truncatingIfNeeded: ata.read(offset: ATARegister.control, size: size))
         default:
             value = bus.portIn(port: port, size: size)
@@ -132,11 +147,13 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
                 crtcRegisters[Int(crtcIndex & 0x1F)] = UInt8(truncatingIfNeeded: data)
             }
         case ATAPorts.primaryCommandBlock:
+            update(tsc: tsc)
             ata.write(offset: UInt64(port - ATAPorts.primaryCommandBlock.base), size: size, value: data)
-            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+            ataAccessed(tsc: tsc)
         case ATAPorts.primaryControl:
+            update(tsc: tsc)
             ata.write(offset: ATARegister.control, size: size, value: data)
-            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+            ataAccessed(tsc: tsc)
         default:
             bus.portOut(port: port, size: size, value: value)
         }
@@ -162,30 +179,57 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// IRQ 1 is edge-triggered on the ISA bus: every byte the i8042 moves into its
     /// output buffer is a new rising edge, even when the line never visibly dropped
     /// between two bytes (the guest read one and the next followed at once).
-    private mutating func keyboardEdges() {
+    mutating func keyboardEdges() {
         if keyboard.takeIRQ1() {
             pic.pulse(irq: 1)
             interruptPending = pic.interruptRequested
         }
     }
 
-    private mutating func fireTimers(tsc: UInt64) {
-        let now = clock.pitTicks(at: tsc)
-        let edges = pit.takeIRQ0Edges(upTo: now)
-        if edges > 0 {
-            // Edges the guest was too slow to take merge into one request, as on real hardware.
-            pic.pulse(irq: PIT8254.irq)
-            timerInterrupts &+= UInt64(edges)
-            interruptPending = pic.interruptRequested
+    /// After any access to the ATA channel: INTRQ follows the drive, and a busy phase
+    /// the access started gets its deadline (one already running keeps its own; one the
+    /// access ended, by a software reset, loses it).
+    private mutating func ataAccessed(tsc: UInt64) {
+        drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+        if ata.busyPhasePending {
+            if ataTimerTSC == .max {
+                let (deadline, overflow) = tsc.addingReportingOverflow(ataBusyTSC)
+                ataTimerTSC = overflow ? .max - 1 : deadline
+                nextTimerTSC = min(pitTimerTSC, ataTimerTSC)
+            }
+        } else if ataTimerTSC != .max {
+            ataTimerTSC = .max
+            nextTimerTSC = pitTimerTSC
         }
-        scheduleTimer(afterPITTick: now)
+    }
+
+    private mutating func fireTimers(tsc: UInt64) {
+        if tsc >= ataTimerTSC {
+            // The drive is done: Status leaves BSY and INTRQ rises if the protocol says so.
+            ataTimerTSC = .max
+            ata.finishBusyPhase()
+            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+        }
+        if tsc >= pitTimerTSC {
+            let now = clock.pitTicks(at: tsc)
+            let edges = pit.takeIRQ0Edges(upTo: now)
+            if edges > 0 {
+                // Edges the guest was too slow to take merge into one request, as on real hardware.
+                pic.pulse(irq: PIT8254.irq)
+                timerInterrupts &+= UInt64(edges)
+                interruptPending = pic.interruptRequested
+            }
+            scheduleTimer(afterPITTick: now)
+        }
+        nextTimerTSC = min(pitTimerTSC, ataTimerTSC)
     }
 
     private mutating func scheduleTimer(afterPITTick now: UInt64) {
         if let next = pit.nextIRQ0Tick(after: now) {
-            nextTimerTSC = clock.tsc(atTick: next, hz: PIT8254.frequency)
+            pitTimerTSC = clock.tsc(atTick: next, hz: PIT8254.frequency)
         } else {
-            nextTimerTSC = .max
+            pitTimerTSC = .max
         }
+        nextTimerTSC = min(pitTimerTSC, ataTimerTSC)
     }
 }

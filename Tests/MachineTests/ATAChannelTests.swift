@@ -38,8 +38,17 @@ final class ATATestImage {
     }
 }
 
-/// Driver-side helpers: what a PIO driver does through the ports.
+/// Driver-side helpers: what a PIO driver does through the ports. The `issue…`
+/// and block helpers let the drive's busy phase run to its end (`settle`), as a
+/// driver that waits for BSY to clear sees it; the busy phase itself is tested
+/// with raw register accesses.
 extension ATAChannel {
+    /// Time passes until the drive is no longer BSY with work in hand.
+    mutating func settle() {
+        XCTAssertEqual(busyPhasePending, inb(ATARegister.control) == ATAStatus.busy)
+        finishBusyPhase()
+    }
+
     mutating func outb(_ register: UInt64, _ value: UInt8) {
         write(offset: register, size: 1, value: UInt64(value))
     }
@@ -56,6 +65,7 @@ extension ATAChannel {
         outb(ATARegister.lbaMid, UInt8(truncatingIfNeeded: lba >> 8))
         outb(ATARegister.lbaHigh, UInt8(truncatingIfNeeded: lba >> 16))
         outb(ATARegister.command, command)
+        settle()
     }
 
     /// Sets up a CHS command for device 0 and issues it.
@@ -66,20 +76,25 @@ extension ATAChannel {
         outb(ATARegister.lbaMid, UInt8(truncatingIfNeeded: cylinder))
         outb(ATARegister.lbaHigh, UInt8(truncatingIfNeeded: cylinder >> 8))
         outb(ATARegister.command, command)
+        settle()
     }
 
     mutating func issue(_ command: UInt8) {
         outb(ATARegister.command, command)
+        settle()
     }
 
-    /// 256 16-bit reads of the data port.
+    /// 256 16-bit reads of the data port (then the next block's busy phase, if any, ends).
     mutating func readBlock() -> [UInt16] {
-        (0..<256).map { _ in UInt16(truncatingIfNeeded: read(offset: ATARegister.data, size: 2)) }
+        let words = (0..<256).map { _ in UInt16(truncatingIfNeeded: read(offset: ATARegister.data, size: 2)) }
+        settle()
+        return words
     }
 
-    /// 256 16-bit writes of the data port.
+    /// 256 16-bit writes of the data port (then the block's busy phase ends).
     mutating func writeBlock(_ words: [UInt16]) {
         for word in words { write(offset: ATARegister.data, size: 2, value: UInt64(word)) }
+        settle()
     }
 }
 
@@ -376,6 +391,9 @@ final class ATAChannelTests: XCTestCase {
         ata.write(offset: ATARegister.data, size: 2, value: UInt64(data[255]))
         XCTAssertEqual(image.words(lba: 7), data)
         XCTAssertEqual(image.byte(7 * 512), UInt8(data[0] & 0xFF), "little-endian on the medium")
+        XCTAssertEqual(ata.inb(ATARegister.control), 0x80, "BSY while the block is written")
+        XCTAssertFalse(ata.irqPending)
+        ata.finishBusyPhase()
         XCTAssertTrue(ata.irqPending, "completion interrupt")
         XCTAssertEqual(ata.inb(ATARegister.status), 0x50)
         XCTAssertFalse(ata.irqPending)
@@ -516,8 +534,16 @@ final class ATAChannelTests: XCTestCase {
                 let word = UInt16(truncatingIfNeeded: ata.read(offset: ATARegister.data, size: 2))
                 XCTAssertEqual(word, ATATestImage.patternWord(lba: 3 + sector, index: index))
             }
+            if sector < 2 {
+                // Between blocks: BSY with DRQ clear, no interrupt, the data port floats.
+                XCTAssertEqual(ata.inb(ATARegister.control), 0x80, "BSY after sector \(sector)")
+                XCTAssertFalse(ata.irqPending)
+                XCTAssertEqual(ata.read(offset: ATARegister.data, size: 2), 0xFFFF)
+                ata.finishBusyPhase()
+            }
         }
-        XCTAssertEqual(ata.inb(ATARegister.control), 0x50)
+        XCTAssertEqual(ata.inb(ATARegister.control), 0x50, "no busy phase after the last data-in block")
+        XCTAssertFalse(ata.busyPhasePending)
         XCTAssertFalse(ata.irqPending)
     }
 
@@ -638,6 +664,7 @@ final class ATAChannelTests: XCTestCase {
             let value = UInt64(data[pair * 2]) | UInt64(data[pair * 2 + 1]) << 16
             ata.write(offset: ATARegister.data, size: 4, value: value)
         }
+        ata.settle()
         XCTAssertEqual(image.words(lba: 1), data)
         XCTAssertEqual(ata.inb(ATARegister.status), 0x50)
     }
@@ -720,6 +747,128 @@ final class ATAChannelTests: XCTestCase {
         XCTAssertEqual(identify(&ata)[55], 16, "hardware reset restores the default translation")
     }
 
+    // MARK: Busy phases (ATA-6 9.6-9.10: BSY first, then DRQ/DRDY and INTRQ)
+
+    func testCommandsAreBusyBeforeTheyComplete() {
+        var (ata, image) = makeChannel()
+        image.fillPattern()
+        for (command, after, interrupts) in [(ATACommand.identifyDevice, UInt8(0x58), true),
+                                             (ATACommand.flushCache, 0x50, true),
+                                             (0xFF, 0x41, true)] as [(UInt8, UInt8, Bool)] {
+            ata.outb(ATARegister.device, 0xA0)
+            ata.outb(ATARegister.command, command)
+            XCTAssertTrue(ata.busyPhasePending, "command \(command)")
+            XCTAssertEqual(ata.inb(ATARegister.control), 0x80, "BSY, DRQ clear: command \(command)")
+            XCTAssertEqual(ata.inb(ATARegister.status), 0x80)
+            XCTAssertEqual(ata.inb(ATARegister.error), 0x80, "registers read as Status while BSY")
+            XCTAssertFalse(ata.irqPending, "no interrupt before the drive is done")
+            ata.finishBusyPhase()
+            XCTAssertFalse(ata.busyPhasePending)
+            XCTAssertEqual(ata.irqPending, interrupts, "command \(command)")
+            XCTAssertEqual(ata.inb(ATARegister.status), after, "command \(command)")
+            XCTAssertFalse(ata.irqPending, "status read acknowledges")
+            ata.finishBusyPhase()   // no busy phase pending: nothing happens
+            XCTAssertEqual(ata.inb(ATARegister.control), after)
+            XCTAssertFalse(ata.irqPending)
+            if command == ATACommand.identifyDevice { _ = ata.readBlock() }
+        }
+    }
+
+    func testInterruptDrivenReadOneEdgePerBlock() {
+        var (ata, image) = makeChannel()
+        image.fillPattern()
+        ata.outb(ATARegister.device, 0xE0)
+        ata.outb(ATARegister.sectorCount, 3)
+        ata.outb(ATARegister.lbaLow, 9)
+        ata.outb(ATARegister.lbaMid, 0)
+        ata.outb(ATARegister.lbaHigh, 0)
+        ata.outb(ATARegister.command, ATACommand.readSectors)
+        var edges = 0
+        for sector in 0..<3 {
+            XCTAssertEqual(ata.inb(ATARegister.control), 0x80, "BSY before block \(sector)")
+            XCTAssertFalse(ata.irqPending)
+            ata.finishBusyPhase()
+            if ata.irqPending { edges += 1 }
+            XCTAssertEqual(ata.inb(ATARegister.control), 0x58)
+            XCTAssertTrue(ata.irqPending, "alternate status does not acknowledge")
+            XCTAssertEqual(ata.inb(ATARegister.status), 0x58)
+            XCTAssertFalse(ata.irqPending)
+            var words: [UInt16] = []
+            for _ in 0..<256 { words.append(UInt16(truncatingIfNeeded: ata.read(offset: ATARegister.data, size: 2))) }
+            XCTAssertEqual(words, image.words(lba: 9 + sector))
+        }
+        XCTAssertEqual(edges, 3, "one INTRQ per data-in block")
+        XCTAssertFalse(ata.busyPhasePending)
+        XCTAssertEqual(ata.inb(ATARegister.status), 0x50)
+    }
+
+    func testInterruptDrivenWriteOneEdgePerBlockIncludingTheLast() {
+        var (ata, image) = makeChannel()
+        ata.outb(ATARegister.device, 0xE0)
+        ata.outb(ATARegister.sectorCount, 3)
+        ata.outb(ATARegister.lbaLow, 20)
+        ata.outb(ATARegister.lbaMid, 0)
+        ata.outb(ATARegister.lbaHigh, 0)
+        ata.outb(ATARegister.command, ATACommand.writeSectors)
+        XCTAssertEqual(ata.inb(ATARegister.control), 0x80, "BSY after the command")
+        ata.finishBusyPhase()
+        XCTAssertFalse(ata.irqPending, "no interrupt before the first data-out block")
+        var edges = 0
+        for sector in 0..<3 {
+            XCTAssertEqual(ata.inb(ATARegister.control), 0x58, "DRQ for block \(sector)")
+            for word in block(seed: 70 + sector) { ata.write(offset: ATARegister.data, size: 2, value: UInt64(word)) }
+            XCTAssertEqual(image.words(lba: 20 + sector), block(seed: 70 + sector))
+            XCTAssertEqual(ata.inb(ATARegister.control), 0x80, "BSY after block \(sector)")
+            XCTAssertFalse(ata.irqPending, "the interrupt waits for the end of the busy phase")
+            ata.write(offset: ATARegister.data, size: 2, value: 0x1234)   // ignored while BSY
+            ata.finishBusyPhase()
+            if ata.irqPending { edges += 1 }
+            XCTAssertEqual(ata.inb(ATARegister.status), sector < 2 ? 0x58 : 0x50)
+            XCTAssertFalse(ata.irqPending)
+        }
+        XCTAssertEqual(edges, 3, "one INTRQ after every data-out block, the last (completion) included")
+        XCTAssertEqual(ata.sectorsWritten, 3)
+        XCTAssertEqual(image.words(lba: 23), [UInt16](repeating: 0, count: 256), "nothing past the range")
+    }
+
+    func testInterruptDisableDuringBusyPhase() {
+        var (ata, _) = makeChannel()
+        ata.outb(ATARegister.control, ATADeviceControl.interruptDisable)
+        ata.outb(ATARegister.command, ATACommand.flushCache)
+        ata.finishBusyPhase()
+        XCTAssertTrue(ata.interruptPending)
+        XCTAssertFalse(ata.irqPending, "nIEN: INTRQ stays released")
+        XCTAssertEqual(ata.inb(ATARegister.control), 0x50)
+        ata.outb(ATARegister.control, 0)
+        XCTAssertTrue(ata.irqPending)
+        XCTAssertEqual(ata.inb(ATARegister.status), 0x50)
+        XCTAssertFalse(ata.irqPending)
+    }
+
+    func testSoftwareResetEndsABusyPhase() {
+        var (ata, _) = makeChannel()
+        ata.outb(ATARegister.command, ATACommand.flushCache)
+        XCTAssertTrue(ata.busyPhasePending)
+        ata.outb(ATARegister.control, ATADeviceControl.softwareReset)
+        XCTAssertFalse(ata.busyPhasePending, "the command is abandoned")
+        ata.outb(ATARegister.control, 0)
+        ata.finishBusyPhase()
+        XCTAssertFalse(ata.irqPending, "no completion interrupt for an abandoned command")
+        XCTAssertEqual(ata.inb(ATARegister.status), 0x50)
+    }
+
+    func testWritesToCommandBlockIgnoredWhileBusy() {
+        var (ata, _) = makeChannel()
+        ata.outb(ATARegister.lbaLow, 0x11)
+        ata.outb(ATARegister.command, ATACommand.flushCache)
+        ata.outb(ATARegister.lbaLow, 0x22)
+        ata.outb(ATARegister.command, ATACommand.identifyDevice)
+        ata.finishBusyPhase()
+        XCTAssertEqual(ata.inb(ATARegister.lbaLow), 0x11)
+        XCTAssertEqual(ata.lastCommand, ATACommand.flushCache)
+        XCTAssertEqual(ata.inb(ATARegister.status), 0x50, "the IDENTIFY written while BSY never ran")
+    }
+
     // MARK: Ports and storage
 
     func testControlOffsetMatchesPorts() {
@@ -758,5 +907,144 @@ final class ATAChannelTests: XCTestCase {
             let chs = geometry.chs(lba: lba)
             XCTAssertEqual(geometry.lba(cylinder: chs.cylinder, head: chs.head, sector: chs.sector), lba)
         }
+    }
+}
+
+/// The ATA channel inside the virtual PC: its busy phase is guest time, scheduled
+/// through `nextTimerTSC` with the PIT's, and INTRQ reaches the 8259 as IRQ 14.
+final class VirtualPCATATests: XCTestCase {
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    let tscHz: UInt64 = 50_000_000
+    var image = ATATestImage(sectors: 64)
+
+    /// A PC with a disk, the PICs at 0x20/0x28 and only IRQ 2 (the cascade) and IRQ 14 unmasked.
+    func makePC() -> PC {
+        var pc = PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
+                    clock: GuestClock(tscHz: tscHz, tscBase: 0))
+        pc.ata = ATAChannel(storage: image.storage)
+        for (port, value) in [(0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01),
+                              (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x01),
+                              (0x21, 0xFB), (0xA1, 0xBF)] as [(UInt16, UInt32)] {
+            pc.portOut(port: port, size: 1, value: value, tsc: 0)
+        }
+        return pc
+    }
+
+    func issue(_ pc: inout PC, _ command: UInt8, lba: UInt8, count: UInt8, tsc: UInt64) {
+        for (port, value) in [(0x1F6, 0xE0), (0x1F2, UInt32(count)), (0x1F3, UInt32(lba)), (0x1F4, 0), (0x1F5, 0),
+                              (0x1F7, UInt32(command))] as [(UInt16, UInt32)] {
+            pc.portOut(port: port, size: 1, value: value, tsc: tsc)
+        }
+    }
+
+    /// INTA and EOI to both PICs: the vector delivered.
+    func takeInterrupt(_ pc: inout PC, tsc: UInt64) -> UInt8 {
+        let vector = pc.acknowledge()
+        pc.portOut(port: 0xA0, size: 1, value: 0x20, tsc: tsc)
+        pc.portOut(port: 0x20, size: 1, value: 0x20, tsc: tsc)
+        return vector
+    }
+
+    func testBusyDelayIs100MicrosecondsOfGuestTime() {
+        let pc = makePC()
+        XCTAssertEqual(pc.ataBusyTSC, 5_000, "100 µs of a 50 MHz TSC")
+        XCTAssertEqual(pc.nextTimerTSC, .max, "nothing armed while the drive is idle")
+    }
+
+    func testWriteCompletionInterruptComesAfterTheBusyDelay() {
+        var pc = makePC()
+        issue(&pc, ATACommand.writeSectors, lba: 3, count: 2, tsc: 1_000)
+        XCTAssertEqual(pc.portIn(port: 0x3F6, size: 1, tsc: 1_000), 0x80, "BSY after the command")
+        XCTAssertEqual(pc.nextTimerTSC, 6_000)
+        pc.update(tsc: 5_999)
+        XCTAssertEqual(pc.portIn(port: 0x3F6, size: 1, tsc: 5_999), 0x80)
+        XCTAssertEqual(pc.portIn(port: 0x3F6, size: 1, tsc: 6_000), 0x58, "a status read after the deadline sees DRQ")
+        XCTAssertEqual(pc.nextTimerTSC, .max)
+        XCTAssertFalse(pc.interruptPending, "no interrupt before the first data-out block")
+
+        var edges = 0
+        var now: UInt64 = 10_000
+        for sector in 0..<2 {
+            // One `rep outsw`: the whole block in one exit, at one TSC.
+            for index in 0..<256 { pc.portOut(port: 0x1F0, size: 2, value: UInt32(0x4000 + sector * 256 + index), tsc: now) }
+            XCTAssertEqual(pc.portIn(port: 0x3F6, size: 1, tsc: now), 0x80, "BSY after block \(sector)")
+            XCTAssertFalse(pc.interruptPending, "IRQ 14 does not arrive in the exit that wrote the block")
+            XCTAssertEqual(pc.nextTimerTSC, now + 5_000)
+            pc.update(tsc: now + 4_999)
+            XCTAssertFalse(pc.interruptPending)
+            pc.update(tsc: now + 5_000)
+            XCTAssertTrue(pc.interruptPending, "IRQ 14 after block \(sector)")
+            XCTAssertEqual(takeInterrupt(&pc, tsc: now + 5_000), 0x2E)
+            edges += 1
+            XCTAssertEqual(pc.portIn(port: 0x1F7, size: 1, tsc: now + 5_001), sector == 0 ? 0x58 : 0x50)
+            now += 10_000
+        }
+        XCTAssertEqual(edges, 2)
+        XCTAssertEqual(image.words(lba: 4)[255], UInt16(0x4000 + 511))
+        XCTAssertEqual(pc.nextTimerTSC, .max)
+    }
+
+    func testInterruptDrivenReadIRQ14PerBlock() {
+        image.fillPattern()
+        var pc = makePC()
+        issue(&pc, ATACommand.readSectors, lba: 7, count: 3, tsc: 0)
+        var now: UInt64 = 0
+        for sector in 0..<3 {
+            XCTAssertFalse(pc.interruptPending)
+            now = pc.nextTimerTSC
+            XCTAssertNotEqual(now, .max, "busy before block \(sector)")
+            pc.update(tsc: now)
+            XCTAssertTrue(pc.interruptPending, "IRQ 14 for block \(sector)")
+            XCTAssertEqual(takeInterrupt(&pc, tsc: now), 0x2E)
+            XCTAssertEqual(pc.portIn(port: 0x1F7, size: 1, tsc: now), 0x58)
+            var words: [UInt16] = []
+            for _ in 0..<128 {
+                let pair = pc.portIn(port: 0x1F0, size: 4, tsc: now)
+                words.append(UInt16(truncatingIfNeeded: pair))
+                words.append(UInt16(truncatingIfNeeded: pair >> 16))
+            }
+            XCTAssertEqual(words, image.words(lba: 7 + sector))
+        }
+        XCTAssertEqual(pc.nextTimerTSC, .max, "no busy phase after the last data-in block")
+        XCTAssertEqual(pc.portIn(port: 0x1F7, size: 1, tsc: now), 0x50)
+        XCTAssertFalse(pc.interruptPending)
+    }
+
+    func testInterruptDisableKeepsIRQ14Quiet() {
+        var pc = makePC()
+        pc.portOut(port: 0x3F6, size: 1, value: 0x02, tsc: 0)
+        issue(&pc, ATACommand.flushCache, lba: 0, count: 0, tsc: 0)
+        pc.update(tsc: pc.nextTimerTSC)
+        XCTAssertFalse(pc.interruptPending, "nIEN")
+        XCTAssertEqual(pc.portIn(port: 0x3F6, size: 1, tsc: 10_000), 0x50)
+        pc.portOut(port: 0x3F6, size: 1, value: 0x00, tsc: 10_000)
+        XCTAssertTrue(pc.interruptPending, "clearing nIEN releases the pending interrupt")
+    }
+
+    func testPITAndATADeadlinesShareTheTimer() {
+        var pc = makePC()
+        pc.portOut(port: 0x43, size: 1, value: 0x34, tsc: 0)
+        pc.portOut(port: 0x40, size: 1, value: 11_932 & 0xFF, tsc: 0)
+        pc.portOut(port: 0x40, size: 1, value: 11_932 >> 8, tsc: 0)
+        let pitDeadline = pc.nextTimerTSC
+        XCTAssertGreaterThan(pitDeadline, 100_000)
+        issue(&pc, ATACommand.flushCache, lba: 0, count: 0, tsc: 100)
+        XCTAssertEqual(pc.nextTimerTSC, 5_100, "the drive is due before the PIT")
+        XCTAssertEqual(pc.pitTimerTSC, pitDeadline)
+        pc.update(tsc: 5_100)
+        XCTAssertEqual(pc.nextTimerTSC, pitDeadline, "the PIT's deadline again")
+        XCTAssertEqual(pc.timerInterrupts, 0, "the drive's deadline fired no IRQ0")
+        XCTAssertTrue(pc.interruptPending)
+        XCTAssertEqual(takeInterrupt(&pc, tsc: 5_100), 0x2E)
+
+        // A software reset abandons the command and its deadline.
+        issue(&pc, ATACommand.flushCache, lba: 0, count: 0, tsc: 6_000)
+        XCTAssertEqual(pc.nextTimerTSC, 11_000)
+        pc.portOut(port: 0x3F6, size: 1, value: 0x04, tsc: 6_001)
+        XCTAssertEqual(pc.nextTimerTSC, pitDeadline)
+        pc.portOut(port: 0x3F6, size: 1, value: 0x00, tsc: 6_002)
+        pc.update(tsc: 20_000)
+        XCTAssertFalse(pc.interruptPending)
+        XCTAssertEqual(pc.portIn(port: 0x1F7, size: 1, tsc: 20_000), 0x50)
     }
 }
