@@ -37,12 +37,18 @@ public struct ATABlockStorage {
     /// Copies sector `lba` into `words`; false (and `words` untouched) when out of range.
     public func read(sector lba: UInt64, into words: inout ATASectorWords) -> Bool {
         guard let base, lba < sectorCount else { return false }
-        let start = base + Int(lba) &* 512
-        var index = 0
-        while index < 256 {
-            words[index] = UInt16(littleEndian: start.loadUnaligned(fromByteOffset: index &* 2, as: UInt16.self))
-            index &+= 1
+        let start = UnsafeRawPointer(base + Int(lba) &* 512)
+        // One bulk copy: the sector is the data port's words in little-endian order.
+        // (Element-wise access to an InlineArray parameter copies the whole array per
+        // element at -Osize: 256 copies of 512 bytes, tens of thousands of instructions
+        // in the VM-exit path.)
+        withUnsafeMutableBytes(of: &words) { bytes in
+            bytes.baseAddress!.copyMemory(from: start, byteCount: 512)
         }
+        #if _endian(big)
+        var index = 0
+        while index < 256 { words[index] = UInt16(littleEndian: words[index]); index &+= 1 }
+        #endif
         return true
     }
 
@@ -50,11 +56,16 @@ public struct ATABlockStorage {
     public func write(sector lba: UInt64, from words: borrowing ATASectorWords) -> Bool {
         guard let base, lba < sectorCount else { return false }
         let start = base + Int(lba) &* 512
+        withUnsafeBytes(of: words) { bytes in
+            start.copyMemory(from: bytes.baseAddress!, byteCount: 512)
+        }
+        #if _endian(big)
         var index = 0
         while index < 256 {
             start.storeBytes(of: words[index].littleEndian, toByteOffset: index &* 2, as: UInt16.self)
             index &+= 1
         }
+        #endif
         return true
     }
 }
