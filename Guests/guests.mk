@@ -14,7 +14,7 @@ BUILD ?= build
 
 GUEST_DIR    := Guests
 GUEST_OUT    := $(BUILD)/guests
-GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker timer disk intruder keyboard reset modes
+GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker timer disk intruder keyboard reset
 GUEST_BINS   := $(patsubst %,$(GUEST_OUT)/%.bin,$(GUEST_NAMES))
 GUEST_OBJS   := $(patsubst %,$(GUEST_OUT)/%.o,$(GUEST_NAMES))
 GUEST_INCS   := $(wildcard $(GUEST_DIR)/include/*.inc $(GUEST_DIR)/include/*.h)
@@ -69,8 +69,3 @@ $(GUEST_OUT)/truncated.elf: $(GUEST_OUT)/hello64.elf
 GUEST_NAMES += atairq
 .SECONDARY: $(GUEST_OUT)/atairq.o
 guests: $(GUEST_OUT)/atairq.bin
-
-# The interactive console (issue 13): a keyboard shell and a VGA spinner.
-GUEST_NAMES += shell spinner
-.SECONDARY: $(GUEST_OUT)/shell.o $(GUEST_OUT)/spinner.o
-guests: $(GUEST_OUT)/shell.bin $(GUEST_OUT)/spinner.bin
