@@ -76,7 +76,7 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
             let freeBefore = frames.freeFrames
             print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.filter { !$0.commandLine.hasPrefix("+") }.count) guest(s)")
             // Turns of `slice` million TSC ticks (the console and screens are looked at between turns).
-            let slice = max(1, commandLine.value("slice").flatMap { UInt64($0) } ?? 10) * 1_000_000
+            let slice = CPUShare.ticks(millions: max(1, commandLine.value("slice").flatMap { UInt64($0) } ?? 10))
             let schedule: GuestRunner.Schedule = commandLine.value("schedule") == "round-robin"
                 ? .roundRobin(sliceTicks: slice) : .sequential(sliceTicks: slice)
             if commandLine.value("capacity") == "yes" {

@@ -9,6 +9,9 @@ import X86
 // - the SYSCALL MSRs (STAR, LSTAR, CSTAR, FMASK), KERNEL_GS_BASE and TSC_AUX,
 //   which VM entry/exit leave alone (SDM Vol. 3C §28.5: only SYSENTER, EFER, PAT,
 //   FS/GS base ... are switched by the VMCS).
+// - CR2 and DR0-DR3, DR6, which VM entry/exit leave alone too (only DR7 is in the VMCS).
+// When the CPU changes from one VM to another, branch predictors are flushed
+// (IBPB) and CPU buffers overwritten (VERW) where CPUID says the CPU can.
 
 struct GuestContext {
     static let switchedMSRs: [UInt32] = [MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMask,
@@ -20,6 +23,14 @@ struct GuestContext {
     let areaFrames: Int
     var msrValues: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
     var xcr0: UInt64 = 1                         // x87 only, as after reset
+    /// DR0, DR1, DR2, DR3, DR6 (reset value 0xFFFF0FF0, SDM Vol. 3B §18.2.3), CR2.
+    var debugRegisters: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0xFFFF_0FF0, 0)
+    /// The context last loaded on this CPU (its save area): loading another one is a VM switch.
+    nonisolated(unsafe) static var lastLoaded: UnsafeMutableRawPointer? = nil
+    /// CPUID.(EAX=7,ECX=0):EDX: IBRS/IBPB (bit 26) and MD_CLEAR (bit 10).
+    static let structuredEDX = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).edx : 0
+    static let hasIBPB = structuredEDX & (1 << 26) != 0
+    static let hasMDClear = structuredEDX & (1 << 10) != 0
     let useXSAVE: Bool
     let xsaveMask: UInt64
 
@@ -45,6 +56,13 @@ struct GuestContext {
 
     /// Make this VM's registers the processor's.
     func load() {
+        if Self.lastLoaded != area {
+            // Another VM ran last: nothing it trained or left in buffers may reach this one.
+            if Self.hasIBPB { _ = guarded_wrmsr(MSR.ia32PredCmd, 1) }     // IA32_PRED_CMD.IBPB
+            if Self.hasMDClear { cpu_buffers_clear() }
+            Self.lastLoaded = area
+        }
+        withUnsafeBytes(of: debugRegisters) { debug_registers_load($0.baseAddress.unsafelyUnwrapped) }
         if useXSAVE {
             // SSE registers are live whatever the guest's XCR0 says (legacy SSE needs only
             // CR4.OSFXSR), so save and restore under the full mask, then give the guest its XCR0.
@@ -63,6 +81,7 @@ struct GuestContext {
 
     /// Take this VM's registers back from the processor.
     mutating func save() {
+        withUnsafeMutableBytes(of: &debugRegisters) { debug_registers_save($0.baseAddress.unsafelyUnwrapped) }
         if useXSAVE {
             xcr0 = xgetbv(0)
             xsetbv(0, xsaveMask)
@@ -77,3 +96,8 @@ struct GuestContext {
         }
     }
 }
+
+/// DebugRegisters.S and CPUBufferClear.S.
+@_extern(c, "debug_registers_save") func debug_registers_save(_ area: UnsafeMutableRawPointer)
+@_extern(c, "debug_registers_load") func debug_registers_load(_ area: UnsafeRawPointer)
+@_extern(c, "cpu_buffers_clear") func cpu_buffers_clear()

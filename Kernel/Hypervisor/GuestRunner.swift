@@ -46,8 +46,10 @@ enum GuestRunner {
             let focused = focus.flatMap { name in vmSpecs.firstIndex { $0.name == name } } ?? 0
             if !vms.isEmpty { print("vmx: console input and the screen go to \(vmSpecs[focused].name)") }
             run(vms, focused: focused, vmx: vmx) { i in allAsExpected = finish(vms[i], vmSpecs[i]) && allAsExpected }
+            CPUShare.report(vms)
             for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
+        HostEvents.report()
         return allAsExpected
     }
 
@@ -135,7 +137,8 @@ enum GuestRunner {
             return
         }
         let start = rdtsc()
-        vm.pointee.sliceEndTSC = start &+ min(vm.pointee.budgetTicks, vm.pointee.sliceTicks)
+        // The turn ends by host wall time (exit handling included): checked on every exit.
+        vm.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, vm.pointee.sliceTicks))
         vm.pointee.context.load()
         Hypervisor.current = vm
         vm.pointee.yielded = false
@@ -147,6 +150,7 @@ enum GuestRunner {
         Hypervisor.current = nil
         vm.pointee.context.save()
         let used = rdtsc() &- start
+        CPUShare.account(vm, turn: used)
         vm.pointee.budgetTicks = vm.pointee.budgetTicks > used ? vm.pointee.budgetTicks - used : 0
         if status != 0 {
             // VMLAUNCH/VMRESUME itself failed: VMfailInvalid, or VMfailValid with an error number.
@@ -171,6 +175,7 @@ enum GuestRunner {
         vm.pointee.pc.bus.debugConsole.sink.flush()
         vm.pointee.hypercalls.output.flush()
         vm.pointee.printReport()
+        vm.pointee.msrs.printReport(prefix: "[\(spec.name)] ")
         if isEntryFailure(vm.pointee.stop) {
             _ = try? vm.pointee.vmcs.makeCurrent()
             VMCSDump.print(prefix: "[\(spec.name)] ")

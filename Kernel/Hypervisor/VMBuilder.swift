@@ -57,13 +57,14 @@ enum VMBuilder {
         }
 
         // I/O bitmaps: every port exits (the guest owns no physical device).
-        // MSR bitmap: only MSRPolicy's MSRs exit; the rest reach the processor.
+        // MSR bitmap, default deny: every MSR exits but MSRPolicyTable's pass-through ones.
         guard let ioA = frames.allocate(), let ioB = frames.allocate(), let msrPage = frames.allocate(),
               let vmcsRegion = frames.allocate() else { throw .outOfMemory("VMCS and bitmaps") }
         owned += [(ioA, 1), (ioB, 1), (msrPage, 1), (vmcsRegion, 1)]
         IOBitmap(a: physicalPointer(ioA), b: physicalPointer(ioB)).setAll()
         let msrBitmap = MSRBitmap(page: physicalPointer(msrPage))
-        for range in MSRPolicy.intercepted { for msr in range { msrBitmap.setExiting(msr: msr) } }
+        msrBitmap.setAll()
+        MSRPolicyTable.forEachPassThrough(vmcsSwitchesPAT: controls.switchesPAT) { msrBitmap.clearExiting(msr: $0) }
 
         // The disk: a +disk module (written in place), or scratch host memory (disk=MiB), or none.
         var disk: UnsafeMutableRawBufferPointer? = spec.disk
@@ -97,11 +98,14 @@ enum VMBuilder {
             try vmcs.write(.eptPointer, eptp)
             // The frames of this EPT may have served an earlier VM's EPT with the same EPTP:
             // drop any translations still cached for it (SDM Vol. 3C §29.4.3.1).
+            // Without single-context, all-context (§31.3 INVEPT: the type must be supported).
             if caps.eptVPID.inveptSingleContext { try VMXInstruction.invept(singleContext: eptp) }
+            else if caps.eptVPID.invept && caps.eptVPID.inveptAllContext { try VMXInstruction.inveptAllContexts() }
             if vpid != 0 {
                 try vmcs.write(.virtualProcessorIdentifier, UInt64(vpid))
                 // VPIDs wrap after 65535 VMs: a reused tag must not find old linear translations.
                 if caps.eptVPID.invvpidSingleContext { try VMXInstruction.invvpid(singleContext: vpid) }
+                else if caps.eptVPID.invvpid && caps.eptVPID.invvpidAllContext { try VMXInstruction.invvpidAllContexts() }
             }
             try HostState.write(vmcs, exitControls: controls.exit)
             try GuestState.write(start, to: vmcs, caps: caps, unrestrictedGuest: controls.unrestrictedGuest)
@@ -115,7 +119,7 @@ enum VMBuilder {
         guard let context = GuestContext(frames: &frames, useXSAVE: hasXSAVE, supportedXCR0: supportedXCR0) else {
             throw .outOfMemory("the guest's FPU save area")
         }
-        let budget = spec.budgetMillions * 1_000_000
+        let budget = CPUShare.ticks(millions: spec.budgetMillions)
 
         var pc = VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
                            clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
@@ -133,6 +137,7 @@ enum VMBuilder {
             budgetTicks: budget, sliceTicks: min(budget, sliceTicks), context: context,
             baselineExitPath: spec.baselineExitPath,
             supportedXCR0: supportedXCR0, frames: owned))
+        vm.pointee.msrs.vmcsSwitchesPAT = controls.switchesPAT
         return vm
     }
 

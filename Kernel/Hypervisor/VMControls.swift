@@ -17,6 +17,8 @@ struct VMControls {
     var unrestrictedGuest: Bool { procBased2.contains(.unrestrictedGuest) }
     var vpid: Bool { procBased2.contains(.enableVPID) }
     var preemptionTimer: Bool { pinBased.contains(.activateVMXPreemptionTimer) }
+    /// PAT is loaded on entry and saved/loaded on exit: the guest's PAT may pass through (MSRPolicyTable).
+    var switchesPAT: Bool { entry.contains(.loadPAT) && exit.contains([.savePAT, .loadPAT]) }
 
     static func compute(_ caps: VMXCapabilities, mode: GuestMode) throws(VMXError) -> VMControls {
         do throws(VMXControlError) {
@@ -24,9 +26,12 @@ struct VMControls {
             let pin = try caps.pinBasedCapability.adjust(
                 required: [.externalInterruptExiting, .nmiExiting] as PinBasedControls,
                 optional: [.activateVMXPreemptionTimer])
-            // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps.
+            // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps. Isolation (issue 9):
+            // each VM's TSC is the host's plus its own offset; MWAIT and MONITOR exit (a C-state hint
+            // could stop the preemption timer), as does RDPMC (the PMU is hidden).
             let proc = try caps.procBasedCapability.adjust(
-                [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls] as PrimaryProcessorBasedControls)
+                [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls,
+                 .useTSCOffsetting, .mwaitExiting, .monitorExiting, .rdpmcExiting] as PrimaryProcessorBasedControls)
             var required2: SecondaryProcessorBasedControls = [.enableEPT]
             if mode.needsUnrestrictedGuest { required2.insert(.unrestrictedGuest) }
             // Without these enables, RDTSCP/INVPCID/XSAVES raise #UD in the guest even where the CPU has them.
@@ -34,12 +39,15 @@ struct VMControls {
                 required: required2,
                 optional: [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID, .enableXSAVESXRSTORS])
             // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
+            // DR7 and IA32_DEBUGCTL are switched by the VMCS (save/load debug controls); the
+            // guest's PERF_GLOBAL_CTRL is 0 on entry where the CPU can load it.
             let exit = try caps.exitCapability.adjust(
-                required: [.hostAddressSpaceSize, .saveEFER, .loadEFER, .acknowledgeInterruptOnExit] as VMExitControls,
-                optional: [.savePAT, .loadPAT, .saveVMXPreemptionTimer])
-            var entryRequested: VMEntryControls = [.loadEFER]
+                required: [.hostAddressSpaceSize, .saveEFER, .loadEFER, .acknowledgeInterruptOnExit,
+                           .saveDebugControls] as VMExitControls,
+                optional: [.savePAT, .loadPAT, .saveVMXPreemptionTimer, .loadPerfGlobalCtrl])
+            var entryRequested: VMEntryControls = [.loadEFER, .loadDebugControls]
             if mode == .long { entryRequested.insert(.ia32eModeGuest) }
-            let entry = try caps.entryCapability.adjust(required: entryRequested, optional: [.loadPAT])
+            let entry = try caps.entryCapability.adjust(required: entryRequested, optional: [.loadPAT, .loadPerfGlobalCtrl])
             return VMControls(pinBased: pin, procBased: proc, procBased2: proc2, exit: exit, entry: entry)
         } catch {
             throw .controlUnavailable(error, mode: mode.name)
@@ -59,5 +67,10 @@ struct VMControls {
         try vmcs.write(.vmExitMSRLoadCount, 0)
         try vmcs.write(.vmEntryMSRLoadCount, 0)
         try vmcs.write(.vmEntryInterruptionInformation, 0)
+        // The guest's TSC starts as the host's; a guest write moves only this offset (MSRExit).
+        try vmcs.write(.tscOffset, 0)
+        // No performance counters for guests, and the host's (unused) stay off after an exit.
+        if entry.contains(.loadPerfGlobalCtrl) { try vmcs.write(.guestIA32PerfGlobalCtrl, 0) }
+        if exit.contains(.loadPerfGlobalCtrl) { try vmcs.write(.hostIA32PerfGlobalCtrl, 0) }
     }
 }

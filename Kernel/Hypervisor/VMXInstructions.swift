@@ -70,6 +70,18 @@ enum VMXInstruction {
         var descriptor: (UInt64, UInt64) = (UInt64(vpid), 0)
         try withUnsafePointer(to: &descriptor) { (p) throws(VMXError) in try check(vmx_invvpid(1, p), "INVVPID") }
     }
+
+    /// INVEPT all-context (type 2): drop every EPT-derived translation (when single-context is not offered).
+    static func inveptAllContexts() throws(VMXError) {
+        var descriptor: (UInt64, UInt64) = (0, 0)
+        try withUnsafePointer(to: &descriptor) { (p) throws(VMXError) in try check(vmx_invept(2, p), "INVEPT") }
+    }
+
+    /// INVVPID all-context (type 2): drop linear translations of every VPID but 0.
+    static func invvpidAllContexts() throws(VMXError) {
+        var descriptor: (UInt64, UInt64) = (0, 0)
+        try withUnsafePointer(to: &descriptor) { (p) throws(VMXError) in try check(vmx_invvpid(2, p), "INVVPID") }
+    }
 }
 
 /// The exit path's reads and writes: no error check, for fields that always exist.

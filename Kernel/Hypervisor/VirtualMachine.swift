@@ -45,6 +45,12 @@ struct VirtualMachine {
     /// make bench: exits may go through the minimal stub (GuestSpec.baselineExitPath).
     let baselineExitPath: Bool
     var supportedXCR0: UInt64
+    /// Emulated MSRs (TSC offset, APIC_BASE, MTRRs, ...) and refused accesses (MSRPolicyTable).
+    var msrs = GuestMSRs()
+    /// Host TSC ticks this VM held the CPU (turns, exit handling included), and its longest turn.
+    var cpuTicks: UInt64 = 0
+    var turns: UInt64 = 0
+    var longestTurn: UInt64 = 0
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []
 

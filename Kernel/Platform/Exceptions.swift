@@ -1,6 +1,11 @@
+import X86
+
 // CPU exceptions: every one is reported with its vector, error code, RIP, CR2
-// and the registers, then the run ends with a failure status - unless a
-// recoverable probe (the page-fault self-test) armed a resume point.
+// and the registers, then the run ends with a failure status - unless
+// - it is an NMI or a machine check: counted (HostEvents) and the run goes on;
+// - a guarded instruction faulted on a guest-chosen value (FaultFixup.S): it
+//   resumes at its fixup, which makes the caller inject #GP into the guest;
+// - a recoverable probe (the page-fault self-test) armed a resume point.
 
 /// The last fault a recoverable probe took, for the self-test to check.
 struct RecordedFault {
@@ -8,6 +13,30 @@ struct RecordedFault {
     var errorCode: UInt64
     var address: UInt64
     var rip: UInt64
+}
+
+/// Host events the hypervisor survives, counted for the report.
+enum HostEvents {
+    /// NMIs taken while the hypervisor ran, and NMIs that arrived while a guest ran (NMI exiting).
+    nonisolated(unsafe) static var nmis: UInt64 = 0
+    nonisolated(unsafe) static var nmisDuringGuests: UInt64 = 0
+    nonisolated(unsafe) static var machineChecks: UInt64 = 0
+    /// Guarded instructions that faulted and resumed at their fixup.
+    nonisolated(unsafe) static var faultFixups: UInt64 = 0
+
+    /// Before any guest runs: a guarded XSETBV of XCR1 (always refused: #GP, or #UD without
+    /// CR4.OSXSAVE) must come back through its fixup with the run going on.
+    static func checkFaultFixup() {
+        let faulted = guarded_xsetbv(1, 1) != 0 && faultFixups == 1
+        faultFixups = 0
+        print("swiftvisor: fault fixup: a refused XSETBV \(faulted ? "was recovered" : "WAS NOT RECOVERED: FAILED")")
+    }
+
+    /// "host events: 0 NMIs (0 during guests), 0 machine checks, 1 guarded faults fixed up"
+    static func report() {
+        print("swiftvisor: host events: \(nmis) NMIs (\(nmisDuringGuests) during guests), \(machineChecks) machine checks, "
+            + "\(faultFixups) guarded faults fixed up")
+    }
 }
 
 enum Exceptions {
@@ -27,6 +56,27 @@ enum Exceptions {
 
     static func handle(_ frame: UnsafeMutablePointer<InterruptFrame>) {
         let f = frame.pointee
+        switch f.vector {
+        case 2:
+            // NMI (IST stack): nothing of the host's raises them on purpose; count it and carry on.
+            HostEvents.nmis &+= 1
+            return
+        case 18:
+            // Machine check: count it; clear MCG_STATUS.MCIP (if the CPU has MCA) so another
+            // one does not shut the processor down (SDM Vol. 3B §16.3.1.2), and carry on.
+            HostEvents.machineChecks &+= 1
+            _ = guarded_wrmsr(MSR.ia32MCGStatus, 0)
+            return
+        default:
+            break
+        }
+        // A guarded instruction refused a guest-chosen value: its fixup reports the fault.
+        let fixup = fault_fixup_resume_address(f.rip)
+        if fixup != 0 {
+            HostEvents.faultFixups &+= 1
+            frame.pointee.rip = fixup
+            return
+        }
         let cr2 = read_cr2()
         // A recoverable probe faulted: record, resume after it, and carry on.
         if f.rip == recoverable_probe_instruction_address() {
@@ -69,3 +119,8 @@ func interruptDispatch(_ rawFrame: UnsafeMutableRawPointer) {
         HostInterrupts.handle(vector: vector)
     }
 }
+
+/// FaultFixup.S: instructions on guest-chosen values, each with a resume point for its fault.
+@_extern(c, "guarded_xsetbv") func guarded_xsetbv(_ index: UInt32, _ value: UInt64) -> Int32
+@_extern(c, "guarded_wrmsr") func guarded_wrmsr(_ msr: UInt32, _ value: UInt64) -> Int32
+@_extern(c, "fault_fixup_resume_address") func fault_fixup_resume_address(_ rip: UInt64) -> UInt64

@@ -16,12 +16,16 @@ public enum MSR {
     public static let ia32SpecCtrl: UInt32 = 0x48
     /// IA32_PRED_CMD
     public static let ia32PredCmd: UInt32 = 0x49
+    /// IA32_BIOS_UPDT_TRIG: writing it loads a microcode update
+    public static let ia32BIOSUpdtTrig: UInt32 = 0x79
     /// IA32_BIOS_SIGN_ID
     public static let ia32BIOSSignID: UInt32 = 0x8B
     /// IA32_SMM_MONITOR_CTL
     public static let ia32SMMMonitorCtl: UInt32 = 0x9B
     /// IA32_PMC0
     public static let ia32PMC0: UInt32 = 0xC1
+    /// MSR_PLATFORM_INFO (model-specific, but read by Linux on every Intel CPU)
+    public static let platformInfo: UInt32 = 0xCE
     /// IA32_MPERF
     public static let ia32MPerf: UInt32 = 0xE7
     /// IA32_APERF
@@ -152,6 +156,8 @@ public enum MSR {
     public static let ia32VMXProcbasedCtls3: UInt32 = 0x492
     /// IA32_VMX_EXIT_CTLS2
     public static let ia32VMXExitCtls2: UInt32 = 0x493
+    /// IA32_DS_AREA: linear address of the BTS/PEBS buffer management area
+    public static let ia32DSArea: UInt32 = 0x600
     /// IA32_RTIT_CTL
     public static let ia32RTITCtl: UInt32 = 0x570
     /// IA32_U_CET
@@ -210,9 +216,11 @@ public enum MSR {
         case 0x3B: return "IA32_TSC_ADJUST"
         case 0x48: return "IA32_SPEC_CTRL"
         case 0x49: return "IA32_PRED_CMD"
+        case 0x79: return "IA32_BIOS_UPDT_TRIG"
         case 0x8B: return "IA32_BIOS_SIGN_ID"
         case 0x9B: return "IA32_SMM_MONITOR_CTL"
         case 0xC1: return "IA32_PMC0"
+        case 0xCE: return "MSR_PLATFORM_INFO"
         case 0xE7: return "IA32_MPERF"
         case 0xE8: return "IA32_APERF"
         case 0xFE: return "IA32_MTRRCAP"
@@ -278,6 +286,7 @@ public enum MSR {
         case 0x491: return "IA32_VMX_VMFUNC"
         case 0x492: return "IA32_VMX_PROCBASED_CTLS3"
         case 0x493: return "IA32_VMX_EXIT_CTLS2"
+        case 0x600: return "IA32_DS_AREA"
         case 0x570: return "IA32_RTIT_CTL"
         case 0x6A0: return "IA32_U_CET"
         case 0x6A2: return "IA32_S_CET"

@@ -7,6 +7,7 @@ import X86
 //   bit 31 set, OSXSAVE as the guest's own CR4 says (SDM Vol. 2A CPUID: it
 //   reflects CR4.OSXSAVE); no APIC, x2APIC, TSC deadline, MONITOR or PDCM,
 //   which the virtual PC lacks;
+// - leaves 1, 6, 7, 0xA, 0xD: what the MSR policy hides (hideHostOnlyFeatures);
 // - leaves 0x40000000-0x400000FF: ours. 0x40000000 gives the highest such leaf
 //   in EAX and the signature "Swiftvisor" in EBX, ECX, EDX.
 enum CPUIDExit {
@@ -43,12 +44,36 @@ enum CPUIDExit {
                 if guestCR4 & CR4.osxsave.rawValue != 0 { ecx.insert(.osxsave) } else { ecx.remove(.osxsave) }
                 r.ecx = ecx.rawValue
             }
+            hideHostOnlyFeatures(leaf, subleaf, &r)
         }
         regs.pointee.rax = UInt64(r.eax)
         regs.pointee.rbx = UInt64(r.ebx)
         regs.pointee.rcx = UInt64(r.ecx)
         regs.pointee.rdx = UInt64(r.edx)
         Guest.skipInstruction()
+    }
+
+    /// What guests do not get (issue 9, MSRPolicyTable): the PMU (leaf 0xA zero: no counters,
+    /// RDPMC exits to #GP), debug store and thermal/power management (leaf 1 DS, ACPI, TM, PBE,
+    /// DTES64, DS-CPL, EIST, TM2; leaf 6 zero), speculation-control MSRs (leaf 7 EDX: IBRS/IBPB,
+    /// STIBP, L1D_FLUSH, ARCH_CAPABILITIES, SSBD: those MSRs #GP), and supervisor XSAVE
+    /// states (leaf 0xD subleaf 1 ECX/EDX: IA32_XSS only takes 0).
+    @inline(__always)
+    static func hideHostOnlyFeatures(_ leaf: UInt32, _ subleaf: UInt32, _ r: inout cpuid_result) {
+        switch leaf {
+        case 1:
+            r.edx &= ~(1 << 21 | 1 << 22 | 1 << 29 | 1 << 31)
+            r.ecx &= ~(1 << 2 | 1 << 4 | 1 << 7 | 1 << 8)
+        case 6, 0xA:
+            r = cpuid_result(eax: 0, ebx: 0, ecx: 0, edx: 0)
+        case 7 where subleaf == 0:
+            r.edx &= ~(1 << 26 | 1 << 27 | 1 << 28 | 1 << 29 | 1 << 31)
+        case 0xD where subleaf == 1:
+            r.ecx = 0
+            r.edx = 0
+        default:
+            break
+        }
     }
 }
 

@@ -26,6 +26,11 @@ func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
         resume = false
     } else {
         resume = dispatch(reason.basicValue, vm, regs)
+        // The turn ends by host wall time whatever the guest does (exit handling is charged too).
+        if resume && start >= vm.pointee.sliceEndTSC {
+            vm.pointee.yielded = true
+            resume = false
+        }
         if resume { InterruptDelivery.beforeEntry(vm, now: start) }
     }
     vm.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
@@ -70,14 +75,8 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         vm.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.preemptionTimerExpired.rawValue:
-        // A device timer came due (resume: the interrupt is injected on entry), or the turn is over.
-        let now = rdtsc()
-        if now >= vm.pointee.sliceEndTSC {
-            vm.pointee.yielded = true
-            return false
-        }
-        vm.pointee.pc.update(tsc: now)
-        InterruptDelivery.armTimer(vm, now: now)
+        // A device timer came due (resume: the interrupt is injected on entry), or the turn is
+        // over (handleVMExit's wall-time check ends it).
         return true
     case ExitReason.invd.rawValue:
         // INVD would drop dirty cache lines the host may own: perform it as a no-op
@@ -86,6 +85,14 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         return true
     case ExitReason.xsetbv.rawValue:
         XSETBVExit.handle(vm, regs)
+        return true
+    case ExitReason.mwait.rawValue, ExitReason.monitor.rawValue:
+        // MWAIT as a NOP (it may always wake at once, SDM Vol. 2B MWAIT); MONITOR arms nothing.
+        Guest.skipInstruction()
+        return true
+    case ExitReason.rdpmc.rawValue:
+        // No performance counters (CPUID leaf 0xA is zero): #GP as for an invalid counter.
+        Guest.injectGeneralProtection()
         return true
     case ExitReason.vmclear.rawValue, ExitReason.vmlaunch.rawValue, ExitReason.vmptrld.rawValue,
          ExitReason.vmptrst.rawValue, ExitReason.vmread.rawValue, ExitReason.vmresume.rawValue,
@@ -100,6 +107,8 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         InterruptDelivery.reinjectInterruptedEvent()
         return true
     case ExitReason.exceptionOrNMI.rawValue:
+        // With NMI exiting, an NMI that arrives in the guest is the host's: counted, the guest goes on.
+        HostEvents.nmisDuringGuests &+= 1
         InterruptDelivery.reinjectInterruptedEvent()
         return true
     default:

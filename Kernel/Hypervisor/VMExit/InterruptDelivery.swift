@@ -15,20 +15,19 @@ import Machine
 // VM's turn or its next device timer (the PIT's next IRQ0), so a guest that
 // computes without exiting still sees its timer interrupts on time.
 //
-// The common case - nothing pending, nothing changed - is three compares.
+// The common case - nothing pending - is the timer write and two compares.
 
 enum InterruptDelivery {
     @inline(__always)
     static func beforeEntry(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64 = rdtsc()) {
         vm.pointee.pc.update(tsc: now)
-        if vm.pointee.pc.interruptPending || vm.pointee.interruptWindowRequested
-            || vm.pointee.pc.nextTimerTSC != vm.pointee.armedDeadline {
+        armTimer(vm, now: now)
+        if vm.pointee.pc.interruptPending || vm.pointee.interruptWindowRequested {
             slowPath(vm, now: now)
         }
     }
 
     static func slowPath(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64) {
-        if vm.pointee.pc.nextTimerTSC != vm.pointee.armedDeadline { armTimer(vm, now: now) }
         guard vm.pointee.pc.interruptPending else {
             if vm.pointee.interruptWindowRequested { setInterruptWindowExiting(vm, false) }
             return
@@ -46,14 +45,15 @@ enum InterruptDelivery {
         }
     }
 
-    /// Preemption timer = time until the turn ends or the next device timer, whichever is first.
-    /// (It counts guest time only, so it never fires before the deadline.)
+    /// Preemption timer = host wall time until the turn ends or the next device timer, whichever
+    /// is first, re-armed on every entry: it counts guest time only, so it never fires before the
+    /// deadline, and the exit path ends the turn at the first exit past it.
+    @inline(__always)
     static func armTimer(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64) {
         let deviceDeadline = vm.pointee.pc.nextTimerTSC
         let deadline = min(vm.pointee.sliceEndTSC, deviceDeadline)
         let ticks = deadline > now ? (deadline - now) >> UInt64(vm.pointee.preemptionTimerRate) : 0
         vmwriteFast(.vmxPreemptionTimerValue, min(ticks, 0xFFFF_FFFF))
-        vm.pointee.armedDeadline = deviceDeadline
     }
 
     static func setInterruptWindowExiting(_ vm: UnsafeMutablePointer<VirtualMachine>, _ on: Bool) {

@@ -6,6 +6,11 @@ import Machine
 enum VMCALLExit {
     @inline(__always)
     static func handle(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
+        // Hypercalls are the guest kernel's: from CPL > 0 (SS.DPL, SDM Vol. 3A §5.5) VMCALL is #UD.
+        if vmreadFast(.guestSSAccessRights) & (3 << 5) != 0 {
+            Guest.inject(.hardwareException(vector: 6, hasErrorCode: false))
+            return true
+        }
         // Outside 64-bit mode the upper halves of the registers are undefined (SDM Vol. 1 §3.4.1.1):
         // use only their low 32 bits, as a 32-bit or 16-bit guest means.
         let wide = vm.pointee.entryControls.contains(.ia32eModeGuest)
