@@ -105,4 +105,10 @@ public enum PageTable {
         let top = Int64(bitPattern: va) >> 47
         return top == 0 || top == -1
     }
+
+    /// With 5-level paging: true if bits 63:56 are all equal to bit 56.
+    @inline(__always) public static func isCanonical57(_ va: UInt64) -> Bool {
+        let top = Int64(bitPattern: va) >> 56
+        return top == 0 || top == -1
+    }
 }

@@ -9,11 +9,7 @@ enum IOExit {
     @inline(__always)
     static func handle(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
         let q = IOExitQualification(rawValue: vmreadFast(.exitQualification))
-        if q.isString {
-            // INS/OUTS would need the guest's linear-address translation; no device needs them yet.
-            vm.pointee.stop = .unsupportedStringIO(port: q.port, rip: vmreadFast(.guestRIP))
-            return false
-        }
+        if q.isString { return StringIOExit.handle(vm, regs, q) }
         let size = q.size
         if q.isIn {
             let value = UInt64(vm.pointee.pc.portIn(port: q.port, size: size, tsc: rdtsc()))
