@@ -73,6 +73,7 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
         }
         do {
             let vmx = try VMXOperation.enter(frames: &frames)
+            GuestControlState.configure()
             let freeBefore = frames.freeFrames
             print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.filter { !$0.commandLine.hasPrefix("+") }.count) guest(s)")
             // Turns of `slice` million TSC ticks (the console and screens are looked at between turns).

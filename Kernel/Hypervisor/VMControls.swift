@@ -26,18 +26,21 @@ struct VMControls {
             let pin = try caps.pinBasedCapability.adjust(
                 required: [.externalInterruptExiting, .nmiExiting] as PinBasedControls,
                 optional: [.activateVMXPreemptionTimer])
-            // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps. Isolation (issue 9):
+            // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps; MOV CR8 exits (the
+            // TPR is per VM, CRAccessExit). Isolation (issue 9):
             // each VM's TSC is the host's plus its own offset; MWAIT and MONITOR exit (a C-state hint
             // could stop the preemption timer), as does RDPMC (the PMU is hidden).
             let proc = try caps.procBasedCapability.adjust(
                 [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls,
-                 .useTSCOffsetting, .mwaitExiting, .monitorExiting, .rdpmcExiting] as PrimaryProcessorBasedControls)
+                 .useTSCOffsetting, .mwaitExiting, .monitorExiting, .rdpmcExiting,
+                 .cr8LoadExiting, .cr8StoreExiting] as PrimaryProcessorBasedControls)
             var required2: SecondaryProcessorBasedControls = [.enableEPT]
             if mode.needsUnrestrictedGuest { required2.insert(.unrestrictedGuest) }
             // Without these enables, RDTSCP/INVPCID/XSAVES raise #UD in the guest even where the CPU has them.
             let proc2 = try caps.procBased2Capability.adjust(
                 required: required2,
-                optional: [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID, .enableXSAVESXRSTORS])
+                optional: [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID, .enableXSAVESXRSTORS,
+                           .wbinvdExiting])
             // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
             // DR7 and IA32_DEBUGCTL are switched by the VMCS (save/load debug controls); the
             // guest's PERF_GLOBAL_CTRL is 0 on entry where the CPU can load it.

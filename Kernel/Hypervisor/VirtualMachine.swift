@@ -45,6 +45,8 @@ struct VirtualMachine {
     /// make bench: exits may go through the minimal stub (GuestSpec.baselineExitPath).
     let baselineExitPath: Bool
     var supportedXCR0: UInt64
+    /// CR8 (the task-priority register), which MOV to/from CR8 reach through CR8-load/store exiting.
+    var taskPriority: UInt8 = 0
     /// Emulated MSRs (TSC offset, APIC_BASE, MTRRs, ...) and refused accesses (MSRPolicyTable).
     var msrs = GuestMSRs()
     /// Host TSC ticks this VM held the CPU (turns, exit handling included), and its longest turn.

@@ -39,8 +39,7 @@ enum CPUIDExit {
                 ecx.subtract([.x2apic, .tscDeadline, .monitor, .pdcm])
                 r.edx &= ~CPUIDFeatureEDX.apic.rawValue
                 // The CR4 the guest sees: shadow bits where the guest/host mask owns them, the real ones elsewhere.
-                let mask = vmreadFast(.cr4GuestHostMask)
-                let guestCR4 = (vmreadFast(.guestCR4) & ~mask) | (vmreadFast(.cr4ReadShadow) & mask)
+                let guestCR4 = GuestControlState.cr4()
                 if guestCR4 & CR4.osxsave.rawValue != 0 { ecx.insert(.osxsave) } else { ecx.remove(.osxsave) }
                 r.ecx = ecx.rawValue
             }

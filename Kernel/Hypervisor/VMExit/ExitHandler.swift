@@ -78,6 +78,18 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         // A device timer came due (resume: the interrupt is injected on entry), or the turn is
         // over (handleVMExit's wall-time check ends it).
         return true
+    case ExitReason.wbinvd.rawValue:
+        // WBINVD exiting is on: guests own no device that needs caches written back (all their
+        // devices are emulated, all their memory write-back), so it completes as a no-op.
+        Guest.skipInstruction()
+        return true
+    case ExitReason.taskSwitch.rawValue:
+        // A task switch (CALL/JMP through a TSS or task gate, IRET with NT, a task-gate
+        // interrupt) exits unconditionally (SDM Vol. 3C §26.1.2); it is not emulated.
+        vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+                                          instructionLength: vmreadFast(.vmExitInstructionLength),
+                                          instructionInformation: 0, rip: vmreadFast(.guestRIP))
+        return false
     case ExitReason.invd.rawValue:
         // INVD would drop dirty cache lines the host may own: perform it as a no-op
         // (write-back caches stay coherent, like WBINVD without the flush).
