@@ -69,3 +69,8 @@ $(GUEST_OUT)/truncated.elf: $(GUEST_OUT)/hello64.elf
 GUEST_NAMES += atairq
 .SECONDARY: $(GUEST_OUT)/atairq.o
 guests: $(GUEST_OUT)/atairq.bin
+
+# The interactive console (issue 13): a keyboard shell and a VGA spinner.
+GUEST_NAMES += shell spinner
+.SECONDARY: $(GUEST_OUT)/shell.o $(GUEST_OUT)/spinner.o
+guests: $(GUEST_OUT)/shell.bin $(GUEST_OUT)/spinner.bin

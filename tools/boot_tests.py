@@ -522,3 +522,64 @@ CASES += [
                   *as_expected("stringio")],
           check=_few_io_exits),
 ]
+
+
+# ---- The hypervisor's console (issue 13): keys decoded in the hypervisor (Ctrl-A commands,
+# terminal sequences), routed to the focused VM's keyboard and/or UART; guest control bytes
+# escaped in the log; the VGA mirror rate-limited. tools/console_test.py drives `make run`
+# through a pseudo-terminal for the interactive side. ----
+
+def _spinner_row_rate(result):
+    """The spinner guest redraws VGA row 0 on each of its 300 ticks (3 guest seconds): the
+    mirror may log that row at most once per guest second (plus its first appearance)."""
+    m = re.search(r"^\[spinner\] spinner: (\d+) ticks$", result.serial, re.MULTILINE)
+    if not m:
+        return "no tick count from the spinner guest"
+    seconds = int(m.group(1)) / 100
+    rows = re.findall(r"^\[spinner\] vga 00\| (spinner: working.*)$", result.serial, re.MULTILINE)
+    if not 2 <= len(rows) <= int(seconds) + 1:
+        return (f"the spinner row was logged {len(rows)} times in {seconds:.0f} guest seconds "
+                f"(allowed 2..{int(seconds) + 1}): {rows}")
+    return None
+
+
+CASES += [
+    bochs("bochs-console-vga-spinner",
+          modules=[g("spinner")],
+          expect=[r"^\[spinner\] vga 00\| spinner: working [|/\\-]$",
+                  r"^\[spinner\] spinner: 300 ticks$",
+                  r"^\[spinner\] vga 02\| SPINNER DONE$",
+                  *as_expected("spinner")],
+          check=_spinner_row_rate),
+    # input=serial: the keys reach the shell on its UART only; a backspace's echo (BS SP BS) is
+    # shown escaped; Ctrl-A s prints statistics, Ctrl-A x stops the VM as its user wanted.
+    bochs("bochs-console-shell-serial",
+          modules=[g("shell", "input=serial")],
+          type=[(r"shell: commands are", "echo Hello World!\r"),
+                (r"^\[shell\] Hello World!$", "echo Hx\x7fi\r"),
+                (r"^\[shell\] Hi$", "\x01s"),
+                (r"exit statistics so far", "\x01h"),
+                (r"console:   h  this help", "\x01x")],
+          expect=[r"^\[shell\] \$ echo Hello World!$",
+                  r"^\[shell\] shell: input from the serial line \(COM1\)$",
+                  r"^\[shell\] Hello World!$",
+                  r"^\[shell\] \$ echo Hx\\x08 \\x08i$",
+                  r"^\[shell\] Hi$",
+                  r"^\[shell\] exit statistics so far \(running\):$",
+                  r"^console: Ctrl-A x: stopping every VM$",
+                  r"^\[shell\] stopped: stopped from the console \(Ctrl-A x\)$",
+                  r"^\[shell\] outcome: console-quit \(expected shutdown\): as expected$"],
+          timeout=180),
+    # input=both (the default): the shell reads the keyboard; Shift for capitals and '!',
+    # an arrow key's escape sequence becomes E0-prefixed scancodes (which the shell skips).
+    bochs("bochs-console-shell-keyboard",
+          modules=[g("shell")],
+          type=[(r"shell: commands are", "echo Hello\x1b[D World!\r"),
+                (r"^\[shell\] Hello World!$", "exit\r")],
+          expect=[r"^\[shell\] \$ echo Hello World!$",
+                  r"^\[shell\] shell: input from the keyboard \(IRQ 1\)$",
+                  r"^\[shell\] Hello World!$",
+                  r"^\[shell\] shell: bye$",
+                  *as_expected("shell")],
+          timeout=180),
+]

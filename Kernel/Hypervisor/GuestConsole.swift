@@ -26,16 +26,35 @@ struct VMName {
     }
 }
 
+/// Prints a guest's console lines. Control characters other than tab (and the
+/// newline that ends the line) are shown as `\xNN`, so a guest cannot move the
+/// cursor, clear the screen or forge another VM's "[name]" line; `passThrough`
+/// (the focused VM in terminal mode, see Console) lets its bytes reach the
+/// terminal as they are, colours and all.
 struct GuestLinePrinter: LineSink {
     var name: VMName
+    var passThrough = false
 
     mutating func writeLine(_ line: UnsafeRawBufferPointer, complete: Bool) {
         Serial.write(UInt8(ascii: "["))
         name.write()
         Serial.write(UInt8(ascii: "]"))
         Serial.write(UInt8(ascii: " "))
-        for byte in line { Serial.write(byte) }
+        for byte in line {
+            if passThrough || (byte >= 0x20 && byte != 0x7F) || byte == 0x09 {
+                Serial.write(byte)
+            } else {
+                Serial.write(UInt8(ascii: "\\"))
+                Serial.write(UInt8(ascii: "x"))
+                Serial.write(Self.hexDigit(byte >> 4))
+                Serial.write(Self.hexDigit(byte & 0x0F))
+            }
+        }
         Serial.write(UInt8(ascii: "\n"))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }
 

@@ -23,6 +23,7 @@ enum GuestRunner {
         switch schedule {
         case .sequential(let slice):
             for spec in specs {
+                if Console.quitRequested { print("[\(spec.name)] not started: the console quit"); continue }
                 guard let vm = create(spec, vmx: vmx, sliceTicks: slice, frames: &frames) else {
                     allAsExpected = report(spec, outcome: "error") && allAsExpected
                     continue
@@ -50,6 +51,7 @@ enum GuestRunner {
             for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
         HostEvents.report()
+        Console.end()
         return allAsExpected
     }
 
@@ -82,6 +84,7 @@ enum GuestRunner {
     /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops.
     private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], focused: Int, vmx: VMXOperation,
                             stopped: (Int) -> Void = { _ in }) {
+        var focused = focused
         var running = vms.count
         while running > 0 {
             var ranOne = false
@@ -105,8 +108,15 @@ enum GuestRunner {
             if !ranOne && earliestWake != .max {
                 while rdtsc() < earliestWake { cpu_relax() }
             }
-            // Keys typed on the hypervisor's console go to the focused VM's keyboard.
-            if vms[focused].pointee.stop == nil { Console.deliverInput(to: vms[focused]) }
+            // The hypervisor's console: keys for the focused VM, Ctrl-A commands (Console.swift).
+            Console.poll(vms, focused: &focused)
+            if Console.quitRequested {
+                for i in vms.indices where vms[i].pointee.stop == nil {
+                    vms[i].pointee.stop = .stoppedFromConsole
+                    running -= 1
+                    stopped(i)
+                }
+            }
         }
     }
 
@@ -120,6 +130,7 @@ enum GuestRunner {
             print("[\(spec.name)] could not be created: \(error.description)")
             return nil
         }
+        Console.register(vm, input: spec.input)
         if let what = spec.breakState { GuestStateCheck.breakDeliberately(what) }
         for problem in GuestStateCheck.problems(unrestrictedGuest: vm.pointee.cr0Fixed.fixed0 & 1 == 0) {
             print("[\(spec.name)] guest-state check: \(problem)")
@@ -184,7 +195,8 @@ enum GuestRunner {
     }
 
     private static func report(_ spec: GuestSpec, outcome: String) -> Bool {
-        let asExpected = outcome == spec.expect
+        // A VM stopped by the user (Ctrl-A x) ended as its user wanted.
+        let asExpected = outcome == spec.expect || outcome == "console-quit"
         print("[\(spec.name)] outcome: \(outcome) (expected \(spec.expect)): \(asExpected ? "as expected" : "UNEXPECTED")")
         return asExpected
     }
@@ -204,6 +216,7 @@ enum GuestRunner {
         case .timeBudgetExhausted: return "time-budget"
         case .entryFailed, .vmInstructionFailed: return "entry-failure"
         case .halted: return "halted"
+        case .stoppedFromConsole: return "console-quit"
         default: return "error"
         }
     }

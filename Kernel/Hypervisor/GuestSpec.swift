@@ -23,6 +23,8 @@ struct GuestSpec {
     var initrd: UnsafeRawBufferPointer? = nil
     var disk: UnsafeMutableRawBufferPointer? = nil
     var modules: [MultibootLoader.Module] = []
+    /// Where console keys go while the VM has the focus (`input=keyboard|serial|both`).
+    var input = ConsoleInputRoute.both
 
     enum ParseError: Error {
         case empty, badValue(Substring), noSuchGuest(Substring)
@@ -56,6 +58,7 @@ struct GuestSpec {
             case "expect": expect = value
             case "break": breakState = value
             case "baseline": baselineExitPath = value == "yes"
+            case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
             default: break
             }
         }

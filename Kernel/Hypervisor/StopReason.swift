@@ -20,6 +20,8 @@ enum StopReason {
     case unsupportedCRAccess(controlRegister: Int, accessType: StaticString, rip: UInt64)
     /// The exit path returned to the scheduler without recording why (a hypervisor bug).
     case leftWithoutReason
+    /// Ctrl-A x on the hypervisor's console stopped every VM.
+    case stoppedFromConsole
     case unhandledExit(reason: UInt16, qualification: UInt64, instructionLength: UInt64, instructionInformation: UInt64, rip: UInt64)
 
     /// A guest that asked to stop with code 0 succeeded; everything else is a failure.
@@ -64,6 +66,8 @@ enum StopReason {
             return "\(type) CR\(cr) at RIP \(hex(rip)) is not emulated"
         case .leftWithoutReason:
             return "left the guest without a recorded reason (hypervisor bug)"
+        case .stoppedFromConsole:
+            return "stopped from the console (Ctrl-A x)"
         case .unhandledExit(let reason, let qualification, let length, let information, let rip):
             return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), "
                 + "instruction length \(length), instruction information \(hex(information, digits: 8)), RIP \(hex(rip))"

@@ -20,6 +20,15 @@ public enum Scancode {
     public static let right: UInt8 = 0x4D
     public static let down: UInt8 = 0x50
     public static let delete: UInt8 = 0x53
+    public static let home: UInt8 = 0x47
+    public static let end: UInt8 = 0x4F
+    public static let pageUp: UInt8 = 0x49
+    public static let pageDown: UInt8 = 0x51
+    public static let insert: UInt8 = 0x52
+    /// F1–F10 are 0x3B–0x44 in order; F11 and F12 came later (102-key keyboard).
+    public static let f1: UInt8 = 0x3B
+    public static let f11: UInt8 = 0x57
+    public static let f12: UInt8 = 0x58
 
     /// Set 1: a break code is the make code with bit 7 set.
     public static let breakBit: UInt8 = 0x80
