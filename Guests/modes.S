@@ -324,6 +324,27 @@ long64_again:
 	lidt idt64_descriptor(%rip)
 	cmpl $MAGIC, 0x400000
 	CHECK e, 25, "long mode re-entered from real mode: the alias reads the magic"
+
+	/* Debug registers, CLTS and LMSW, as a kernel's early setup uses them. */
+	movq $0x123450, %rax
+	movq %rax, %dr0
+	movq %dr0, %rbx
+	cmpq %rax, %rbx
+	CHECK e, 26, "MOV to DR0 / MOV from DR0 round trip"
+	movq %cr0, %rax
+	orq $8, %rax                      /* TS */
+	movq %rax, %cr0
+	clts
+	movq %cr0, %rax
+	testq $8, %rax
+	CHECK z, 27, "CLTS clears CR0.TS"
+	smsw %ax
+	xorw $2, %ax                      /* flip MP */
+	movw %ax, %bx
+	lmsw %ax
+	smsw %ax
+	cmpw %ax, %bx
+	CHECK e, 28, "LMSW loads CR0.MP"
 	HC_PRINT "modes: all transitions done\n"
 	xorl %ebx, %ebx
 	movl $HC_SHUTDOWN, %eax
