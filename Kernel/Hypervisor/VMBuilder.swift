@@ -9,12 +9,15 @@ enum VMBuildError: Error {
     case outOfMemory(String)
     case vmx(VMXError)
     case load(String)
+    /// A boot test asked this build to fail after `step` (module option `break=build-STEP`).
+    case injected(step: String)
 
     var description: String {
         switch self {
         case .outOfMemory(let what): return "out of host memory for \(what)"
         case .vmx(let error): return error.description
         case .load(let what): return what
+        case .injected(let step): return "failure injected after step '\(step)' (break=build-\(step))"
         }
     }
 }
@@ -22,63 +25,80 @@ enum VMBuildError: Error {
 enum VMBuilder {
     nonisolated(unsafe) static var nextVPID: UInt16 = 1
 
+    /// The steps of a build, in order. A boot test fails a build right after any one of
+    /// them (module option `break=build-STEP`) and checks that every frame comes back.
+    enum Step: String { case ram, image, controls, ept, bitmaps, disk, vmcs, context }
+
     static func build(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                       frames: inout FrameAllocator) throws(VMBuildError) -> UnsafeMutablePointer<VirtualMachine> {
         let caps = vmx.capabilities
-        var owned: [(UInt64, Int)] = []
-        func giveBack(_ frames: inout FrameAllocator) { for (a, n) in owned { frames.free(a, count: n) } }
+        // One owner for every frame this build takes, whoever takes it (EPT tables and the
+        // FPU area included): the allocator records them all, they become the VM's list,
+        // and a build that fails anywhere gives all of them back here.
+        frames.beginOwnership()
+        var built = false
+        var vmcsToClear: VMCS? = nil
+        var registersToFree: UnsafeMutablePointer<GuestRegisters>? = nil
+        defer {
+            if !built {
+                // A VMCS that was current is cleared before its frame is reused (SDM Vol. 3C §25.11.3).
+                if var vmcs = vmcsToClear { try? vmcs.clear() }
+                registersToFree?.deallocate()
+                frames.free(frames.endOwnership())
+            }
+        }
 
         // Guest RAM: contiguous and 2 MiB-aligned, so EPT can map it with 2 MiB pages.
         let ramBytes = spec.memoryMiB << 20
         guard let ram = frames.allocate(count: Int(ramBytes / 4096), alignment: 2 << 20) else {
             throw .outOfMemory("\(spec.memoryMiB) MiB of guest RAM")
         }
-        owned.append((ram, Int(ramBytes / 4096)))
+        try reached(.ram, spec)
         let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
 
         // The loader the image asks for; it refuses malformed images with a reason.
         let kind = GuestImageKind.detect(spec.image)
         let start: CPUStartState
-        do {
-            start = try load(spec, kind: kind, into: memory)
-        } catch {
-            giveBack(&frames)
-            throw error
-        }
+        start = try load(spec, kind: kind, into: memory)
+        try reached(.image, spec)
         print("[\(spec.name)] \(kind.name) loaded: \(start.mode.name), entry \(hex(start.rip))")
 
         let controls: VMControls
-        do { controls = try VMControls.compute(caps, mode: start.mode) } catch { giveBack(&frames); throw .vmx(error) }
+        do { controls = try VMControls.compute(caps, mode: start.mode) } catch { throw .vmx(error) }
+        try reached(.controls, spec)
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
               ept.map(gpa: 0, hpa: ram, length: ramBytes, frames: &frames) else {
-            giveBack(&frames)
             throw .outOfMemory("EPT tables")
         }
+        try reached(.ept, spec)
 
         // I/O bitmaps: every port exits (the guest owns no physical device).
         // MSR bitmap, default deny: every MSR exits but MSRPolicyTable's pass-through ones.
         guard let ioA = frames.allocate(), let ioB = frames.allocate(), let msrPage = frames.allocate(),
               let vmcsRegion = frames.allocate() else { throw .outOfMemory("VMCS and bitmaps") }
-        owned += [(ioA, 1), (ioB, 1), (msrPage, 1), (vmcsRegion, 1)]
         IOBitmap(a: physicalPointer(ioA), b: physicalPointer(ioB)).setAll()
         let msrBitmap = MSRBitmap(page: physicalPointer(msrPage))
         msrBitmap.setAll()
         MSRPolicyTable.forEachPassThrough(vmcsSwitchesPAT: controls.switchesPAT) { msrBitmap.clearExiting(msr: $0) }
+
+        try reached(.bitmaps, spec)
 
         // The disk: a +disk module (written in place), or scratch host memory (disk=MiB), or none.
         var disk: UnsafeMutableRawBufferPointer? = spec.disk
         if disk == nil && spec.scratchDiskMiB > 0 {
             let count = Int(spec.scratchDiskMiB << 8)
             guard let scratch = frames.allocate(count: count) else { throw .outOfMemory("a \(spec.scratchDiskMiB) MiB scratch disk") }
-            owned.append((scratch, count))
             disk = UnsafeMutableRawBufferPointer(start: physicalPointer(scratch), count: count * 4096)
         }
+
+        try reached(.disk, spec)
 
         let vpid: UInt16 = controls.vpid ? nextVPID : 0
         if controls.vpid { nextVPID = nextVPID == 0xFFFF ? 1 : nextVPID + 1 }
 
         let registers = UnsafeMutablePointer<GuestRegisters>.allocate(capacity: 1)
+        registersToFree = registers
         registers.initialize(to: GuestRegisters())
         registers.pointee.rax = start.rax
         registers.pointee.rbx = start.rbx
@@ -89,6 +109,7 @@ enum VMBuilder {
         var vmcs: VMCS
         do throws(VMXError) {
             vmcs = try VMCS(region: vmcsRegion, revision: caps.vmxBasic.revisionID)
+            vmcsToClear = vmcs
             try vmcs.makeCurrent()
             try controls.write(vmcs)
             try vmcs.write(.ioBitmapA, ioA)
@@ -112,6 +133,7 @@ enum VMBuilder {
         } catch {
             throw .vmx(error)
         }
+        try reached(.vmcs, spec)
 
         let hasXSAVE = CPUFeatures.read().hasXSAVE
         let supportedXCR0: UInt64 = hasXSAVE
@@ -119,6 +141,7 @@ enum VMBuilder {
         guard let context = GuestContext(frames: &frames, useXSAVE: hasXSAVE, supportedXCR0: supportedXCR0) else {
             throw .outOfMemory("the guest's FPU save area")
         }
+        try reached(.context, spec)
         let budget = CPUShare.ticks(millions: spec.budgetMillions)
 
         var pc = VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
@@ -126,6 +149,9 @@ enum VMBuilder {
                            wallClock: HostTime.now(), ramBytes: ramBytes)
         if let disk { pc.ata = ATAChannel(storage: ATABlockStorage(disk)) }
 
+        // Nothing below fails: the frames taken become the VM's.
+        let owned = frames.endOwnership()
+        built = true
         let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
         vm.initialize(to: VirtualMachine(
             name: vmName, registers: registers, vmcs: vmcs, memory: memory, ramBase: ram, ept: ept, vpid: vpid,
@@ -139,6 +165,12 @@ enum VMBuilder {
             supportedXCR0: supportedXCR0, frames: owned))
         vm.pointee.msrs.vmcsSwitchesPAT = controls.switchesPAT
         return vm
+    }
+
+    /// Fails the build after `step` when a boot test asked for it (`break=build-STEP`).
+    private static func reached(_ step: Step, _ spec: GuestSpec) throws(VMBuildError) {
+        guard let what = spec.breakState, what.hasPrefix("build-"), what.dropFirst(6) == step.rawValue else { return }
+        throw .injected(step: step.rawValue)
     }
 
     private static func load(_ spec: GuestSpec, kind: GuestImageKind, into memory: GuestMemory) throws(VMBuildError) -> CPUStartState {
@@ -164,9 +196,9 @@ enum VMBuilder {
 
     static func destroy(_ vm: UnsafeMutablePointer<VirtualMachine>, frames: inout FrameAllocator) {
         try? vm.pointee.vmcs.clear()
-        vm.pointee.ept.release(frames: &frames)
-        vm.pointee.context.release(frames: &frames)
-        for (address, count) in vm.pointee.frames { frames.free(address, count: count) }
+        // Every frame the VM took, EPT tables and FPU area included, is in its one list
+        // (frames.beginOwnership() in build): freeing them elsewhere too would free twice.
+        frames.free(vm.pointee.frames)
         vm.pointee.stats.release()
         vm.pointee.registers.deallocate()
         vm.deinitialize(count: 1)

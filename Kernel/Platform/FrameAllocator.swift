@@ -5,6 +5,11 @@
 // the first megabyte (BIOS data, real-mode IVT), the kernel image (with its heap
 // and stacks, which live in .bss), the boot information and the boot modules
 // are taken out before anything is handed out.
+//
+// Ownership: between `beginOwnership()` and `endOwnership()` every allocation is
+// also recorded in one list, whichever code made it (a VM's RAM, EPT tables,
+// bitmaps, VMCS, FPU area), so the owner gives back all of it with one
+// `free(_:)`, on success at its end and on any failure half-way through.
 
 struct FrameAllocator {
     static let frameSize: UInt64 = 4096
@@ -14,6 +19,8 @@ struct FrameAllocator {
     private var frameCount: Int
     private(set) var freeFrames = 0
     private var searchHint = 0
+    /// The frames handed out since `beginOwnership()`: (address, count), in order.
+    private var ownership: [(UInt64, Int)]? = nil
 
     init(memoryMap: [MemoryRegion], reserved: [(start: UInt64, end: UInt64)]) {
         var top: UInt64 = 0
@@ -60,6 +67,7 @@ struct FrameAllocator {
             if step == 1 { searchHint = start + count }
             let address = UInt64(start) * Self.frameSize
             _ = memset(physicalPointer(address), 0, count * Int(Self.frameSize))
+            ownership?.append((address, count))
             return address
         }
     }
@@ -68,6 +76,24 @@ struct FrameAllocator {
         let first = Int(address / Self.frameSize)
         mark(first..<(first + count), used: false)
         searchHint = min(searchHint, first)
+        ownership?.removeAll { $0.0 == address && $0.1 == count }
+    }
+
+    /// Everything allocated from now on is recorded until `endOwnership()` (one owner at a time).
+    mutating func beginOwnership() {
+        precondition(ownership == nil, "frame ownership already being recorded")
+        ownership = []
+    }
+
+    /// What was allocated since `beginOwnership()`; recording stops.
+    mutating func endOwnership() -> [(UInt64, Int)] {
+        defer { ownership = nil }
+        return ownership ?? []
+    }
+
+    /// Gives back every (address, count) of an owner's list.
+    mutating func free(_ owned: [(UInt64, Int)]) {
+        for (address, count) in owned { free(address, count: count) }
     }
 
     func isUsed(_ frame: Int) -> Bool { bitmap[frame / 64] & (1 << UInt64(frame % 64)) != 0 }
