@@ -489,6 +489,9 @@ MODES_PASSES = [
     "paging off in compatibility mode: IA-32e mode left (EFER.LMA = 0)",
     "back in real mode: CR0.PE = 0",
     "long mode re-entered from real mode: the alias reads the magic",
+    "MOV to DR0 / MOV from DR0 round trip",
+    "CLTS clears CR0.TS",
+    "LMSW loads CR0.MP",
 ]
 CASES += [
     bochs("bochs-guest-modes-matrix",
