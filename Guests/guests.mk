@@ -74,3 +74,20 @@ guests: $(GUEST_OUT)/atairq.bin
 GUEST_NAMES += shell spinner
 .SECONDARY: $(GUEST_OUT)/shell.o $(GUEST_OUT)/spinner.o
 guests: $(GUEST_OUT)/shell.bin $(GUEST_OUT)/spinner.bin
+
+# Issue 7: the teaching kernel (Guests/teachkernel.S): a Multiboot v1 ELF32 at 1 MiB, higher half,
+# that enters long mode itself; and its disk, whose sector 0 holds a marker the kernel reads.
+GUEST_KERNELS += $(GUEST_OUT)/teachkernel.elf $(GUEST_OUT)/teachdisk.img
+guests: $(GUEST_OUT)/teachkernel.elf $(GUEST_OUT)/teachdisk.img
+
+$(GUEST_OUT)/teachkernel.o: $(GUEST_DIR)/teachkernel.S
+	@mkdir -p $(GUEST_OUT)
+	$(CLANG) -target i386-unknown-none-elf -c $< -o $@
+
+$(GUEST_OUT)/teachkernel.elf: $(GUEST_OUT)/teachkernel.o $(GUEST_DIR)/teachkernel.ld
+	$(LD) -m elf_i386 -nostdlib -static --no-warn-rwx-segments -T $(GUEST_DIR)/teachkernel.ld -o $@ $<
+
+$(GUEST_OUT)/teachdisk.img: $(GUEST_DIR)/guests.mk
+	@mkdir -p $(GUEST_OUT)
+	printf 'TEACHKERNEL DISK SECTOR 0: written by the test harness' > $@
+	truncate -s 1M $@

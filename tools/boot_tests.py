@@ -404,35 +404,6 @@ def linux_case():
 CASES += [linux_case]
 
 
-# ---- Frame ownership (issue 9): every frame a VM takes comes back, on every path. ----
-# Each build records all its frames (RAM, EPT tables, bitmaps, VMCS, scratch disk, FPU area)
-# in one list; a build that fails gives all of them back, destroy gives back the list.
-BUILD_STEPS = ["ram", "image", "controls", "ept", "bitmaps", "disk", "vmcs", "context"]
-FRAMES_BACK = r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"
-
-CASES += [
-    # A failure injected right after each build step (module option break=build-STEP, with a
-    # scratch disk so every step has taken frames), a guest too big for host memory and a
-    # truncated ELF: each is refused, then a guest runs in the memory they gave back.
-    bochs("bochs-frames-failed-builds",
-          modules=[("build/guests/hello.bin", f"h{step} disk=1 break=build-{step} expect=error")
-                   for step in BUILD_STEPS]
-                  + [("build/guests/hello.bin", "huge mem=3072 expect=error"),
-                     ("build/guests/truncated.elf", "truncated expect=error"),
-                     ("build/guests/hello.bin", "after disk=1")],
-          expect=[*[rf"^\[h{step}\] could not be created: failure injected after step '{step}'" for step in BUILD_STEPS],
-                  r"^\[huge\] could not be created: out of host memory for 3072 MiB of guest RAM",
-                  r"^\[truncated\] could not be created: ELF64 kernel refused",
-                  r"^\[after\] Hello from a long-mode guest", *as_expected("after"),
-                  FRAMES_BACK]),
-    # Build VMs until host memory runs out (the make bench capacity run), destroy them all:
-    # the free-frame count is back exactly where it was.
-    bochs("bochs-frames-capacity", cmdline="capacity=yes", megs=128,
-          modules=[("build/guests/hello.bin", "hello mem=8")],
-          expect=[r"capacity: ([1-9]\d*) VMs of 8 MiB at once", *as_expected("hello"), FRAMES_BACK]),
-]
-
-
 # ---- Issue 7: interrupt-driven ATA PIO (Guests/atairq.S). The drive is BSY for 100 µs of
 # guest time after each command and data-out block; the guest sleeps in `sti; hlt` on IRQ 14
 # for each of 100 single-sector writes and 100 reads (and a 4-sector read: an IRQ per block),
@@ -614,4 +585,55 @@ CASES += [
                   r"^\[shell\] shell: bye$",
                   *as_expected("shell")],
           timeout=180),
+]
+
+
+# ---- Issue 7: a teaching kernel (Guests/teachkernel.S) booted directly in QEMU and under the
+# hypervisor in Bochs, with the same PASS lines: Multiboot v1 ELF32 at 1 MiB in the higher half,
+# its own 4-level tables and long-mode switch, NX and SMEP faults handled, IDT/8259/PIT,
+# interrupt-driven ATA PIO with REP INSW/OUTSW (sector 0 of build/guests/teachdisk.img holds the
+# harness's marker), i8042 bytes fed with command 0xD2 on IRQ 1, ring 3 through IRETQ and back
+# through SYSCALL/SYSRET and INT 0x80, FNSAVE/FRSTOR on every switch. ----
+import sys as _sys  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))
+from direct_boot import direct_case  # noqa: E402
+
+TEACH_LINES = [
+    r"PASS 1 multiboot: EAX = 0x2BADB002 at the physical entry, ELF32 loaded at 1 MiB",
+    r"PASS 2 multiboot: information structure with memory sizes and memory map",
+    r"PASS 3 long mode entered by the kernel itself: EFER.LMA, NXE and SCE set",
+    r"PASS 4 running at the higher-half virtual address 0xC01xxxxx",
+    r"PASS 5 CR0.PG, CR0.WP, CR0.PE and CR4.PAE read back set",
+    r"PASS 6 NX: executing a no-execute page raises #PF \(P, I/D; CR2 = the page\), handled",
+    r"PASS 7 SMEP: the kernel executing a user page raises #PF, handled",
+    r"PASS 8 8259A pair remapped to vectors 0x20/0x28 \(IMR reads back\)",
+    r"PASS 9 PIT at 100 Hz: 10 IRQ0s woke 10 HLTs",
+    r"PASS 10 ATA read, interrupt-driven \(IRQ 14, status 0x58\), REP INSW: LBA 0 holds the harness's marker",
+    r"PASS 11 ATA write, interrupt-driven, REP OUTSW: 3 sectors, IRQ 14 after each \(0x58, 0x58, 0x50\)",
+    r"PASS 12 ATA read back, interrupt-driven, REP INSW: IRQ 14 before each of 3 sectors, data equal",
+    r"PASS 13 keyboard: 4 bytes fed by i8042 command 0xD2 arrived, one IRQ 1 each, in order",
+    r"user: hello from ring 3 through SYSCALL",
+    r"user: hello from ring 3 through INT 0x80",
+    r"PASS 14 ring 3 through IRETQ: the user program runs at CPL 3 \(seen by SYSCALL and INT 0x80\)",
+    r"PASS 15 SYSCALL/SYSRET and INT 0x80/IRETQ: both console writes from ring 3 arrived",
+    r"PASS 16 a user pointer into kernel memory is refused \(EFAULT\)",
+    r"PASS 17 timer interrupts taken while in ring 3 \(through the TSS's RSP0\)",
+    r"PASS 18 x87: the user's value survived every kernel entry \(FNSAVE/FRSTOR on each switch\)",
+    r"teachkernel: all 18 checks passed",
+    r"teachkernel: exit status 0",
+]
+TEACH_FORBID = [r"FAIL \d+", r"unexpected exception", r"timed out"]
+
+CASES += [
+    direct_case("qemu-teachkernel-direct", "build/guests/teachkernel.elf", disk="build/guests/teachdisk.img",
+                expect=[rf"^{line}$" for line in TEACH_LINES], forbid=TEACH_FORBID),
+    bochs("bochs-guest-teachkernel",
+          modules=[("build/guests/teachkernel.elf", "teach mem=16"),
+                   ("build/guests/teachdisk.img", "+disk teach")],
+          expect=[r"^\[teach\] Multiboot kernel loaded: 32-bit protected mode, entry 0x0000000000100010$",
+                  *[rf"^\[teach\] {line}$" for line in TEACH_LINES],
+                  r"^\[teach\] stopped: shut down with exit code 0$",
+                  *as_expected("teach")],
+          forbid=DEFAULT_FORBID + TEACH_FORBID, timeout=300),
 ]
