@@ -404,6 +404,35 @@ def linux_case():
 CASES += [linux_case]
 
 
+# ---- Frame ownership (issue 9): every frame a VM takes comes back, on every path. ----
+# Each build records all its frames (RAM, EPT tables, bitmaps, VMCS, scratch disk, FPU area)
+# in one list; a build that fails gives all of them back, destroy gives back the list.
+BUILD_STEPS = ["ram", "image", "controls", "ept", "bitmaps", "disk", "vmcs", "context"]
+FRAMES_BACK = r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"
+
+CASES += [
+    # A failure injected right after each build step (module option break=build-STEP, with a
+    # scratch disk so every step has taken frames), a guest too big for host memory and a
+    # truncated ELF: each is refused, then a guest runs in the memory they gave back.
+    bochs("bochs-frames-failed-builds",
+          modules=[("build/guests/hello.bin", f"h{step} disk=1 break=build-{step} expect=error")
+                   for step in BUILD_STEPS]
+                  + [("build/guests/hello.bin", "huge mem=3072 expect=error"),
+                     ("build/guests/truncated.elf", "truncated expect=error"),
+                     ("build/guests/hello.bin", "after disk=1")],
+          expect=[*[rf"^\[h{step}\] could not be created: failure injected after step '{step}'" for step in BUILD_STEPS],
+                  r"^\[huge\] could not be created: out of host memory for 3072 MiB of guest RAM",
+                  r"^\[truncated\] could not be created: ELF64 kernel refused",
+                  r"^\[after\] Hello from a long-mode guest", *as_expected("after"),
+                  FRAMES_BACK]),
+    # Build VMs until host memory runs out (the make bench capacity run), destroy them all:
+    # the free-frame count is back exactly where it was.
+    bochs("bochs-frames-capacity", cmdline="capacity=yes", megs=128,
+          modules=[("build/guests/hello.bin", "hello mem=8")],
+          expect=[r"capacity: ([1-9]\d*) VMs of 8 MiB at once", *as_expected("hello"), FRAMES_BACK]),
+]
+
+
 # ---- Issue 7: interrupt-driven ATA PIO (Guests/atairq.S). The drive is BSY for 100 µs of
 # guest time after each command and data-out block; the guest sleeps in `sti; hlt` on IRQ 14
 # for each of 100 single-sector writes and 100 reads (and a 4-sector read: an IRQ per block),
