@@ -666,3 +666,31 @@ CASES += [
                   *as_expected("teach")],
           forbid=DEFAULT_FORBID + TEACH_FORBID, timeout=300),
 ]
+
+
+# ---- Linux by PVH direct boot (issue 10): the same Debian kernel, uncompressed (`vmlinux`, which
+# tools/linux-guest.sh extracts from the bzImage's XZ payload), entered at its Xen PHYS32_ENTRY
+# note in 32-bit protected mode with an hvm_start_info; the kernel switches itself to long mode
+# (issue 7's transitions). No decompression: compare the instruction count with the bzImage case.
+def linux_pvh_case():
+    import subprocess as _subprocess
+    from pathlib import Path as _Path
+    name = "bochs-guest-linux-pvh"
+    root = _Path(__file__).resolve().parent.parent
+    if _linux_case_selected(name):
+        _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
+    return bochs(name,
+                 modules=[("build/linux/vmlinux", f"linux mem=256 budget=20000 expect=halted -- {LINUX_CMDLINE}"),
+                          ("build/linux/initramfs.cpio.gz", "+initrd linux")],
+                 megs=512, cpu_options="ignore_bad_msrs=1", timeout=900,
+                 expect=[r"^\[linux\] PVH kernel loaded: 32-bit protected mode, entry 0x0000000001",
+                         r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
+                         r"^\[linux\] \[\s*\d+\.\d+\] Run /init as init process$",
+                         r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                         r"^\[linux\] stopped: halted \(HLT with interrupts disabled\)",
+                         r"^\[linux\] VM exits: \d+ in total$",
+                         *as_expected("linux")],
+                 check=_linux_ratio)
+
+
+CASES += [linux_pvh_case]

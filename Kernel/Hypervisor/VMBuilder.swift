@@ -183,6 +183,11 @@ enum VMBuilder {
                 return try MultibootLoader.load(spec.image, commandLine: spec.kernelCommandLine, modules: spec.modules,
                                                 into: memory).state
             } catch { throw .load("Multiboot kernel refused: \(error.description)") }
+        case .pvh:
+            do {
+                return try PVHLoader.load(spec.image, commandLine: spec.kernelCommandLine, initrd: spec.initrd,
+                                          into: memory).state
+            } catch { throw .load("PVH kernel refused: \(error.description)") }
         case .elf:
             do { return try ELF64Loader.load(spec.image, into: memory) }
             catch { throw .load("ELF64 kernel refused: \(error.description)") }

@@ -3,15 +3,17 @@
 /// - a Linux bzImage: boot sector signature 0xAA55 at 0x1FE and "HdrS" at 0x202;
 /// - a Multiboot (v1) kernel: the magic 0x1BADB002 with a valid checksum, 4-byte
 ///   aligned in the first 8192 bytes (many Multiboot kernels are also ELF files);
-/// - an ELF file ("\x7FELF"), loaded as an ELF64 kernel;
+/// - an ELF file with Xen's PHYS32_ENTRY note (Linux's `vmlinux` with CONFIG_PVH): PVH direct boot;
+/// - any other ELF file ("\x7FELF"), loaded as an ELF64 kernel;
 /// - anything else: a flat binary (the project's test guests).
 public enum GuestImageKind: Equatable, Sendable {
-    case linux, multiboot, elf, flat
+    case linux, multiboot, pvh, elf, flat
 
     public var name: StaticString {
         switch self {
         case .linux: return "Linux bzImage"
         case .multiboot: return "Multiboot kernel"
+        case .pvh: return "PVH kernel"
         case .elf: return "ELF64 kernel"
         case .flat: return "flat binary"
         }
@@ -33,7 +35,9 @@ public enum GuestImageKind: Equatable, Sendable {
             }
             offset += 4
         }
-        if image.count >= 4, image[0] == 0x7F, image[1] == 0x45, image[2] == 0x4C, image[3] == 0x46 { return .elf }
+        if image.count >= 4, image[0] == 0x7F, image[1] == 0x45, image[2] == 0x4C, image[3] == 0x46 {
+            return PVHLoader.hasEntryNote(image) ? .pvh : .elf
+        }
         return .flat
     }
 }
