@@ -74,7 +74,7 @@ ifeq ($(GUEST),)
 	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --timeout $(RUN_TIMEOUT)
 else
 	bash tools/mkiso.sh $(BUILD)/run.iso $(BUILD)/swiftvisor.elf "$(RUN_CMDLINE)" $(RUN_MODULES)
-	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/run.iso --megs $(MEGS) --cpu-options ignore_bad_msrs=1 --timeout $(RUN_TIMEOUT)
+	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/run.iso --megs $(MEGS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT)
 endif
 
 swift-test:

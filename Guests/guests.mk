@@ -91,3 +91,9 @@ $(GUEST_OUT)/teachdisk.img: $(GUEST_DIR)/guests.mk
 	@mkdir -p $(GUEST_OUT)
 	printf 'TEACHKERNEL DISK SECTOR 0: written by the test harness' > $@
 	truncate -s 1M $@
+
+# The hostile-guest suite (issue 9): one hostile guest per finding, each paired with a victim.
+ISOLATION_GUESTS := victim hostile_msr hostile_tsc hostile_out hostile_cr2dr hostile_xsetbv usermode_vmcall
+GUEST_NAMES += $(ISOLATION_GUESTS)
+.SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(ISOLATION_GUESTS))
+guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(ISOLATION_GUESTS))

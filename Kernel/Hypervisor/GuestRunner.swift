@@ -19,6 +19,8 @@ enum GuestRunner {
                        frames: inout FrameAllocator) -> Bool {
         let (specs, errors) = GuestSpec.fromModules(modules)
         var allAsExpected = errors.isEmpty
+        HostEvents.checkFaultFixup()
+        HostEvents.checkSurvival()
         for error in errors { print("swiftvisor: bad guest module: \(error)") }
         switch schedule {
         case .sequential(let slice):

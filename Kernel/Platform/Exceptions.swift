@@ -32,6 +32,18 @@ enum HostEvents {
         print("swiftvisor: fault fixup: a refused XSETBV \(faulted ? "was recovered" : "WAS NOT RECOVERED: FAILED")")
     }
 
+    /// Before any guest runs: the NMI and #MC handlers (entered through INT 2 and INT 18) count
+    /// and return, and the run goes on.
+    static func checkSurvival() {
+        let fixupsBefore = faultFixups
+        host_event_probe()
+        let survived = nmis == 1 && machineChecks == 1
+        nmis = 0
+        machineChecks = 0
+        faultFixups = fixupsBefore      // clearing MCG_STATUS faults where the CPU has no MCA
+        print("swiftvisor: NMI and #MC handlers: \(survived ? "counted and returned" : "DID NOT COUNT: FAILED")")
+    }
+
     /// "host events: 0 NMIs (0 during guests), 0 machine checks, 1 guarded faults fixed up"
     static func report() {
         print("swiftvisor: host events: \(nmis) NMIs (\(nmisDuringGuests) during guests), \(machineChecks) machine checks, "
@@ -124,3 +136,5 @@ func interruptDispatch(_ rawFrame: UnsafeMutableRawPointer) {
 @_extern(c, "guarded_xsetbv") func guarded_xsetbv(_ index: UInt32, _ value: UInt64) -> Int32
 @_extern(c, "guarded_wrmsr") func guarded_wrmsr(_ msr: UInt32, _ value: UInt64) -> Int32
 @_extern(c, "fault_fixup_resume_address") func fault_fixup_resume_address(_ rip: UInt64) -> UInt64
+/// HostEventProbe.S: INT 2 and INT 18.
+@_extern(c, "host_event_probe") func host_event_probe()

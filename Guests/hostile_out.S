@@ -1,0 +1,15 @@
+/* hostile_out: issue 9 finding 4 (exit handling was not charged to a turn): an
+ * OUT to an unhandled port in a loop with interrupts off - two instructions per
+ * exit, every exit thousands of host instructions - until its time budget ends
+ * (expect=time-budget). A victim VM (victim.S) checks that it still gets the CPU
+ * every slice and at least its share.
+ */
+#include "guest.inc"
+
+	.section .text.start, "ax"
+	.globl _start
+_start:
+	PRINT "hostile: OUT to port 0xEC in a loop with interrupts off\n"
+	cli
+1:	outb %al, $0xEC
+	jmp 1b
