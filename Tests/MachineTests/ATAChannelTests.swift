@@ -831,6 +831,41 @@ final class ATAChannelTests: XCTestCase {
         XCTAssertEqual(image.words(lba: 23), [UInt16](repeating: 0, count: 256), "nothing past the range")
     }
 
+    func testMultipleModeIsBusyOnlyBetweenBlocks() {
+        var (ata, image) = makeChannel()
+        image.fillPattern()
+        ata.outb(ATARegister.sectorCount, 2)
+        ata.issue(ATACommand.setMultipleMode)
+        XCTAssertEqual(ata.inb(ATARegister.status), 0x50)
+
+        // READ MULTIPLE of 3 sectors in blocks of 2, 1: BSY before each block, not inside one.
+        ata.issueLBA(ATACommand.readMultiple, lba: 4, count: 3)
+        var busyAfter: [Bool] = []
+        for sector in 0..<3 {
+            XCTAssertEqual(ata.inb(ATARegister.status), 0x58, "sector \(sector)")
+            for _ in 0..<256 { _ = ata.read(offset: ATARegister.data, size: 2) }
+            busyAfter.append(ata.busyPhasePending)
+            ata.finishBusyPhase()
+        }
+        XCTAssertEqual(busyAfter, [false, true, false], "BSY only where a new block starts; none after the last")
+
+        // WRITE MULTIPLE of 3 sectors: BSY (then INTRQ) after each block, the last included.
+        ata.issueLBA(ATACommand.writeMultiple, lba: 40, count: 3)
+        busyAfter = []
+        var interrupts: [Bool] = []
+        for sector in 0..<3 {
+            XCTAssertEqual(ata.inb(ATARegister.control), 0x58, "sector \(sector)")
+            for word in block(seed: sector) { ata.write(offset: ATARegister.data, size: 2, value: UInt64(word)) }
+            busyAfter.append(ata.busyPhasePending)
+            ata.finishBusyPhase()
+            interrupts.append(ata.irqPending)
+            _ = ata.inb(ATARegister.status)
+        }
+        XCTAssertEqual(busyAfter, [false, true, true])
+        XCTAssertEqual(interrupts, [false, true, true])
+        XCTAssertEqual(image.words(lba: 42), block(seed: 2))
+    }
+
     func testInterruptDisableDuringBusyPhase() {
         var (ata, _) = makeChannel()
         ata.outb(ATARegister.control, ATADeviceControl.interruptDisable)
