@@ -23,7 +23,12 @@
  *     (no interrupt after the last data-in block).
  *  3. READ SECTORS of 4 sectors (LBA 150..153) in one command: one IRQ 14
  *     per block, each with Status 0x58, the data right.
- *  4. Totals: 100 + 100 + 4 IRQ 14s, no other IRQ, no timeout.
+ *  4. A teaching kernel's write request (SWEB's ATADriver::addRequest): with
+ *     interrupts off, WRITE SECTORS, Alternate Status polled for DRQ, 256 OUTW,
+ *     Alternate Status polled until not BSY, FLUSH CACHE (writing Command drops
+ *     the write's pending interrupt), polled until not BSY again; only then
+ *     interrupts on: exactly one IRQ 14 (status 0x50) must come, 10 times.
+ *  5. Totals: 100 + 100 + 4 + 10 IRQ 14s, no other IRQ, no timeout.
  * Expected hypervisor output:
  *   [atairq] atairq: 100 sectors written, 100 IRQ 14 (status 0x50 each), BSY seen after 100 of 100 blocks
  *   [atairq] PASS 1 100 interrupt-driven WRITE SECTORS: each woke the guest with IRQ 14 and status 0x50
@@ -32,8 +37,9 @@
  *   [atairq] PASS 3 100 interrupt-driven READ SECTORS: IRQ 14 with status 0x58 before each sector
  *   [atairq] PASS 4 the 100 sectors read back equal what was written
  *   [atairq] PASS 5 READ SECTORS of 4: one IRQ 14 per block, data right
- *   [atairq] atairq: IRQ 14 count 204, timeouts 0, unexpected IRQs 0
- *   [atairq] PASS 6 204 IRQ 14 in total (100 writes, 100 + 4 reads), no timeout, no other IRQ
+ *   [atairq] PASS 6 10 write+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on
+ *   [atairq] atairq: IRQ 14 count 214, timeouts 0, unexpected IRQs 0
+ *   [atairq] PASS 7 214 IRQ 14 in total (100 + 10 writes, 100 + 4 reads), no timeout, no other IRQ
  * then shutdown 0.
  */
 #include "guest.inc"
@@ -204,7 +210,54 @@ read_loop:
 	inc %r13d
 9:	TEST 5, %r13, "READ SECTORS of 4: one IRQ 14 per block, data right"
 
-	/* ---- 4. totals ---- */
+	/* ---- 4. write + flush polled with interrupts off, then one IRQ ---- */
+	xor %r12d, %r12d                /* request */
+	xor %r13d, %r13d                /* failures */
+10:	mov irq14_count(%rip), %r15
+	movq $0, irq14_flag(%rip)
+	lea 200(%r12), %eax
+	lea buffer(%rip), %rdi
+	call fill_pattern
+	lea 200(%r12), %eax
+	call ata_select_lba
+	mov $0x30, %al                  /* WRITE SECTORS */
+	call ata_command
+	call ata_wait_drq_alt
+	test $0x100, %eax
+	jnz 12f
+	lea buffer(%rip), %rsi
+	mov $ATA_DATA, %dx
+	mov $256, %ecx
+11:	lodsw
+	outw %ax, %dx
+	dec %ecx
+	jnz 11b
+	call ata_wait_not_busy_alt
+	mov $0xE7, %al                  /* FLUSH CACHE */
+	call ata_command
+	call ata_wait_not_busy_alt
+	call wait_irq14                 /* sti; hlt until the IRQ */
+	cmp $0x50, %eax
+	jne 12f
+	/* a second interrupt must not follow: give it a PIT tick */
+	mov ticks(%rip), %r8
+	add $2, %r8
+13:	sti
+	hlt
+	cli
+	cmp ticks(%rip), %r8
+	ja 13b
+	mov irq14_count(%rip), %rax
+	sub %r15, %rax
+	cmp $1, %rax
+	je 14f
+12:	inc %r13d
+14:	inc %r12d
+	cmp $10, %r12d
+	jb 10b
+	TEST 6, %r13, "10 write+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on"
+
+	/* ---- 5. totals ---- */
 	mov irq14_count(%rip), %r12
 	PRINT "atairq: IRQ 14 count "
 	PRINT_DEC %r12
@@ -214,11 +267,11 @@ read_loop:
 	PRINT_DEC other_irq_count(%rip)
 	PRINT "\n"
 	xor %eax, %eax
-	cmp $(2 * SECTORS + 4), %r12
+	cmp $(2 * SECTORS + 4 + 10), %r12
 	setne %al
 	or timeouts(%rip), %rax
 	or other_irq_count(%rip), %rax
-	TEST 6, %rax, "204 IRQ 14 in total (100 writes, 100 + 4 reads), no timeout, no other IRQ"
+	TEST 7, %rax, "214 IRQ 14 in total (100 + 10 writes, 100 + 4 reads), no timeout, no other IRQ"
 	FINISH
 
 /* ---------------------------------------------------------------- helpers */
@@ -299,6 +352,20 @@ ata_wait_drq_alt:
 	jnz 1b
 	or $0x100, %eax
 3:	ret
+
+/* Polls Alternate Status until BSY is clear; EAX = status, 0x100 added on
+ * timeout.  Clobbers RCX, RDX. */
+ata_wait_not_busy_alt:
+	mov $ATA_ALTSTATUS, %dx
+	mov $100000, %ecx
+1:	xor %eax, %eax
+	inb %dx, %al
+	test $ST_BSY, %al
+	jz 2f
+	dec %ecx
+	jnz 1b
+	or $0x100, %eax
+2:	ret
 
 /* Master, LBA mode, LBA28 address EAX, count 1.  Clobbers RAX, RDX. */
 ata_select_lba:

@@ -438,7 +438,8 @@ CASES += [
 # ---- Issue 7: interrupt-driven ATA PIO (Guests/atairq.S). The drive is BSY for 100 µs of
 # guest time after each command and data-out block; the guest sleeps in `sti; hlt` on IRQ 14
 # for each of 100 single-sector writes and 100 reads (and a 4-sector read: an IRQ per block),
-# and counts: every request is woken, none times out. ----
+# then makes 10 write+flush requests the way SWEB's ATA driver does (interrupts off, Alternate
+# Status polled, interrupts on at the end: one IRQ), and counts: every request is woken. ----
 CASES += [
     bochs("bochs-guest-atairq",
           modules=[g("atairq", "disk=1")],
@@ -449,11 +450,12 @@ CASES += [
                   r"^\[atairq\] PASS 3 100 interrupt-driven READ SECTORS: IRQ 14 with status 0x58 before each sector$",
                   r"^\[atairq\] PASS 4 the 100 sectors read back equal what was written$",
                   r"^\[atairq\] PASS 5 READ SECTORS of 4: one IRQ 14 per block, data right$",
-                  r"^\[atairq\] atairq: IRQ 14 count 204, timeouts 0, unexpected IRQs 0$",
-                  r"^\[atairq\] PASS 6 204 IRQ 14 in total \(100 writes, 100 \+ 4 reads\), no timeout, no other IRQ$",
+                  r"^\[atairq\] PASS 6 10 write\+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on$",
+                  r"^\[atairq\] atairq: IRQ 14 count 214, timeouts 0, unexpected IRQs 0$",
+                  r"^\[atairq\] PASS 7 214 IRQ 14 in total \(100 \+ 10 writes, 100 \+ 4 reads\), no timeout, no other IRQ$",
                   r"^\[atairq\] stopped: shut down with exit code 0$",
                   stat("atairq", 12, "HLT", r"\d+"),
-                  r"^\[atairq\] guest tests: 6 passed, 0 failed$",
+                  r"^\[atairq\] guest tests: 7 passed, 0 failed$",
                   *as_expected("atairq")]),
 ]
 
