@@ -32,7 +32,7 @@ KERNEL_H    := $(sort $(wildcard Kernel/Support/*.h))
 ASM_OBJ     := $(patsubst Kernel/%.S,$(OBJ)/%.o,$(KERNEL_ASM))
 C_OBJ       := $(patsubst Kernel/%.c,$(OBJ)/%.o,$(KERNEL_C))
 
-.PHONY: all kernel guests iso run test bench deps swift-test boot-test check-exit-path clean
+.PHONY: all kernel guests iso run test bench deps swift-test boot-test check-exit-path console-test clean
 
 all: kernel guests
 
@@ -54,27 +54,32 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 #   make run                                   the demo guests
 #   make run GUEST=k [INITRD=f] [DISK=img] [CMDLINE="..."] [MEMORY=MiB] [GUEST2=k2 ...]
 #                                              your own kernels (bzImage, Multiboot, ELF64 or flat),
-#                                              round-robin when there are several; keys typed in
-#                                              the terminal go to the first guest's keyboard
+#                                              round-robin when there are several
+#   In a terminal, keys go to the focused VM (its keyboard and serial line; INPUT=keyboard|serial
+#   to choose), Ctrl-A n focuses the next VM, Ctrl-A x quits, Ctrl-A h lists the keys (README).
+#   RUN_WORKDIR and RUN_ISO: where the run's files go (tools/console_test.py uses its own).
 MEMORY  ?= 64
+RUN_WORKDIR ?= $(BUILD)/run-bochs
+RUN_ISO ?= $(BUILD)/run.iso
+RUN_INPUT := $(if $(INPUT),input=$(INPUT))
 MEGS    ?= $(if $(GUEST),512,128)
 RUN_TIMEOUT ?= $(if $(GUEST),0,600)
 comma := ,
-RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 -- $(CMDLINE)") \
+RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE)") \
 	$(if $(INITRD),"$(INITRD)" "+initrd guest") $(if $(DISK),"$(DISK)" "+disk guest") \
-	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 -- $(CMDLINE2)") \
-	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 -- $(CMDLINE3)") \
-	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 -- $(CMDLINE4)")
+	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE2)") \
+	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE3)") \
+	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE4)")
 RUN_CMDLINE := $(if $(GUEST2),schedule=round-robin)
 
 run: deps
 	@$(MAKE) --no-print-directory kernel guests
 ifeq ($(GUEST),)
 	@$(MAKE) --no-print-directory iso
-	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --timeout $(RUN_TIMEOUT)
+	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --workdir $(RUN_WORKDIR) --timeout $(RUN_TIMEOUT)
 else
-	bash tools/mkiso.sh $(BUILD)/run.iso $(BUILD)/swiftvisor.elf "$(RUN_CMDLINE)" $(RUN_MODULES)
-	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/run.iso --megs $(MEGS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT)
+	bash tools/mkiso.sh $(RUN_ISO) $(BUILD)/swiftvisor.elf "$(RUN_CMDLINE)" $(RUN_MODULES)
+	python3 tools/swiftvisor_run.py bochs --iso $(RUN_ISO) --workdir $(RUN_WORKDIR) --megs $(MEGS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT)
 endif
 
 swift-test:
@@ -82,6 +87,10 @@ swift-test:
 
 boot-test: kernel guests
 	python3 tools/boottest.py -j 2
+
+# `make run` driven through a pseudo-terminal: keys, Ctrl-A n and Ctrl-A x, the terminal restored.
+console-test: kernel guests
+	python3 tools/console_test.py
 
 # The VM-exit path's generated code: no allocation, reference counting or dynamic dispatch.
 check-exit-path: kernel
@@ -105,6 +114,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory check-exit-path
 	@$(MAKE) --no-print-directory boot-test
+	@$(MAKE) --no-print-directory console-test
 
 bench: deps
 	@$(MAKE) --no-print-directory kernel guests

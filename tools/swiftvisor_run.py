@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import dataclasses
 import os
 import re
@@ -54,6 +55,16 @@ import time
 from pathlib import Path
 
 STATUS_RE = re.compile(r"^swiftvisor: exit status (\d+)\s*$", re.MULTILINE)
+
+# Interactive mode (a terminal): once the hypervisor runs guests, the harness announces the
+# terminal the way a VT100-compatible terminal answers a Device Attributes request (ECMA-48 DA,
+# "ESC [ ? 1 ; 2 c"); the hypervisor then draws the focused VM's screen as a screen (terminal
+# mode). On real hardware a serial terminal sends the same when asked, or the user types Ctrl-A t.
+TERMINAL_ANNOUNCE = "\x1b[?1;2c"
+HYPERVISOR_RUNS_GUESTS_RE = r"^vmx: VMXON done"
+# After Ctrl-A x, the hypervisor stops every VM and Bochs ends; if it has not within this many
+# seconds (a hypervisor that no longer reads its console), the harness ends Bochs itself.
+QUIT_GRACE_S = 20.0
 
 # Exit codes of the CLI (same convention as timeout(1) for 124).
 EXIT_TIMEOUT = 124
@@ -217,6 +228,12 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
                     _kill_group(proc)
                     code = None
                     break
+                if bridge is not None and bridge.quit_typed_at is not None \
+                        and time.monotonic() - bridge.quit_typed_at > QUIT_GRACE_S:
+                    bridge._note(f"Ctrl-A x typed {QUIT_GRACE_S:.0f} s ago and Bochs still runs: ended by the harness")
+                    _kill_group(proc)
+                    code = None
+                    break
         except BaseException:  # Ctrl-C in interactive use: leave no emulator behind.
             _kill_group(proc)
             raise
@@ -247,8 +264,15 @@ class _ConsoleBridge:
     CONNECT_TIMEOUT_S = 30.0     # Bochs connects while it initialises its devices (~0.1 s)
     DRAIN_TIMEOUT_S = 5.0        # after Bochs ended: wait this long at most for the last bytes
 
-    def __init__(self, serial_path: Path, steps, interval_s: float = 0.02):
+    def __init__(self, serial_path: Path, steps, interval_s: float = 0.02,
+                 keys_fd: int | None = None, echo=None):
+        """`keys_fd`: a file descriptor (the terminal, raw) whose bytes are sent to COM1 as they
+        come; `echo`: a binary stream that gets Bochs's output at once (interactive mode)."""
         self.serial_path = serial_path
+        self.keys_fd = keys_fd
+        self.echo = echo
+        self.quit_typed_at: float | None = None   # when Ctrl-A x went to the hypervisor
+        self._escape = False
         self.steps = [(re.compile(rx, re.MULTILINE), text.encode("latin-1") if isinstance(text, str) else bytes(text))
                       for rx, text in steps]
         self.patterns = [rx for rx, _ in steps]
@@ -328,15 +352,25 @@ class _ConsoleBridge:
             wait = 0.05
             if pending:
                 wait = max(0.0, min(wait, next_send - now))
-            readable, _, _ = select.select([conn], [], [], wait)
-            if readable:
+            fds = [conn] if self.keys_fd is None or self._ended.is_set() else [conn, self.keys_fd]
+            readable, _, _ = select.select(fds, [], [], wait)
+            if self.keys_fd is not None and self.keys_fd in readable:
+                self._forward_keys(conn)
+            if conn in readable:
                 data = conn.recv(65536)
                 if not data:
                     eof = True
                 else:
                     out.write(data)
                     out.flush()
-                    text += decoder.decode(data).replace("\r", "")
+                    if self.echo is not None:
+                        try:
+                            self.echo.write(data)
+                            self.echo.flush()
+                        except OSError:
+                            self.echo = None   # the terminal went away: the log still gets it
+                    if self.step_index < len(self.steps):
+                        text += decoder.decode(data).replace("\r", "")
             # The next step: wait for its regex, then type its text.
             if not pending and self.step_index < len(self.steps) and not self._ended.is_set():
                 rx, payload = self.steps[self.step_index]
@@ -362,6 +396,30 @@ class _ConsoleBridge:
                     self._note(f"typed {len(self.steps[self.step_index][1])} bytes in "
                                f"{time.monotonic() - sent_start:.2f} s")
                     self.step_index += 1
+
+
+    def _forward_keys(self, conn: socket.socket) -> None:
+        """Keys from the terminal go to COM1 unchanged: the hypervisor decodes them (Ctrl-A
+        commands, escape sequences). Ctrl-A x is noted, so that the harness can end Bochs
+        itself if the hypervisor does not (a hung guest is no reason to be stuck)."""
+        try:
+            data = os.read(self.keys_fd, 1024)
+        except OSError:
+            data = b""
+        if not data:  # the terminal closed
+            self.keys_fd = None
+            return
+        for byte in data:
+            if self._escape:
+                self._escape = False
+                if byte in b"xX":
+                    self.quit_typed_at = time.monotonic()
+            elif byte == 0x01:
+                self._escape = True
+        try:
+            conn.sendall(data)
+        except OSError as e:
+            self._note(f"typing failed: {type(e).__name__}: {e}")
 
 
 def _stream(path: Path, offset: int, out, decoder, final: bool = False) -> int:
@@ -427,19 +485,26 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",
               megs: int = 128, ips: int = 50_000_000, extra: list[str] = (), cpu_options: str = "",
               live=None, console_input=(), type_interval_s: float = 0.02,
-              serial_socket: bool | None = None) -> RunResult:
+              serial_socket: bool | None = None, interactive: bool = False) -> RunResult:
     """Boot the GRUB ISO in Bochs. `extra`: more bochsrc lines; `cpu_options`: appended to the
     `cpu:` line (e.g. "ignore_bad_msrs=1"); `live`: a text stream to copy the serial output to
     while Bochs runs. `timeout_s` None or 0: no timeout.
     `console_input`: [(regex, text)]: when regex appears in the serial output (after the
     previous step's match), send text to COM1's receive line, one byte per `type_interval_s`
     seconds (0: all at once). It makes COM1 a loopback socket (see the module docstring);
-    `serial_socket` True/False forces that mode on/off (default: only with console input)."""
+    `serial_socket` True/False forces that mode on/off (default: only with console input).
+    `interactive`: this process's stdin is a terminal in raw mode (see `raw_terminal`): its
+    bytes go to COM1 as typed, Bochs's COM1 output goes to stdout at once (not `live`), and the
+    terminal is announced to the hypervisor once it runs guests (TERMINAL_ANNOUNCE)."""
     iso = Path(iso).resolve()
     if not iso.is_file():
         raise FileNotFoundError(f"no ISO at {iso}")
     workdir = _fresh_workdir(workdir)
     console_input = list(console_input)
+    if interactive:
+        serial_socket = True
+        console_input = [(HYPERVISOR_RUNS_GUESTS_RE, TERMINAL_ANNOUNCE)] + console_input
+        live = None
     if serial_socket is None:
         serial_socket = bool(console_input)
     if console_input and not serial_socket:
@@ -449,7 +514,9 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
             re.compile(rx)  # a bad regex fails here, not in the bridge thread
         except re.error as e:
             raise ValueError(f"console input regex /{rx}/: {e}") from None
-    bridge = _ConsoleBridge(workdir / "serial.txt", console_input, type_interval_s) if serial_socket else None
+    bridge = _ConsoleBridge(workdir / "serial.txt", console_input, type_interval_s,
+                            keys_fd=sys.stdin.fileno() if interactive else None,
+                            echo=sys.stdout.buffer if interactive else None) if serial_socket else None
     com1 = bridge.bochs_com1 if bridge else "com1: enabled=1, mode=file, dev=serial.txt"
     (workdir / "bochsrc.txt").write_text(bochsrc(iso, model, megs, ips, cpu_options, list(extra), com1))
     # The debugger script: continue from the reset vector; at the magic breakpoint, quit.
@@ -525,6 +592,28 @@ def report_failure(r: RunResult, out=sys.stderr, serial_lines: int = 40) -> None
                 print("  | " + line, file=out)
 
 
+@contextlib.contextmanager
+def raw_terminal(fd: int):
+    """The terminal on `fd` in raw mode for the run (no echo, no line editing, and no signals
+    from keys: Ctrl-C and Ctrl-Z go to the guest), restored on every way out: the run's end,
+    an exception, Ctrl-A x, SIGTERM/SIGHUP (install_signal_handlers makes them exceptions).
+    The display is reset too: attributes, and the scrolling region the hypervisor's terminal
+    mode sets (ESC [ r)."""
+    import termios
+    import tty
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd, termios.TCSANOW)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+        try:
+            sys.stdout.write("\x1b[0m\x1b[r\x1b[999;1H\n")
+            sys.stdout.flush()
+        except OSError:
+            pass
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -553,6 +642,9 @@ def main(argv=None) -> int:
                         r"such as \r are decoded; repeatable, in order)")
     b.add_argument("--type-interval", type=float, default=0.02,
                    help="seconds between typed bytes (default 0.02; 0: all at once)")
+    b.add_argument("--interactive", choices=("auto", "yes", "no"), default="auto",
+                   help="keys from this terminal go to the focused VM (Ctrl-A h: the hypervisor's "
+                        "console keys, Ctrl-A x: quit); auto: when stdin and stdout are terminals")
     q = sub.add_parser("qemu", help="boot the kernel in QEMU TCG (no VT-x)")
     q.add_argument("--kernel", default="build/swiftvisor.elf")
     q.add_argument("--append", default="", help="kernel command line")
@@ -567,12 +659,20 @@ def main(argv=None) -> int:
 
     install_signal_handlers()
     live = None if a.quiet else sys.stdout
+    interactive = False
     try:
         if a.emulator == "bochs":
             typed = [(rx, codecs.decode(text, "unicode_escape")) for rx, text in a.type]
-            r = run_bochs(a.iso, a.workdir, a.timeout or None, model=a.model, megs=a.megs,
-                          extra=a.extra, cpu_options=a.cpu_options, live=live,
-                          console_input=typed, type_interval_s=a.type_interval)
+            interactive = a.interactive == "yes" or (
+                a.interactive == "auto" and sys.stdin.isatty() and sys.stdout.isatty())
+            if interactive:
+                print("swiftvisor_run: interactive: keys go to the focused VM (Ctrl-C too); "
+                      "Ctrl-A h lists the console keys, Ctrl-A x quits", file=sys.stderr)
+            with raw_terminal(sys.stdin.fileno()) if interactive else contextlib.nullcontext():
+                r = run_bochs(a.iso, a.workdir, a.timeout or None, model=a.model, megs=a.megs,
+                              extra=a.extra, cpu_options=a.cpu_options, live=live,
+                              console_input=typed, type_interval_s=a.type_interval,
+                              interactive=interactive)
         else:
             r = run_qemu(a.kernel, a.append, a.module, a.workdir, a.timeout or None,
                          megs=a.megs, cpu=a.cpu, live=live)
@@ -583,11 +683,12 @@ def main(argv=None) -> int:
         print(f"swiftvisor_run: {e}", file=sys.stderr)
         return 2
     print(r.summary(), file=sys.stderr)
-    if r.console_log and r.ok:
+    interactive = a.emulator == "bochs" and interactive
+    if r.console_log and r.ok and not interactive:
         for line in r.console_log:
             print("console input: " + line, file=sys.stderr)
     if not r.ok:
-        report_failure(r, serial_lines=0 if live else 40)
+        report_failure(r, serial_lines=0 if live or interactive else 40)
     return r.cli_exit_code()
 
 

@@ -60,6 +60,9 @@ enum Console {
 
     private static func handle(_ event: ConsoleEvent, _ vms: [UnsafeMutablePointer<VirtualMachine>], _ focused: inout Int) {
         let vm = vms[focused]
+        if case .key = event {} else {
+            vm.pointee.pc.bus.com1.sink.output.endPartialLine()   // the console's own lines start afresh
+        }
         switch event {
         case .key(let key):
             if vm.pointee.stop == nil { vm.pointee.pc.typeConsoleKey(key, route: route(of: vm)) }
@@ -128,7 +131,7 @@ enum Console {
 
     static func afterTurn(_ vm: UnsafeMutablePointer<VirtualMachine>, focused: Bool) {
         let memory = vm.pointee.memory
-        setPassThrough(vm, terminalMode && focused)
+        setPassThrough(vm, terminalMode && focused && vm.pointee.stop == nil)
         if terminalMode {
             // The focused VM's screen is drawn; the others are seen when focused.
             if focused, let cells = memory.bytes(gpa: VGATextMirror.address, length: UInt64(VGATextMirror.cellBytes)) {
@@ -158,10 +161,14 @@ enum Console {
 
     /// In terminal mode the focused VM's console bytes reach the terminal as they are
     /// (its colours show); otherwise control characters are escaped (GuestLinePrinter).
+    /// In pass-through the VM's unfinished serial line (a prompt, typed keys echoed) is shown
+    /// after every turn, as a terminal on its serial line would show it.
     private static func setPassThrough(_ vm: UnsafeMutablePointer<VirtualMachine>, _ on: Bool) {
+        if !on { vm.pointee.pc.bus.com1.sink.output.endPartialLine() }
         vm.pointee.pc.bus.com1.sink.output.passThrough = on
         vm.pointee.pc.bus.debugConsole.sink.output.passThrough = on
         vm.pointee.hypercalls.output.output.passThrough = on
+        if on { vm.pointee.pc.bus.com1.sink.flush() }
     }
 
     /// "[name" was written; add "] vga NN| ".

@@ -31,15 +31,23 @@ struct VMName {
 /// cursor, clear the screen or forge another VM's "[name]" line; `passThrough`
 /// (the focused VM in terminal mode, see Console) lets its bytes reach the
 /// terminal as they are, colours and all.
+///
+/// In terminal mode the console also flushes the focused VM's unfinished line after every
+/// turn (a prompt, the echo of each typed key): such a partial line is printed without a
+/// line break, and the rest of the line follows it without a second prefix.
 struct GuestLinePrinter: LineSink {
     var name: VMName
     var passThrough = false
+    /// A partial line was printed (pass-through only): the next bytes continue it.
+    private(set) var midLine = false
 
     mutating func writeLine(_ line: UnsafeRawBufferPointer, complete: Bool) {
-        Serial.write(UInt8(ascii: "["))
-        name.write()
-        Serial.write(UInt8(ascii: "]"))
-        Serial.write(UInt8(ascii: " "))
+        if !midLine {
+            Serial.write(UInt8(ascii: "["))
+            name.write()
+            Serial.write(UInt8(ascii: "]"))
+            Serial.write(UInt8(ascii: " "))
+        }
         for byte in line {
             if passThrough || (byte >= 0x20 && byte != 0x7F) || byte == 0x09 {
                 Serial.write(byte)
@@ -50,7 +58,17 @@ struct GuestLinePrinter: LineSink {
                 Serial.write(Self.hexDigit(byte & 0x0F))
             }
         }
-        Serial.write(UInt8(ascii: "\n"))
+        if complete || !passThrough {
+            Serial.write(UInt8(ascii: "\n"))
+            midLine = false
+        } else {
+            midLine = true
+        }
+    }
+
+    /// Ends a partial line (the VM lost the focus or terminal mode ended).
+    mutating func endPartialLine() {
+        if midLine { Serial.write(UInt8(ascii: "\n")); midLine = false }
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
