@@ -97,13 +97,13 @@ check-exit-path: kernel
 	python3 tools/check_exit_path.py $(BUILD)/swiftvisor.elf
 
 # libFuzzer targets (Fuzz/): each guest image loader and the virtual PC's port bus, built
-# with -sanitize=fuzzer,address into build/fuzz/. make test runs each for 10 s (fuzz-smoke);
+# with -sanitize=fuzzer,address into build/fuzz/. make test runs each for 8 s (fuzz-smoke);
 # make fuzz for FUZZ_SECONDS each. A crash fails the run and leaves its input in build/fuzz/crashes/.
 .PHONY: fuzz fuzz-smoke
 FUZZ_SECONDS ?= 300
 fuzz-smoke:
 	bash Fuzz/build.sh
-	bash Fuzz/run.sh 10
+	bash Fuzz/run.sh 8
 
 fuzz:
 	bash Fuzz/build.sh

@@ -9,6 +9,7 @@ func fuzzOne(_ input: FuzzInput) {
     switch GuestImageKind.detect(image) {
     case .linux: _ = try? LinuxLoader.load(image, commandLine: "console=ttyS0", into: memory)
     case .multiboot: _ = try? MultibootLoader.load(image, commandLine: "x", into: memory)
+    case .pvh: _ = try? PVHLoader.load(image, commandLine: "x", into: memory)
     case .elf: _ = try? ELF64Loader.load(image, into: memory)
     case .flat: _ = try? FlatGuestLoader.load(image, mode: .long, into: memory)
     }
