@@ -14,7 +14,8 @@ BUILD ?= build
 
 GUEST_DIR    := Guests
 GUEST_OUT    := $(BUILD)/guests
-GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker timer disk intruder keyboard reset modes stringio
+GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker timer disk intruder keyboard reset modes stringio acpi
+GUEST_NAMES  += fuzzer fuzzwatch
 GUEST_BINS   := $(patsubst %,$(GUEST_OUT)/%.bin,$(GUEST_NAMES))
 GUEST_OBJS   := $(patsubst %,$(GUEST_OUT)/%.o,$(GUEST_NAMES))
 GUEST_INCS   := $(wildcard $(GUEST_DIR)/include/*.inc $(GUEST_DIR)/include/*.h)
@@ -75,6 +76,12 @@ GUEST_NAMES += shell spinner
 .SECONDARY: $(GUEST_OUT)/shell.o $(GUEST_OUT)/spinner.o
 guests: $(GUEST_OUT)/shell.bin $(GUEST_OUT)/spinner.bin
 
+# The hostile-guest suite (issue 9): one hostile guest per finding, each paired with a victim.
+ISOLATION_GUESTS := victim hostile_msr hostile_tsc hostile_out hostile_cr2dr hostile_xsetbv usermode_vmcall
+GUEST_NAMES += $(ISOLATION_GUESTS)
+.SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(ISOLATION_GUESTS))
+guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(ISOLATION_GUESTS))
+
 # Issue 7: the teaching kernel (Guests/teachkernel.S): a Multiboot v1 ELF32 at 1 MiB, higher half,
 # that enters long mode itself; and its disk, whose sector 0 holds a marker the kernel reads.
 GUEST_KERNELS += $(GUEST_OUT)/teachkernel.elf $(GUEST_OUT)/teachdisk.img
@@ -91,9 +98,3 @@ $(GUEST_OUT)/teachdisk.img: $(GUEST_DIR)/guests.mk
 	@mkdir -p $(GUEST_OUT)
 	printf 'TEACHKERNEL DISK SECTOR 0: written by the test harness' > $@
 	truncate -s 1M $@
-
-# The hostile-guest suite (issue 9): one hostile guest per finding, each paired with a victim.
-ISOLATION_GUESTS := victim hostile_msr hostile_tsc hostile_out hostile_cr2dr hostile_xsetbv usermode_vmcall
-GUEST_NAMES += $(ISOLATION_GUESTS)
-.SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(ISOLATION_GUESTS))
-guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(ISOLATION_GUESTS))

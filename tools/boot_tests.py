@@ -342,7 +342,7 @@ CASES += [
 # linux-image-amd64, busybox-static and cpio when missing: about a minute, once per machine);
 # the case below runs it when boot_tests.py is loaded, unless the run cannot select the case
 # (`--list`, or a -k pattern that does not match its name). /init prints the marker and runs
-# `poweroff -f`; without ACPI the kernel turns that into a halt (cli; hlt): outcome `halted`.
+# `poweroff -f`, which reaches ACPI S5 through the VM's FADT and \_S5: outcome `poweroff`.
 # No `noapic nolapic` needed: the hypervisor's CPUID hides the local APIC (and x2APIC, TSC
 # deadline, MONITOR) the virtual PC lacks, so Linux runs on the 8259 and the PIT.
 # ignore_bad_msrs=0 (issue 9): no guest MSR access reaches Bochs's MSRs unless the policy table
@@ -389,7 +389,7 @@ def linux_case():
     if _linux_case_selected(name):    # quiet and ~0.1 s when already built
         _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
     return bochs(name,
-                 modules=[("build/linux/vmlinuz", f"linux mem=256 budget=20000 expect=halted -- {LINUX_CMDLINE}"),
+                 modules=[("build/linux/vmlinuz", f"linux mem=256 budget=20000 expect=poweroff -- {LINUX_CMDLINE}"),
                           ("build/linux/initramfs.cpio.gz", "+initrd linux")],
                  megs=512, cpu_options="ignore_bad_msrs=0", timeout=900,
                  forbid=[*DEFAULT_FORBID, r"unchecked MSR access error"],
@@ -397,7 +397,8 @@ def linux_case():
                          r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
                          r"^\[linux\] \[\s*\d+\.\d+\] Run /init as init process$",
                          r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
-                         r"^\[linux\] stopped: halted \(HLT with interrupts disabled\)",
+                         r"^\[linux\] \[\s*\d+\.\d+\] reboot: Power down$",
+                         r"^\[linux\] stopped: powered off \(ACPI S5\)",
                          r"^\[linux\] VM exits: \d+ in total$",
                          *as_expected("linux")],
                  check=_linux_ratio)
@@ -432,31 +433,6 @@ CASES += [
     bochs("bochs-frames-capacity", cmdline="capacity=yes", megs=128,
           modules=[("build/guests/hello.bin", "hello mem=8")],
           expect=[r"capacity: ([1-9]\d*) VMs of 8 MiB at once", *as_expected("hello"), FRAMES_BACK]),
-]
-
-
-# ---- Issue 7: interrupt-driven ATA PIO (Guests/atairq.S). The drive is BSY for 100 µs of
-# guest time after each command and data-out block; the guest sleeps in `sti; hlt` on IRQ 14
-# for each of 100 single-sector writes and 100 reads (and a 4-sector read: an IRQ per block),
-# then makes 10 write+flush requests the way SWEB's ATA driver does (interrupts off, Alternate
-# Status polled, interrupts on at the end: one IRQ), and counts: every request is woken. ----
-CASES += [
-    bochs("bochs-guest-atairq",
-          modules=[g("atairq", "disk=1")],
-          expect=[r"^\[atairq\] atairq: 100 sectors written, 100 IRQ 14 \(status 0x50 each\), BSY seen after 100 of 100 blocks$",
-                  r"^\[atairq\] PASS 1 100 interrupt-driven WRITE SECTORS: each woke the guest with IRQ 14 and status 0x50$",
-                  r"^\[atairq\] PASS 2 the drive was BSY after every data-out block \(interrupt not yet due\)$",
-                  r"^\[atairq\] atairq: 100 sectors read back, 100 IRQ 14 \(status 0x58 each\), 0 mismatches$",
-                  r"^\[atairq\] PASS 3 100 interrupt-driven READ SECTORS: IRQ 14 with status 0x58 before each sector$",
-                  r"^\[atairq\] PASS 4 the 100 sectors read back equal what was written$",
-                  r"^\[atairq\] PASS 5 READ SECTORS of 4: one IRQ 14 per block, data right$",
-                  r"^\[atairq\] PASS 6 10 write\+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on$",
-                  r"^\[atairq\] atairq: IRQ 14 count 214, timeouts 0, unexpected IRQs 0$",
-                  r"^\[atairq\] PASS 7 214 IRQ 14 in total \(100 \+ 10 writes, 100 \+ 4 reads\), no timeout, no other IRQ$",
-                  r"^\[atairq\] stopped: shut down with exit code 0$",
-                  stat("atairq", 12, "HLT", r"\d+"),
-                  r"^\[atairq\] guest tests: 7 passed, 0 failed$",
-                  *as_expected("atairq")]),
 ]
 
 
@@ -508,55 +484,6 @@ CASES += [
                   stat("modes", 54, "WBINVD or WBNOINVD", 1),
                   rf"^\[modes\] guest tests: {len(MODES_PASSES)} passed, 0 failed$",
                   *as_expected("modes")]),
-]
-
-
-# ---- String I/O (issue 7): INS/OUTS with REP through the guest's segments and paging
-# (Guests/stringio.S). A whole REP is one exit: the guest moves 1.6 KiB through ports with
-# string instructions, so its I/O exits stay far below one per element. ----
-STRINGIO_PASSES = [
-    "REP OUTSB: RSI advanced past the string, RCX = 0",
-    "REP OUTSB with DF=1: RSI moved down past the string",
-    "REP OUTSB through FS: RSI is an offset in FS",
-    "ADDR32 REP OUTSB: ECX counted down to 0",
-    "REP INSD from an empty port: 16 dwords of all ones",
-    "REP OUTSD to port 0x80: RSI advanced 64 bytes",
-    "REP OUTSW: 256 words written to the ATA data port",
-    "REP INSW through the guest's page tables: RDI advanced 512 bytes",
-    "the sector read back through linear 0x40000000 is in frame 0x20000 and matches",
-    "REP INSB into a not-present page: one #PF",
-    "#PF CR2 is the first byte of the missing page",
-    "#PF error code 2 (write, supervisor, not present)",
-    "at the #PF, RCX = 16 elements left",
-    "after the retry, RDI is past the buffer",
-    "all 32 bytes landed: 16 in each frame",
-]
-
-
-def _few_io_exits(result):
-    m = re.search(r"^\[stringio\]\s+30 I/O instruction\s+(\d+)\s", result.serial, re.M)
-    if not m:
-        return "no I/O exit row for stringio"
-    count = int(m.group(1))
-    # 9 string instructions (one of them restarted after its #PF) plus the ATA register writes
-    # and status polls: 54 when measured. One exit per element would be over 1,600.
-    return None if count <= 200 else f"stringio took {count} I/O exits: string I/O is not batched"
-
-
-CASES += [
-    bochs("bochs-guest-stringio",
-          modules=[g("stringio", "disk=1")],
-          expect=[r"^\[stringio\] stringio: hello via REP OUTSB$",
-                  rf"^\[stringio\] PASS 1 {re.escape(STRINGIO_PASSES[0])}$",
-                  r"^\[stringio\] stringio: backwards via REP OUTSB with DF=1$",
-                  rf"^\[stringio\] PASS 2 {re.escape(STRINGIO_PASSES[1])}$",
-                  r"^\[stringio\] stringio: via REP OUTSB with an FS override$",
-                  rf"^\[stringio\] PASS 3 {re.escape(STRINGIO_PASSES[2])}$",
-                  r"^\[stringio\] stringio: via ADDR32 REP OUTSB$",
-                  *[rf"^\[stringio\] PASS {i} {re.escape(name)}$" for i, name in enumerate(STRINGIO_PASSES, 1) if i > 3],
-                  rf"^\[stringio\] guest tests: {len(STRINGIO_PASSES)} passed, 0 failed$",
-                  *as_expected("stringio")],
-          check=_few_io_exits),
 ]
 
 
@@ -621,83 +548,29 @@ CASES += [
 ]
 
 
-# ---- Issue 7: a teaching kernel (Guests/teachkernel.S) booted directly in QEMU and under the
-# hypervisor in Bochs, with the same PASS lines: Multiboot v1 ELF32 at 1 MiB in the higher half,
-# its own 4-level tables and long-mode switch, NX and SMEP faults handled, IDT/8259/PIT,
-# interrupt-driven ATA PIO with REP INSW/OUTSW (sector 0 of build/guests/teachdisk.img holds the
-# harness's marker), i8042 bytes fed with command 0xD2 on IRQ 1, ring 3 through IRETQ and back
-# through SYSCALL/SYSRET and INT 0x80, FNSAVE/FRSTOR on every switch. ----
-import sys as _sys  # noqa: E402
-from pathlib import Path as _Path  # noqa: E402
-_sys.path.insert(0, str(_Path(__file__).resolve().parent))
-from direct_boot import direct_case  # noqa: E402
-
-TEACH_LINES = [
-    r"PASS 1 multiboot: EAX = 0x2BADB002 at the physical entry, ELF32 loaded at 1 MiB",
-    r"PASS 2 multiboot: information structure with memory sizes and memory map",
-    r"PASS 3 long mode entered by the kernel itself: EFER.LMA, NXE and SCE set",
-    r"PASS 4 running at the higher-half virtual address 0xC01xxxxx",
-    r"PASS 5 CR0.PG, CR0.WP, CR0.PE and CR4.PAE read back set",
-    r"PASS 6 NX: executing a no-execute page raises #PF \(P, I/D; CR2 = the page\), handled",
-    r"PASS 7 SMEP: the kernel executing a user page raises #PF, handled",
-    r"PASS 8 8259A pair remapped to vectors 0x20/0x28 \(IMR reads back\)",
-    r"PASS 9 PIT at 100 Hz: 10 IRQ0s woke 10 HLTs",
-    r"PASS 10 ATA read, interrupt-driven \(IRQ 14, status 0x58\), REP INSW: LBA 0 holds the harness's marker",
-    r"PASS 11 ATA write, interrupt-driven, REP OUTSW: 3 sectors, IRQ 14 after each \(0x58, 0x58, 0x50\)",
-    r"PASS 12 ATA read back, interrupt-driven, REP INSW: IRQ 14 before each of 3 sectors, data equal",
-    r"PASS 13 keyboard: 4 bytes fed by i8042 command 0xD2 arrived, one IRQ 1 each, in order",
-    r"user: hello from ring 3 through SYSCALL",
-    r"user: hello from ring 3 through INT 0x80",
-    r"PASS 14 ring 3 through IRETQ: the user program runs at CPL 3 \(seen by SYSCALL and INT 0x80\)",
-    r"PASS 15 SYSCALL/SYSRET and INT 0x80/IRETQ: both console writes from ring 3 arrived",
-    r"PASS 16 a user pointer into kernel memory is refused \(EFAULT\)",
-    r"PASS 17 timer interrupts taken while in ring 3 \(through the TSS's RSP0\)",
-    r"PASS 18 x87: the user's value survived every kernel entry \(FNSAVE/FRSTOR on each switch\)",
-    r"teachkernel: all 18 checks passed",
-    r"teachkernel: exit status 0",
-]
-TEACH_FORBID = [r"FAIL \d+", r"unexpected exception", r"timed out"]
-
+# ---- Issue 7: interrupt-driven ATA PIO (Guests/atairq.S). The drive is BSY for 100 µs of
+# guest time after each command and data-out block; the guest sleeps in `sti; hlt` on IRQ 14
+# for each of 100 single-sector writes and 100 reads (and a 4-sector read: an IRQ per block),
+# then makes 10 write+flush requests the way SWEB's ATA driver does (interrupts off, Alternate
+# Status polled, interrupts on at the end: one IRQ), and counts: every request is woken. ----
 CASES += [
-    direct_case("qemu-teachkernel-direct", "build/guests/teachkernel.elf", disk="build/guests/teachdisk.img",
-                expect=[rf"^{line}$" for line in TEACH_LINES], forbid=TEACH_FORBID),
-    bochs("bochs-guest-teachkernel",
-          modules=[("build/guests/teachkernel.elf", "teach mem=16"),
-                   ("build/guests/teachdisk.img", "+disk teach")],
-          expect=[r"^\[teach\] Multiboot kernel loaded: 32-bit protected mode, entry 0x0000000000100010$",
-                  *[rf"^\[teach\] {line}$" for line in TEACH_LINES],
-                  r"^\[teach\] stopped: shut down with exit code 0$",
-                  *as_expected("teach")],
-          forbid=DEFAULT_FORBID + TEACH_FORBID, timeout=300),
+    bochs("bochs-guest-atairq",
+          modules=[g("atairq", "disk=1")],
+          expect=[r"^\[atairq\] atairq: 100 sectors written, 100 IRQ 14 \(status 0x50 each\), BSY seen after 100 of 100 blocks$",
+                  r"^\[atairq\] PASS 1 100 interrupt-driven WRITE SECTORS: each woke the guest with IRQ 14 and status 0x50$",
+                  r"^\[atairq\] PASS 2 the drive was BSY after every data-out block \(interrupt not yet due\)$",
+                  r"^\[atairq\] atairq: 100 sectors read back, 100 IRQ 14 \(status 0x58 each\), 0 mismatches$",
+                  r"^\[atairq\] PASS 3 100 interrupt-driven READ SECTORS: IRQ 14 with status 0x58 before each sector$",
+                  r"^\[atairq\] PASS 4 the 100 sectors read back equal what was written$",
+                  r"^\[atairq\] PASS 5 READ SECTORS of 4: one IRQ 14 per block, data right$",
+                  r"^\[atairq\] PASS 6 10 write\+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on$",
+                  r"^\[atairq\] atairq: IRQ 14 count 214, timeouts 0, unexpected IRQs 0$",
+                  r"^\[atairq\] PASS 7 214 IRQ 14 in total \(100 \+ 10 writes, 100 \+ 4 reads\), no timeout, no other IRQ$",
+                  r"^\[atairq\] stopped: shut down with exit code 0$",
+                  stat("atairq", 12, "HLT", r"\d+"),
+                  r"^\[atairq\] guest tests: 7 passed, 0 failed$",
+                  *as_expected("atairq")]),
 ]
-
-
-# ---- Linux by PVH direct boot (issue 10): the same Debian kernel, uncompressed (`vmlinux`, which
-# tools/linux-guest.sh extracts from the bzImage's XZ payload), entered at its Xen PHYS32_ENTRY
-# note in 32-bit protected mode with an hvm_start_info; the kernel switches itself to long mode
-# (issue 7's transitions). No decompression: compare the instruction count with the bzImage case.
-def linux_pvh_case():
-    import subprocess as _subprocess
-    from pathlib import Path as _Path
-    name = "bochs-guest-linux-pvh"
-    root = _Path(__file__).resolve().parent.parent
-    if _linux_case_selected(name):
-        _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
-    return bochs(name,
-                 modules=[("build/linux/vmlinux", f"linux mem=256 budget=20000 expect=halted -- {LINUX_CMDLINE}"),
-                          ("build/linux/initramfs.cpio.gz", "+initrd linux")],
-                 megs=512, cpu_options="ignore_bad_msrs=1", timeout=900,
-                 expect=[r"^\[linux\] PVH kernel loaded: 32-bit protected mode, entry 0x0000000001",
-                         r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
-                         r"^\[linux\] \[\s*\d+\.\d+\] Run /init as init process$",
-                         r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
-                         r"^\[linux\] stopped: halted \(HLT with interrupts disabled\)",
-                         r"^\[linux\] VM exits: \d+ in total$",
-                         *as_expected("linux")],
-                 check=_linux_ratio)
-
-
-CASES += [linux_pvh_case]
 
 
 # ---- Isolation against hostile guests (issue 9): one hostile guest per finding, each paired with
@@ -803,4 +676,191 @@ CASES += [
                   r"^\[usermode_vmcall\] PASS 2 the hypercall was not performed \(RAX unchanged\)$",
                   r"^\[usermode_vmcall\] PASS 3 back at CPL 0: VMCALL works again$", *as_expected("usermode_vmcall"),
                   r"swiftvisor: host events: 0 NMIs \(0 during guests\), 0 machine checks, 0 guarded faults fixed up"]),
+]
+
+
+# ---- String I/O (issue 7): INS/OUTS with REP through the guest's segments and paging
+# (Guests/stringio.S). A whole REP is one exit: the guest moves 1.6 KiB through ports with
+# string instructions, so its I/O exits stay far below one per element. ----
+STRINGIO_PASSES = [
+    "REP OUTSB: RSI advanced past the string, RCX = 0",
+    "REP OUTSB with DF=1: RSI moved down past the string",
+    "REP OUTSB through FS: RSI is an offset in FS",
+    "ADDR32 REP OUTSB: ECX counted down to 0",
+    "REP INSD from an empty port: 16 dwords of all ones",
+    "REP OUTSD to port 0x80: RSI advanced 64 bytes",
+    "REP OUTSW: 256 words written to the ATA data port",
+    "REP INSW through the guest's page tables: RDI advanced 512 bytes",
+    "the sector read back through linear 0x40000000 is in frame 0x20000 and matches",
+    "REP INSB into a not-present page: one #PF",
+    "#PF CR2 is the first byte of the missing page",
+    "#PF error code 2 (write, supervisor, not present)",
+    "at the #PF, RCX = 16 elements left",
+    "after the retry, RDI is past the buffer",
+    "all 32 bytes landed: 16 in each frame",
+]
+
+
+def _few_io_exits(result):
+    m = re.search(r"^\[stringio\]\s+30 I/O instruction\s+(\d+)\s", result.serial, re.M)
+    if not m:
+        return "no I/O exit row for stringio"
+    count = int(m.group(1))
+    # 9 string instructions (one of them restarted after its #PF) plus the ATA register writes
+    # and status polls: 54 when measured. One exit per element would be over 1,600.
+    return None if count <= 200 else f"stringio took {count} I/O exits: string I/O is not batched"
+
+
+CASES += [
+    bochs("bochs-guest-stringio",
+          modules=[g("stringio", "disk=1")],
+          expect=[r"^\[stringio\] stringio: hello via REP OUTSB$",
+                  rf"^\[stringio\] PASS 1 {re.escape(STRINGIO_PASSES[0])}$",
+                  r"^\[stringio\] stringio: backwards via REP OUTSB with DF=1$",
+                  rf"^\[stringio\] PASS 2 {re.escape(STRINGIO_PASSES[1])}$",
+                  r"^\[stringio\] stringio: via REP OUTSB with an FS override$",
+                  rf"^\[stringio\] PASS 3 {re.escape(STRINGIO_PASSES[2])}$",
+                  r"^\[stringio\] stringio: via ADDR32 REP OUTSB$",
+                  *[rf"^\[stringio\] PASS {i} {re.escape(name)}$" for i, name in enumerate(STRINGIO_PASSES, 1) if i > 3],
+                  rf"^\[stringio\] guest tests: {len(STRINGIO_PASSES)} passed, 0 failed$",
+                  *as_expected("stringio")],
+          check=_few_io_exits),
+]
+
+
+# ---- Issue 7: a teaching kernel (Guests/teachkernel.S) booted directly in QEMU and under the
+# hypervisor in Bochs, with the same PASS lines: Multiboot v1 ELF32 at 1 MiB in the higher half,
+# its own 4-level tables and long-mode switch, NX and SMEP faults handled, IDT/8259/PIT,
+# interrupt-driven ATA PIO with REP INSW/OUTSW (sector 0 of build/guests/teachdisk.img holds the
+# harness's marker), i8042 bytes fed with command 0xD2 on IRQ 1, ring 3 through IRETQ and back
+# through SYSCALL/SYSRET and INT 0x80, FNSAVE/FRSTOR on every switch. ----
+import sys as _sys  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))
+from direct_boot import direct_case  # noqa: E402
+
+TEACH_LINES = [
+    r"PASS 1 multiboot: EAX = 0x2BADB002 at the physical entry, ELF32 loaded at 1 MiB",
+    r"PASS 2 multiboot: information structure with memory sizes and memory map",
+    r"PASS 3 long mode entered by the kernel itself: EFER.LMA, NXE and SCE set",
+    r"PASS 4 running at the higher-half virtual address 0xC01xxxxx",
+    r"PASS 5 CR0.PG, CR0.WP, CR0.PE and CR4.PAE read back set",
+    r"PASS 6 NX: executing a no-execute page raises #PF \(P, I/D; CR2 = the page\), handled",
+    r"PASS 7 SMEP: the kernel executing a user page raises #PF, handled",
+    r"PASS 8 8259A pair remapped to vectors 0x20/0x28 \(IMR reads back\)",
+    r"PASS 9 PIT at 100 Hz: 10 IRQ0s woke 10 HLTs",
+    r"PASS 10 ATA read, interrupt-driven \(IRQ 14, status 0x58\), REP INSW: LBA 0 holds the harness's marker",
+    r"PASS 11 ATA write, interrupt-driven, REP OUTSW: 3 sectors, IRQ 14 after each \(0x58, 0x58, 0x50\)",
+    r"PASS 12 ATA read back, interrupt-driven, REP INSW: IRQ 14 before each of 3 sectors, data equal",
+    r"PASS 13 keyboard: 4 bytes fed by i8042 command 0xD2 arrived, one IRQ 1 each, in order",
+    r"user: hello from ring 3 through SYSCALL",
+    r"user: hello from ring 3 through INT 0x80",
+    r"PASS 14 ring 3 through IRETQ: the user program runs at CPL 3 \(seen by SYSCALL and INT 0x80\)",
+    r"PASS 15 SYSCALL/SYSRET and INT 0x80/IRETQ: both console writes from ring 3 arrived",
+    r"PASS 16 a user pointer into kernel memory is refused \(EFAULT\)",
+    r"PASS 17 timer interrupts taken while in ring 3 \(through the TSS's RSP0\)",
+    r"PASS 18 x87: the user's value survived every kernel entry \(FNSAVE/FRSTOR on each switch\)",
+    r"teachkernel: all 18 checks passed",
+    r"teachkernel: exit status 0",
+]
+TEACH_FORBID = [r"FAIL \d+", r"unexpected exception", r"timed out"]
+
+CASES += [
+    direct_case("qemu-teachkernel-direct", "build/guests/teachkernel.elf", disk="build/guests/teachdisk.img",
+                expect=[rf"^{line}$" for line in TEACH_LINES], forbid=TEACH_FORBID),
+    bochs("bochs-guest-teachkernel",
+          modules=[("build/guests/teachkernel.elf", "teach mem=16"),
+                   ("build/guests/teachdisk.img", "+disk teach")],
+          expect=[r"^\[teach\] Multiboot kernel loaded: 32-bit protected mode, entry 0x0000000000100010$",
+                  *[rf"^\[teach\] {line}$" for line in TEACH_LINES],
+                  r"^\[teach\] stopped: shut down with exit code 0$",
+                  *as_expected("teach")],
+          forbid=DEFAULT_FORBID + TEACH_FORBID, timeout=300),
+]
+
+
+# ---- Linux by PVH direct boot (issue 10): the same Debian kernel, uncompressed (`vmlinux`, which
+# tools/linux-guest.sh extracts from the bzImage's XZ payload), entered at its Xen PHYS32_ENTRY
+# note in 32-bit protected mode with an hvm_start_info; the kernel switches itself to long mode
+# (issue 7's transitions). No decompression: compare the instruction count with the bzImage case.
+def linux_pvh_case():
+    import subprocess as _subprocess
+    from pathlib import Path as _Path
+    name = "bochs-guest-linux-pvh"
+    root = _Path(__file__).resolve().parent.parent
+    if _linux_case_selected(name):
+        _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
+    return bochs(name,
+                 modules=[("build/linux/vmlinux", f"linux mem=256 budget=20000 expect=poweroff -- {LINUX_CMDLINE}"),
+                          ("build/linux/initramfs.cpio.gz", "+initrd linux")],
+                 megs=512, cpu_options="ignore_bad_msrs=1", timeout=900,
+                 expect=[r"^\[linux\] PVH kernel loaded: 32-bit protected mode, entry 0x0000000001",
+                         r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
+                         r"^\[linux\] \[\s*\d+\.\d+\] ACPI: PM: \(supports S0 S5\)$",
+                         r"^\[linux\] \[\s*\d+\.\d+\] Run /init as init process$",
+                         r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                         r"^\[linux\] \[\s*\d+\.\d+\] reboot: Power down$",
+                         r"^\[linux\] stopped: powered off \(ACPI S5\)",
+                         r"^\[linux\] VM exits: \d+ in total$",
+                         *as_expected("linux")],
+                 check=_linux_ratio)
+
+
+CASES += [linux_pvh_case]
+
+
+# ---- ACPI (issue 10): the tables checked from inside a guest (legacy RSDP scan, every checksum,
+# XSDT -> FADT -> DSDT/FACS, \_S5, SCI_EN), a reset through the FADT's reset register, and a VM
+# with acpi=off that finds no RSDP. Linux's ACPI power-off is in the PVH Linux case. ----
+ACPI_PASSES = [
+    "RSDP checksum (first 20 bytes) is 0",
+    "RSDP extended checksum (36 bytes) is 0",
+    "RSDP revision 2 (XSDT present)",
+    "XsdtAddress points at an XSDT",
+    "XSDT checksum is 0",
+    "the XSDT lists a FADT",
+    "FADT checksum is 0",
+    "X_DSDT points at a DSDT",
+    "DSDT checksum is 0",
+    "the DSDT defines \\_S5",
+    "X_FIRMWARE_CTRL points at a FACS",
+    "PM1a_CNT.SCI_EN is 1 (no SMM: ACPI mode from the start)",
+    "FADT flags: RESET_REG_SUP",
+]
+CASES += [
+    bochs("bochs-guest-acpi",
+          modules=[g("acpi", "expect=reset"), ("build/guests/acpi.bin", "noacpi acpi=off")],
+          expect=[r"^\[acpi\] acpi: RSDP at 0x00000000000e0000$",
+                  *[rf"^\[acpi\] PASS {i} {re.escape(name)}$" for i, name in enumerate(ACPI_PASSES, 1)],
+                  r"^\[acpi\] acpi: writing RESET_VALUE to RESET_REG$",
+                  r"^\[acpi\] stopped: reset requested through the ACPI reset register \(port 0xCF9\)",
+                  *as_expected("acpi"),
+                  r"^\[noacpi\] acpi: no RSDP in 0xE0000-0xFFFFF$",
+                  *as_expected("noacpi")],
+          forbid=[*DEFAULT_FORBID, r"ERROR: still running"]),
+]
+
+
+# ---- Guest-side fuzzing (issue 9): a seeded random stream of privileged operations. ----
+# The fuzzer guest (Guests/fuzzer.S) throws 30000 random CPUID leaves, RDMSR/WRMSR of random
+# MSRs and values, port I/O and REP INS/OUTS, CR/DR writes, hypercalls with random arguments
+# and other exiting instructions at the hypervisor, handling its own #GP/#UD/#PF; beside it,
+# round-robin, fuzzwatch checks its registers, MSRs, CR2/CR8/DR0-DR3, 1 MiB of RAM, TSC and
+# RTC every round. Both must end as expected, and every frame comes back.
+CASES += [
+    bochs("bochs-guest-fuzzer", cmdline="schedule=round-robin slice=1", timeout=900,
+          modules=[("build/guests/fuzzer.bin", "fuzzer disk=1 budget=100000"),
+                   ("build/guests/fuzzwatch.bin", "fuzzwatch budget=100000")],
+          expect=[r"^\[fuzzer\] seed 0x5eedf00dcafe1234, operations 30000$",
+                  r"^\[fuzzwatch\] watching: ",
+                  r"^\[fuzzwatch\] round 20: 0 differences$",
+                  r"^\[fuzzer\] operations 8192, faults \d+$",
+                  r"^\[fuzzer\] done: 30000 operations, \d+ faulted$",
+                  r"^\[fuzzer\] by vector:( #(6|13|14)=\d+)+",
+                  r"^\[fuzzer\] PASS 2 the hypervisor still answers hypercalls$",
+                  *as_expected("fuzzer"),
+                  r"^\[fuzzwatch\] round 120: 0 differences$",
+                  r"^\[fuzzwatch\] guest tests: 6 passed, 0 failed$", *as_expected("fuzzwatch"),
+                  r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
+          forbid=[r"unexpected exception", r"FAILED", r"differences$(?<! 0 differences)"]),
 ]

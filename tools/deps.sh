@@ -14,6 +14,7 @@ packages=(
     qemu-system-x86                         # QEMU TCG: fast boots without VMX
     binutils                                # objcopy (ELF64 -> ELF32 for QEMU -kernel), objdump
     python3                                 # tools/swiftvisor_run.py, tools/boottest.py
+    acpica-tools                            # iasl: the ACPI tables' unit test decompiles them
     "$@"
 )
 

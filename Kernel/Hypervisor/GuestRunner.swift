@@ -151,12 +151,11 @@ enum GuestRunner {
         }
         let start = rdtsc()
         // The turn ends by host wall time (exit handling included): checked on every exit.
-        vm.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, vm.pointee.sliceTicks))
+        vm.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, vm.pointee.sliceTicks, CPUShare.maxTurn))
         vm.pointee.context.load()
         Hypervisor.current = vm
         vm.pointee.yielded = false
-        InterruptDelivery.armTimer(vm, now: start)
-        InterruptDelivery.beforeEntry(vm)
+        _ = InterruptDelivery.beforeEntry(vm, now: start)
         let launched = vm.pointee.vmcs.launchState == .launched
         let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), launched ? 1 : 0,
                              vm.pointee.baselineExitPath ? vmx_baseline_exit_entry() : nil)
@@ -214,7 +213,8 @@ enum GuestRunner {
         case .shutdown(let code): return code == 0 ? "shutdown" : "exit-\(code)"
         case .eptViolation: return "ept-violation"
         case .tripleFault: return "triple-fault"
-        case .keyboardControllerReset: return "reset"
+        case .keyboardControllerReset, .acpiReset: return "reset"
+        case .poweredOff: return "poweroff"
         case .timeBudgetExhausted: return "time-budget"
         case .entryFailed, .vmInstructionFailed: return "entry-failure"
         case .halted: return "halted"

@@ -2,7 +2,7 @@ import Machine
 
 // A guest as the boot modules describe it. Module lines (docs/guests.md):
 //   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...]
-//        [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
+//        [acpi=on|off] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
 //   +initrd NAME        this module is guest NAME's initrd (Linux)
 //   +disk NAME          this module is guest NAME's ATA disk (read/write, in place)
 //   +module NAME ...    this module is a Multiboot module of guest NAME (its string follows)
@@ -25,6 +25,8 @@ struct GuestSpec {
     var modules: [MultibootLoader.Module] = []
     /// Where console keys go while the VM has the focus (`input=keyboard|serial|both`).
     var input = ConsoleInputRoute.both
+    /// ACPI tables in the BIOS area and the PM1a/reset ports' power requests (`acpi=on|off`).
+    var acpi = true
 
     enum ParseError: Error {
         case empty, badValue(Substring), noSuchGuest(Substring)
@@ -59,6 +61,7 @@ struct GuestSpec {
             case "break": breakState = value
             case "baseline": baselineExitPath = value == "yes"
             case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
+            case "acpi": guard value == "on" || value == "off" else { throw .badValue(word) }; acpi = value == "on"
             default: break
             }
         }

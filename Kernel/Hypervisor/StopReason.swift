@@ -13,6 +13,10 @@ enum StopReason {
     case tripleFault(rip: UInt64)
     /// The guest reset the machine through the keyboard controller (command 0xFE).
     case keyboardControllerReset(rip: UInt64)
+    /// The guest entered ACPI S5 (SLP_TYP = \_S5, SLP_EN in PM1a_CNT).
+    case poweredOff(rip: UInt64)
+    /// The guest wrote RESET_VALUE to the FADT's reset register.
+    case acpiReset(rip: UInt64)
     case timeBudgetExhausted(rip: UInt64)
     case entryFailed(reason: ExitReasonField, qualification: UInt64)
     case vmInstructionFailed(VMXError)
@@ -50,6 +54,10 @@ enum StopReason {
             return "EPT misconfiguration at guest-physical \(hex(gpa)), RIP \(hex(rip))"
         case .tripleFault(let rip):
             return "triple fault (shutdown state) at RIP \(hex(rip))"
+        case .poweredOff(let rip):
+            return "powered off (ACPI S5) at RIP \(hex(rip))"
+        case .acpiReset(let rip):
+            return "reset requested through the ACPI reset register (port 0xCF9) at RIP \(hex(rip)): stopped"
         case .keyboardControllerReset(let rip):
             return "reset requested through the keyboard controller (i8042 command 0xFE) at RIP \(hex(rip)): stopped"
         case .timeBudgetExhausted(let rip):

@@ -56,6 +56,9 @@ enum VMBuilder {
         try reached(.ram, spec)
         let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
 
+        // ACPI tables in the BIOS area (a kernel image loaded over them wins).
+        if spec.acpi && ramBytes > ACPITables.base + ACPITables.size { ACPITables.write(into: memory) }
+
         // The loader the image asks for; it refuses malformed images with a reason.
         let kind = GuestImageKind.detect(spec.image)
         let start: CPUStartState
@@ -186,7 +189,7 @@ enum VMBuilder {
         case .pvh:
             do {
                 return try PVHLoader.load(spec.image, commandLine: spec.kernelCommandLine, initrd: spec.initrd,
-                                          into: memory).state
+                                          rsdpAddress: spec.acpi ? ACPITables.rsdpAddress : 0, into: memory).state
             } catch { throw .load("PVH kernel refused: \(error.description)") }
         case .elf:
             do { return try ELF64Loader.load(spec.image, into: memory) }

@@ -162,7 +162,8 @@ public enum PVHLoader {
 
     /// Writes the plan: segments, initrd, start_info, module list, memory map, command line, GDT.
     public static func commit(_ plan: Plan, image: UnsafeRawBufferPointer, commandLine: String,
-                              initrd: UnsafeRawBufferPointer?, into memory: GuestMemory) throws(LoadError) -> CPUStartState {
+                              initrd: UnsafeRawBufferPointer?, rsdpAddress: UInt64 = 0,
+                              into memory: GuestMemory) throws(LoadError) -> CPUStartState {
         let file = ImageBytes(image)
         for segment in plan.segments {
             guard let source = file.slice(offset: segment.offset, length: segment.fileSize),
@@ -186,7 +187,7 @@ public enum PVHLoader {
               memory.store(UInt32(plan.initrdSize > 0 ? 1 : 0), gpa: si + 12),
               memory.store(plan.initrdSize > 0 ? moduleListAddress : 0, gpa: si + 16),
               memory.store(commandLineAddress, gpa: si + 24),
-              memory.store(UInt64(0), gpa: si + 32),                       // no ACPI RSDP
+              memory.store(rsdpAddress, gpa: si + 32),                     // ACPI RSDP, 0: none
               memory.store(memoryMapAddress, gpa: si + 40),
               memory.store(UInt32(plan.memoryMap.count), gpa: si + 48) else {
             throw .writeFailed(.startInfo)
@@ -216,9 +217,10 @@ public enum PVHLoader {
     }
 
     public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "",
-                            initrd: UnsafeRawBufferPointer? = nil,
+                            initrd: UnsafeRawBufferPointer? = nil, rsdpAddress: UInt64 = 0,
                             into memory: GuestMemory) throws(LoadError) -> (plan: Plan, state: CPUStartState) {
         let plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0), ramSize: memory.size)
-        return (plan, try commit(plan, image: image, commandLine: commandLine, initrd: initrd, into: memory))
+        return (plan, try commit(plan, image: image, commandLine: commandLine, initrd: initrd, rsdpAddress: rsdpAddress,
+                                 into: memory))
     }
 }

@@ -23,9 +23,20 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     public private(set) var crtcRegisters = InlineArray<32, UInt8>(repeating: 0)
     public static var vgaCRTC: PortRange { PortRange(base: 0x3D4, count: 2) }
 
+    /// ACPI's PM1a event/control blocks and the reset register (ports 0x600-0x605, 0xCF9).
+    public var acpi = ACPIPowerManagement()
+
     /// The guest asked its keyboard controller to reset the machine (command 0xFE, or the
     /// output port's reset bit): the engine resets or stops the VM.
     public var resetRequested: Bool { keyboard.resetRequested }
+
+    /// What the guest asked of the machine's power, if anything: checked after every OUT.
+    public var powerRequest: PowerRequest? {
+        if keyboard.resetRequested { return .keyboardControllerReset }
+        if acpi.powerOffRequested { return .acpiPowerOff }
+        if acpi.resetRequested { return .acpiReset }
+        return nil
+    }
 
     /// The text-mode cursor (CRTC registers 0x0E/0x0F), as a cell index.
     public var cursorPosition: Int { Int(crtcRegisters[0x0E]) << 8 | Int(crtcRegisters[0x0F]) }
@@ -107,6 +118,10 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         case ATAPorts.primaryControl:
             update(tsc: tsc)
             value = UInt32(truncatingIfNeeded: ata.read(offset: ATARegister.control, size: size))
+        case ACPIPowerManagement.ports:
+            value = acpi.read(port: port, size: size)
+        case ACPIPowerManagement.resetRegister:
+            value = 0
         default:
             value = bus.portIn(port: port, size: size)
         }
@@ -154,6 +169,10 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             update(tsc: tsc)
             ata.write(offset: ATARegister.control, size: size, value: data)
             ataAccessed(tsc: tsc)
+        case ACPIPowerManagement.ports:
+            acpi.write(port: port, size: size, value: value)
+        case ACPIPowerManagement.resetRegister:
+            acpi.writeReset(UInt8(truncatingIfNeeded: data))
         default:
             bus.portOut(port: port, size: size, value: value)
         }

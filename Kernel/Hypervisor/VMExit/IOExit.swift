@@ -20,10 +20,16 @@ enum IOExit {
             }
         } else {
             vm.pointee.pc.portOut(port: q.port, size: size, value: UInt32(truncatingIfNeeded: regs.pointee.rax), tsc: rdtsc())
-            if q.port == 0x64 && vm.pointee.pc.resetRequested {
-                // The i8042 pulsed the CPU's reset line: this machine is done.
+            if let request = vm.pointee.pc.powerRequest {
+                // The i8042 pulsed the CPU's reset line, or ACPI S5 or the reset register was
+                // written: this machine is done (there is no firmware to reboot into).
                 Guest.skipInstruction()
-                vm.pointee.stop = .keyboardControllerReset(rip: vmreadFast(.guestRIP))
+                let rip = vmreadFast(.guestRIP)
+                switch request {
+                case .keyboardControllerReset: vm.pointee.stop = .keyboardControllerReset(rip: rip)
+                case .acpiPowerOff: vm.pointee.stop = .poweredOff(rip: rip)
+                case .acpiReset: vm.pointee.stop = .acpiReset(rip: rip)
+                }
                 return false
             }
         }
