@@ -4,6 +4,10 @@
 // the CPU is accounted per turn and reported at the end.
 
 enum CPUShare {
+    /// The longest single turn: the VMX-preemption timer's 32 bits hold any count up to it.
+    /// (A longer slice or budget just takes several turns.)
+    static let maxTurn: UInt64 = 0xFFFF_FFFF
+
     /// `millions` × 10^6 ticks, saturating: huge `budget=`/`slice=` values mean "no limit", never a trap.
     static func ticks(millions: UInt64) -> UInt64 {
         let (product, overflow) = millions.multipliedReportingOverflow(by: 1_000_000)

@@ -27,11 +27,7 @@ func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
     } else {
         resume = dispatch(reason.basicValue, vm, regs)
         // The turn ends by host wall time whatever the guest does (exit handling is charged too).
-        if resume && start >= vm.pointee.sliceEndTSC {
-            vm.pointee.yielded = true
-            resume = false
-        }
-        if resume { InterruptDelivery.beforeEntry(vm, now: start) }
+        if resume { resume = InterruptDelivery.beforeEntry(vm, now: start) }
     }
     vm.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
     return resume ? 1 : 0

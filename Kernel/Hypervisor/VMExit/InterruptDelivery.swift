@@ -13,18 +13,34 @@ import Machine
 //
 // The VMX-preemption timer is armed for whichever comes first: the end of the
 // VM's turn or its next device timer (the PIT's next IRQ0), so a guest that
-// computes without exiting still sees its timer interrupts on time.
+// computes without exiting still sees its timer interrupts on time; past the
+// end of its turn the VM yields instead of entering.
 //
-// The common case - nothing pending - is the timer write and two compares.
+// The common case - nothing pending - is the timer write and a few compares.
 
 enum InterruptDelivery {
+    /// Before every entry: device timers, the preemption timer, a pending interrupt. False when
+    /// the VM's turn is over (host wall time past its slice end): it yields instead of entering.
     @inline(__always)
-    static func beforeEntry(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64 = rdtsc()) {
+    static func beforeEntry(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64 = rdtsc()) -> Bool {
         vm.pointee.pc.update(tsc: now)
-        armTimer(vm, now: now)
+        // The VMX-preemption timer counts guest time only, so it is re-armed on every entry from
+        // the host wall time left until the turn ends or the next device timer, whichever is
+        // first: exit handling is charged to the turn. A turn is at most 2^32 - 1 ticks
+        // (CPUShare.maxTurn), so the count fits the timer's 32 bits at any rate.
+        let deadline = min(vm.pointee.sliceEndTSC, vm.pointee.pc.nextTimerTSC)
+        var ticks: UInt64 = 0
+        if now < deadline {
+            ticks = (deadline &- now) &>> UInt64(truncatingIfNeeded: vm.pointee.preemptionTimerRate)
+        } else if now >= vm.pointee.sliceEndTSC {
+            vm.pointee.yielded = true
+            return false
+        }
+        vmwriteFast(.vmxPreemptionTimerValue, ticks)
         if vm.pointee.pc.interruptPending || vm.pointee.interruptWindowRequested {
             slowPath(vm, now: now)
         }
+        return true
     }
 
     static func slowPath(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64) {
@@ -43,17 +59,6 @@ enum InterruptDelivery {
         } else if !vm.pointee.interruptWindowRequested {
             setInterruptWindowExiting(vm, true)
         }
-    }
-
-    /// Preemption timer = host wall time until the turn ends or the next device timer, whichever
-    /// is first, re-armed on every entry: it counts guest time only, so it never fires before the
-    /// deadline, and the exit path ends the turn at the first exit past it.
-    @inline(__always)
-    static func armTimer(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64) {
-        let deviceDeadline = vm.pointee.pc.nextTimerTSC
-        let deadline = min(vm.pointee.sliceEndTSC, deviceDeadline)
-        let ticks = deadline > now ? (deadline - now) >> UInt64(vm.pointee.preemptionTimerRate) : 0
-        vmwriteFast(.vmxPreemptionTimerValue, min(ticks, 0xFFFF_FFFF))
     }
 
     static func setInterruptWindowExiting(_ vm: UnsafeMutablePointer<VirtualMachine>, _ on: Bool) {
