@@ -24,7 +24,7 @@ CFLAGS := -target x86_64-unknown-none-elf -ffreestanding -fno-builtin -fno-stack
 
 X86_SRC     := $(sort $(wildcard Sources/X86/*.swift))
 VTX_SRC     := $(sort $(wildcard Sources/VTx/*.swift))
-MACHINE_SRC := $(sort $(wildcard Sources/Machine/*.swift))
+MACHINE_SRC := $(shell find Sources/Machine -name '*.swift' | sort)
 KERNEL_SRC  := $(sort $(wildcard Kernel/*.swift Kernel/*/*.swift Kernel/*/*/*.swift))
 KERNEL_ASM  := $(sort $(wildcard Kernel/Boot/*.S Kernel/Hypervisor/*.S))
 KERNEL_C    := $(sort $(wildcard Kernel/Support/*.c))
