@@ -12,7 +12,8 @@
  *   XSETBV / XGETBV, RDPMC, RDTSCP, INVD, WBINVD, MONITOR / MWAIT, INVLPG,
  *     INVPCID and VMX instructions with random operands
  * Left out, because the guest itself would end (not the hypervisor's business):
- * the shutdown and testResult hypercalls, HLT, the i8042 reset (port 0x64),
+ * the shutdown and testResult hypercalls, HLT, the i8042 reset (port 0x64), writes
+ * to ACPI's PM1a blocks and reset register (0x600-0x605, 0xCF9: power off, reset),
  * string I/O from guest-physical memory outside its RAM (an EPT violation stops
  * the VM, by design), and output bytes on port 0xE9 / COM1's data port (they
  * would only flood the log).
@@ -218,11 +219,18 @@ rand_port:
 	ret
 
 /* CF set when port DX must not be written: the i8042 command port (0xFE resets
- * the VM), port 0xE9 and COM1's data port (console bytes). */
+ * the VM), ACPI's PM1a blocks (S5 powers it off) and reset register 0xCF9, port
+ * 0xE9 and COM1's data port (console bytes). */
 port_is_kept:
 	cmp $0x64, %dx
 	je 1f
-	cmp $0xE9, %dx
+	cmp $0xCF9, %dx
+	je 1f
+	cmp $0x600, %dx
+	jb 2f
+	cmp $0x605, %dx
+	jbe 1f
+2:	cmp $0xE9, %dx
 	je 1f
 	cmp $0x3F8, %dx
 	je 1f
@@ -619,6 +627,7 @@ device_ports:
 	.word 0x20, 0x21, 0xA0, 0xA1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x60, 0x70, 0x71, 0x3D4, 0x3D5
 	.word 0x1F0, 0x1F1, 0x1F2, 0x1F3, 0x1F4, 0x1F5, 0x1F6, 0x1F7, 0x3F6, 0x3F7
 	.word 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0x80, 0x92, 0xCF8, 0xCFC, 0x4D0, 0x4D1
+	.word 0x600, 0x601, 0x602, 0x603, 0x604, 0x605, 0xCF9
 device_ports_end:
 
 	.data
