@@ -974,6 +974,43 @@ disk_tests:
 	inc %r13d
 13:	test %r13d, %r13d
 	CHECK z, "ATA read back, interrupt-driven, REP INSW: IRQ 14 before each of 3 sectors, data equal"
+
+	/* A request made the way some teaching kernels make it: interrupts off, the data out,
+	 * Status (not Alternate Status: each read acknowledges the drive) polled until not BSY,
+	 * FLUSH CACHE, Status polled again, then interrupts on and sleep: IRQ 14 must come. */
+	cli
+	movq $0, irq14_flag(%rip)
+	mov irq14_count(%rip), %r12
+	mov $20, %eax
+	mov $1, %cl
+	call ata_setup
+	mov $0x30, %al
+	call ata_command
+	mov $ATA_CONTROL, %dx
+14:	in %dx, %al
+	test $0x80, %al
+	jnz 14b
+	lea write_buf(%rip), %rsi
+	mov $ATA_DATA, %dx
+	mov $256, %ecx
+	rep outsw
+	mov $ATA_STATUS, %dx
+15:	in %dx, %al
+	test $0x80, %al
+	jnz 15b
+	mov $0xE7, %al                  /* FLUSH CACHE */
+	call ata_command
+	mov $ATA_STATUS, %dx
+16:	in %dx, %al
+	test $0x80, %al
+	jnz 16b
+	call wait_irq14
+	cmp $0x50, %eax
+	jne 17f
+	mov irq14_count(%rip), %rax
+	sub %r12, %rax
+	cmp $1, %rax
+17:	CHECK e, "ATA write+flush polled through Status with interrupts off: IRQ 14 still comes once they are on"
 	pop %r13
 	pop %r12
 	pop %rbx

@@ -209,7 +209,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// the access started gets its deadline (one already running keeps its own; one the
     /// access ended, by a software reset, loses it).
     private mutating func ataAccessed(tsc: UInt64) {
-        drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+        driveIRQ14()
         if ata.busyPhasePending {
             if ataTimerTSC == .max {
                 let (deadline, overflow) = tsc.addingReportingOverflow(ataBusyTSC)
@@ -222,12 +222,27 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         }
     }
 
+    /// IRQ 14 follows the drive's INTRQ, and each rising edge is also held in the PIC until
+    /// the CPU takes it (`PIC8259.pulse`). A driver that reads Status with interrupts off -
+    /// which drops INTRQ - still gets the interrupt once it enables them, as on QEMU, whose
+    /// edge-triggered 8259 keeps IRR when the line falls. Teaching kernels depend on it: a
+    /// write, Status polled until not BSY, FLUSH CACHE, Status polled again, interrupts on,
+    /// then sleep until IRQ 14 (a strict 8259 would have forgotten the request).
+    @inline(__always)
+    private mutating func driveIRQ14() {
+        let high = ata.irqPending
+        if high && lineLevels & (1 << UInt16(ATAPorts.primaryIRQ)) == 0 {
+            pic.pulse(irq: ATAPorts.primaryIRQ)
+        }
+        drive(irq: ATAPorts.primaryIRQ, high)
+    }
+
     private mutating func fireTimers(tsc: UInt64) {
         if tsc >= ataTimerTSC {
             // The drive is done: Status leaves BSY and INTRQ rises if the protocol says so.
             ataTimerTSC = .max
             ata.finishBusyPhase()
-            drive(irq: ATAPorts.primaryIRQ, ata.irqPending)
+            driveIRQ14()
         }
         if tsc >= pitTimerTSC {
             let now = clock.pitTicks(at: tsc)

@@ -1045,6 +1045,26 @@ final class VirtualPCATATests: XCTestCase {
         XCTAssertFalse(pc.interruptPending)
     }
 
+    func testStatusReadBeforeTheCPUTakesIRQ14DoesNotLoseIt() {
+        // A teaching kernel's write request with interrupts off: data, Status polled (which
+        // acknowledges the drive), FLUSH CACHE, Status polled again; then interrupts on.
+        var pc = makePC()
+        issue(&pc, ATACommand.writeSectors, lba: 1, count: 1, tsc: 0)
+        pc.update(tsc: pc.nextTimerTSC)
+        for index in 0..<256 { pc.portOut(port: 0x1F0, size: 2, value: UInt32(index), tsc: 10_000) }
+        pc.update(tsc: pc.nextTimerTSC)
+        XCTAssertTrue(pc.interruptPending, "IRQ 14 after the block")
+        XCTAssertEqual(pc.portIn(port: 0x1F7, size: 1, tsc: 20_000), 0x50, "Status read: the drive drops INTRQ")
+        XCTAssertFalse(pc.ata.irqPending)
+        XCTAssertTrue(pc.interruptPending, "the PIC still holds the request")
+        pc.portOut(port: 0x1F7, size: 1, value: UInt32(ATACommand.flushCache), tsc: 20_000)
+        pc.update(tsc: pc.nextTimerTSC)
+        XCTAssertEqual(pc.portIn(port: 0x1F7, size: 1, tsc: 30_000), 0x50)
+        XCTAssertTrue(pc.interruptPending)
+        XCTAssertEqual(takeInterrupt(&pc, tsc: 30_000), 0x2E, "one IRQ 14 once the CPU takes interrupts")
+        XCTAssertFalse(pc.interruptPending, "and only one")
+    }
+
     func testInterruptDisableKeepsIRQ14Quiet() {
         var pc = makePC()
         pc.portOut(port: 0x3F6, size: 1, value: 0x02, tsc: 0)
