@@ -273,9 +273,14 @@ class _ConsoleBridge:
         self.echo = echo
         self.quit_typed_at: float | None = None   # when Ctrl-A x went to the hypervisor
         self._escape = False
-        self.steps = [(re.compile(rx, re.MULTILINE), text.encode("latin-1") if isinstance(text, str) else bytes(text))
-                      for rx, text in steps]
-        self.patterns = [rx for rx, _ in steps]
+        # A step is (regex, text) or (regex, text, interval_s): its own pace (0: one write, as a
+        # terminal sends a key's escape sequence; the hypervisor takes an ESC followed by nothing
+        # for 50 ms as the Escape key).
+        self.steps = [(re.compile(step[0], re.MULTILINE),
+                       step[1].encode("latin-1") if isinstance(step[1], str) else bytes(step[1]),
+                       step[2] if len(step) > 2 else interval_s)
+                      for step in steps]
+        self.patterns = [step[0] for step in steps]
         self.interval_s = interval_s
         self.log: list[str] = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -373,7 +378,7 @@ class _ConsoleBridge:
                         text += decoder.decode(data).replace("\r", "")
             # The next step: wait for its regex, then type its text.
             if not pending and self.step_index < len(self.steps) and not self._ended.is_set():
-                rx, payload = self.steps[self.step_index]
+                rx, payload, step_interval = self.steps[self.step_index]
                 m = rx.search(text, search_from)
                 if m:
                     search_from = m.end()
@@ -383,7 +388,8 @@ class _ConsoleBridge:
                     if not pending:
                         self.step_index += 1
             if pending and time.monotonic() >= next_send:
-                chunk = pending if self.interval_s <= 0 else pending[:1]
+                step_interval = self.steps[self.step_index][2]
+                chunk = pending if step_interval <= 0 else pending[:1]
                 try:
                     conn.sendall(chunk)
                 except OSError as e:
@@ -391,7 +397,7 @@ class _ConsoleBridge:
                     pending = b""
                     continue
                 pending = pending[len(chunk):]
-                next_send = time.monotonic() + self.interval_s
+                next_send = time.monotonic() + step_interval
                 if not pending:
                     self._note(f"typed {len(self.steps[self.step_index][1])} bytes in "
                                f"{time.monotonic() - sent_start:.2f} s")
@@ -489,9 +495,9 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
     """Boot the GRUB ISO in Bochs. `extra`: more bochsrc lines; `cpu_options`: appended to the
     `cpu:` line (e.g. "ignore_bad_msrs=1"); `live`: a text stream to copy the serial output to
     while Bochs runs. `timeout_s` None or 0: no timeout.
-    `console_input`: [(regex, text)]: when regex appears in the serial output (after the
-    previous step's match), send text to COM1's receive line, one byte per `type_interval_s`
-    seconds (0: all at once). It makes COM1 a loopback socket (see the module docstring);
+    `console_input`: [(regex, text)] or [(regex, text, interval_s)]: when regex appears in the
+    serial output (after the previous step's match), send text to COM1's receive line, one byte
+    per `type_interval_s` (or the step's own interval) seconds (0: all at once). It makes COM1 a loopback socket (see the module docstring);
     `serial_socket` True/False forces that mode on/off (default: only with console input).
     `interactive`: this process's stdin is a terminal in raw mode (see `raw_terminal`): its
     bytes go to COM1 as typed, Bochs's COM1 output goes to stdout at once (not `live`), and the
@@ -503,13 +509,13 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
     console_input = list(console_input)
     if interactive:
         serial_socket = True
-        console_input = [(HYPERVISOR_RUNS_GUESTS_RE, TERMINAL_ANNOUNCE)] + console_input
+        console_input = [(HYPERVISOR_RUNS_GUESTS_RE, TERMINAL_ANNOUNCE, 0)] + console_input
         live = None
     if serial_socket is None:
         serial_socket = bool(console_input)
     if console_input and not serial_socket:
         raise ValueError("console input needs the socket COM1 (serial_socket=True)")
-    for rx, _ in console_input:
+    for rx, *_ in console_input:
         try:
             re.compile(rx)  # a bad regex fails here, not in the bridge thread
         except re.error as e:
