@@ -68,6 +68,10 @@ public struct PageFaultErrorCode: NamedBitSet, Hashable {
     public static let reservedBit = PageFaultErrorCode(rawValue: 1 << 3)
     public static let instructionFetch = PageFaultErrorCode(rawValue: 1 << 4)
 
+    /// P | RSVD: a reserved bit was set in a paging-structure entry. (A plain constant: an array
+    /// literal of options would build and release an array on the exit path.)
+    public static let reservedBitViolation = PageFaultErrorCode(rawValue: 1 << 0 | 1 << 3)
+
     public static func name(ofBit bit: Int) -> StaticString? {
         switch bit {
         case 0: return "P"
@@ -140,7 +144,7 @@ public enum GuestPageWalk {
         rights.user = pde & 4 != 0
         if pde & 0x80 != 0 && paging.pageSizeExtensions {
             // A 4 MiB page (PSE-36: bits 20:13 are physical-address bits 39:32; bit 21 reserved).
-            if pde & (1 << 21) != 0 { return .pageFault(code.union([.protectionViolation, .reservedBit])) }
+            if pde & (1 << 21) != 0 { return .pageFault(code.union(.reservedBitViolation)) }
             if let fault = check(rights, access: access, paging: paging, code: code) { return .pageFault(fault) }
             pde |= 0x20
             if access.write { pde |= 0x40 }
@@ -168,7 +172,7 @@ public enum GuestPageWalk {
         let highReserved: UInt64 = paging.maxPhysicalAddressBits >= 52 ? 0
             : (0x000F_FFFF_FFFF_F000 & ~((1 << UInt64(paging.maxPhysicalAddressBits)) - 1))
         let nxReserved: UInt64 = paging.noExecute ? 0 : 1 << 63
-        let reservedFault = code.union([.protectionViolation, .reservedBit])
+        let reservedFault = code.union(.reservedBitViolation)
 
         var table: UInt64
         var level: Int         // 4 = PML4 ... 1 = PT
