@@ -3,7 +3,7 @@
 Swiftvisor, and report how far it got, the instruction count and the wall time.
 
     python3 tools/linux_boot.py direct [--append "..."] [--timeout 600] [--workdir DIR]
-    python3 tools/linux_boot.py hv [--append "..."] [--args "mem=256 budget=20000 expect=..."]
+    python3 tools/linux_boot.py hv [--image vmlinuz|vmlinux] [--append "..."] [--args "mem=256 budget=20000 expect=..."]
                                    [--timeout 600] [--workdir DIR]
 
 Both use megs 512, corei7_haswell_4770, ignore_bad_msrs=1 (--strict-msrs: 0). `hv` needs build/swiftvisor.elf
@@ -62,6 +62,8 @@ def main() -> int:
     ap.add_argument("--strict-msrs", action="store_true",
                     help="Bochs ignore_bad_msrs=0: unknown MSRs raise #GP (the default here is 1)")
     ap.add_argument("--elf", default=str(ROOT / "build/swiftvisor.elf"), help="hv: the Swiftvisor kernel")
+    ap.add_argument("--image", choices=["vmlinuz", "vmlinux"], default="vmlinuz",
+                    help="hv: boot the bzImage (vmlinuz) or the uncompressed vmlinux by PVH")
     ap.add_argument("--echo", action="store_true", help="print the serial output live")
     a = ap.parse_args()
 
@@ -80,7 +82,7 @@ def main() -> int:
             print("linux_boot.py: no build/swiftvisor.elf (make kernel)", file=sys.stderr)
             return 2
         subprocess.run([str(ROOT / "tools/mkiso.sh"), str(iso), str(elf), "",
-                        str(lin / "vmlinuz"), f"linux {a.args} -- {cmdline}",
+                        str(lin / a.image), f"linux {a.args} -- {cmdline}",
                         str(lin / "initramfs.cpio.gz"), "+initrd linux"], check=True)
     print(f"linux_boot.py: {a.mode}: kernel command line: {cmdline}", flush=True)
     clock = MarkerClock(a.echo)
@@ -95,6 +97,10 @@ def main() -> int:
         print("  | " + line)
     reached = MARKER in r.serial
     print(f"linux_boot.py: {r.summary()}")
+    cpu = re.search(r"^\[linux\] CPU time: (\d+) TSC ticks in \d+ turns; (\d+) TSC ticks from its first entry", r.serial, re.M)
+    if cpu:
+        print(f"linux_boot.py: the VM ran {int(cpu.group(2)):,} TSC ticks from its first entry to its stop "
+              f"({int(cpu.group(1)):,} of them on the CPU)")
     print(f"linux_boot.py: marker {'reached' if reached else 'NOT reached'}"
           + (f" after {clock.marker_s:.1f} s wall" if clock.marker_s is not None else ""))
     m = re.search(r"uptime: (\S+)", r.serial)

@@ -150,6 +150,7 @@ enum GuestRunner {
             return
         }
         let start = rdtsc()
+        if vm.pointee.firstEntryTSC == 0 { vm.pointee.firstEntryTSC = start }
         // The turn ends by host wall time (exit handling included): checked on every exit.
         vm.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, vm.pointee.sliceTicks, CPUShare.maxTurn))
         vm.pointee.context.load()
@@ -183,6 +184,7 @@ enum GuestRunner {
 
     /// Report a stopped VM; true if it ended as expected.
     private static func finish(_ vm: UnsafeMutablePointer<VirtualMachine>, _ spec: GuestSpec) -> Bool {
+        vm.pointee.stopTSC = rdtsc()
         vm.pointee.pc.bus.com1.sink.flush()
         vm.pointee.pc.bus.debugConsole.sink.flush()
         vm.pointee.hypercalls.output.flush()

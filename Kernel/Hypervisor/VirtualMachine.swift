@@ -53,12 +53,19 @@ struct VirtualMachine {
     var cpuTicks: UInt64 = 0
     var turns: UInt64 = 0
     var longestTurn: UInt64 = 0
+    /// Host TSC at the VM's first entry and when it stopped (0: not yet).
+    var firstEntryTSC: UInt64 = 0
+    var stopTSC: UInt64 = 0
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []
 
     func printReport() {
         let prefix = "[\(name.string)] "
         print("\(prefix)stopped: \(stop?.description ?? "no reason recorded")")
+        // Host TSC ticks the VM held the CPU, exit handling included (in Bochs with `clock:
+        // sync=none`: emulated instructions from its first entry to its stop).
+        print("\(prefix)CPU time: \(cpuTicks) TSC ticks in \(turns) turns; \(stopTSC &- firstEntryTSC) TSC ticks "
+            + "from its first entry to its stop")
         stats.printTable(prefix: prefix)
         let unhandled = pc.bus.unhandled
         if !unhandled.isEmpty {
