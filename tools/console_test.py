@@ -113,6 +113,8 @@ def make_run(term: Terminal, guests: list[str]) -> subprocess.Popen:
     cmd = ["make", "--no-print-directory", "run", "MEMORY=8", f"RUN_WORKDIR={WORKDIR}", f"RUN_ISO={ISO}"]
     cmd += [f"GUEST{'' if i == 0 else i + 1}=build/guests/{g}.bin" for i, g in enumerate(guests)]
     env = dict(os.environ, TERM="xterm-256color")
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):   # run as from a shell, not as make test's child
+        env.pop(name, None)
     return subprocess.Popen(cmd, cwd=ROOT, stdin=term.slave, stdout=term.slave, stderr=term.slave,
                             env=env, start_new_session=True)
 

@@ -62,6 +62,8 @@ STATUS_RE = re.compile(r"^swiftvisor: exit status (\d+)\s*$", re.MULTILINE)
 # mode). On real hardware a serial terminal sends the same when asked, or the user types Ctrl-A t.
 TERMINAL_ANNOUNCE = "\x1b[?1;2c"
 HYPERVISOR_RUNS_GUESTS_RE = r"^vmx: VMXON done"
+# Terminal mode draws the 25-row VGA screen, a title row and the scrolling output below it.
+TERMINAL_MODE_MIN_ROWS = 30
 # After Ctrl-A x, the hypervisor stops every VM and Bochs ends; if it has not within this many
 # seconds (a hypervisor that no longer reads its console), the harness ends Bochs itself.
 QUIT_GRACE_S = 20.0
@@ -509,7 +511,15 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
     console_input = list(console_input)
     if interactive:
         serial_socket = True
-        console_input = [(HYPERVISOR_RUNS_GUESTS_RE, TERMINAL_ANNOUNCE, 0)] + console_input
+        try:
+            rows = os.get_terminal_size(sys.stdout.fileno()).lines
+        except OSError:
+            rows = 0
+        if rows >= TERMINAL_MODE_MIN_ROWS:
+            console_input = [(HYPERVISOR_RUNS_GUESTS_RE, TERMINAL_ANNOUNCE, 0)] + console_input
+        else:  # keys still work; screens stay rate-limited "[name] vga NN|" lines (Ctrl-A t forces it)
+            print(f"swiftvisor_run: the terminal has {rows} rows, the guests' screen needs "
+                  f"{TERMINAL_MODE_MIN_ROWS}: screens are shown as lines\r", file=sys.stderr)
         live = None
     if serial_socket is None:
         serial_socket = bool(console_input)
