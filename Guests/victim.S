@@ -204,8 +204,10 @@ _start:
 	setne %r13b
 8:	TEST 9, %r13, "XCR0 kept my value"
 
-	/* RDMSR IA32_TSC and RDTSC: the same clock (within 100 k ticks). */
-	mov $0x10, %ecx
+	/* RDMSR IA32_TSC and RDTSC: the same clock (within 100 k ticks; tried 3 times, in case
+	 * another VM's turn falls between the two). */
+	mov $3, %r13d
+9:	mov $0x10, %ecx
 	rdmsr
 	shl $32, %rdx
 	or %rdx, %rax
@@ -215,7 +217,11 @@ _start:
 	or %rdx, %rax
 	sub %rbx, %rax
 	cmp $100000, %rax
-	TEST_IF b, 10, "RDMSR IA32_TSC agrees with RDTSC"
+	jb 10f
+	dec %r13d
+	jnz 9b
+	cmp $100000, %rax
+10:	TEST_IF b, 10, "RDMSR IA32_TSC agrees with RDTSC"
 	FINISH
 
 /* Reads the MSR_COUNT MSRs listed at RSI into the array at RDI (a faulting one reads as -1). */
