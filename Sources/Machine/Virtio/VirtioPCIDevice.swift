@@ -251,6 +251,11 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         if accepted & VirtioStatus.driverOK != 0 && accepted & VirtioStatus.featuresOK == 0 {
             accepted &= ~VirtioStatus.driverOK
         }
+        // A queue set up wrongly before DRIVER_OK: tell the driver as soon as it can listen.
+        if accepted & VirtioStatus.driverOK != 0 && status & VirtioStatus.driverOK == 0
+            && accepted & VirtioStatus.deviceNeedsReset != 0 {
+            isr |= VirtioISR.configurationChange
+        }
         status = accepted
     }
 
