@@ -8,6 +8,12 @@
 // no PM timer, no GPE blocks, legacy devices and an 8042, the reset register at port 0xCF9, and
 // a DSDT whose only object is \_S5 (so the guest's `poweroff` reaches S5). Built byte by byte,
 // every checksum computed; unit-tested and checked by `iasl -d` (Tests/MachineTests).
+//
+// With the APIC interrupt model (`build(vcpus:apic:)`), a MADT (§5.2.12) follows at 0xE0300 and
+// the RSDT/XSDT list it: the local APICs at 0xFEE00000 with PCAT_COMPAT (8259s present), one
+// enabled Processor Local APIC per vCPU (APIC IDs 0…N-1), the I/O APIC (ID N, 0xFEC00000, GSI
+// base 0), the ISA overrides IRQ 0 → GSI 2 and the SCI (IRQ 9, level, active high), and LINT1
+// as NMI on every processor. `build()` without arguments is the PIC-only machine (no MADT).
 
 public enum ACPITables {
     public static let base: UInt64 = 0xE_0000
@@ -18,6 +24,13 @@ public enum ACPITables {
     public static let fadtAddress: UInt64 = base + 0x100
     public static let dsdtAddress: UInt64 = base + 0x240
     public static let size: UInt64 = 0x300
+    /// The MADT, when the APIC model is on (after the fixed tables).
+    public static let madtAddress: UInt64 = base + 0x300
+    /// The vCPU counts the MADT describes: APIC IDs 0…N-1 and the I/O APIC's ID N fit the
+    /// 82093AA's 4-bit ID register.
+    public static let maxVCPUs = 15
+    public static let localAPICAddress: UInt32 = 0xFEE0_0000
+    public static let ioAPICAddress: UInt32 = 0xFEC0_0000
 
     public static let oemID: [UInt8] = Array("SWIFTV".utf8)
     public static let oemTableID: [UInt8] = Array("SWIFTVSR".utf8)
@@ -29,26 +42,51 @@ public enum ACPITables {
     /// The SCI's ISA IRQ.
     public static let sciIRQ: UInt16 = 9
 
-    /// The tables as one block of `size` bytes to be placed at `base`.
+    /// The tables as one block of `size` bytes to be placed at `base`: the PIC-only machine.
     public static func build() -> [UInt8] {
-        var block = [UInt8](repeating: 0, count: Int(size))
+        build(vcpus: 1, apic: false)
+    }
+
+    /// The tables for a VM of `vcpus` vCPUs (clamped to 1…`maxVCPUs`); with `apic`, a MADT
+    /// (`blockSize(vcpus:apic:)` bytes in all).
+    public static func build(vcpus: Int, apic: Bool) -> [UInt8] {
+        let n = clampedVCPUs(vcpus)
+        var block = [UInt8](repeating: 0, count: Int(blockSize(vcpus: n, apic: apic)))
         func place(_ table: [UInt8], at address: UInt64) {
             let offset = Int(address - base)
             for (i, byte) in table.enumerated() { block[offset + i] = byte }
         }
         place(rsdp(), at: rsdpAddress)
-        place(rsdt(), at: rsdtAddress)
-        place(xsdt(), at: xsdtAddress)
+        place(rsdt(madt: apic), at: rsdtAddress)
+        place(xsdt(madt: apic), at: xsdtAddress)
         place(facs(), at: facsAddress)
         place(fadt(), at: fadtAddress)
         place(dsdt(), at: dsdtAddress)
+        if apic { place(madt(vcpus: n), at: madtAddress) }
         return block
     }
+
+    /// Bytes from `base` the tables take.
+    public static func blockSize(vcpus: Int, apic: Bool) -> UInt64 {
+        apic ? madtAddress - base + UInt64(madtLength(vcpus: clampedVCPUs(vcpus))) : size
+    }
+
+    /// The I/O APIC's ID in the MADT (and for `IOAPIC(id:)`): the first ID after the vCPUs'.
+    public static func ioAPICID(vcpus: Int) -> UInt8 {
+        UInt8(clampedVCPUs(vcpus))
+    }
+
+    static func clampedVCPUs(_ vcpus: Int) -> Int { min(max(vcpus, 1), maxVCPUs) }
 
     /// Writes the tables into guest RAM; false when RAM does not reach the BIOS area.
     @discardableResult
     public static func write(into memory: GuestMemory) -> Bool {
-        let block = build()
+        write(into: memory, vcpus: 1, apic: false)
+    }
+
+    @discardableResult
+    public static func write(into memory: GuestMemory, vcpus: Int, apic: Bool) -> Bool {
+        let block = build(vcpus: vcpus, apic: apic)
         return block.withUnsafeBytes { memory.copyIn($0, gpa: base) }
     }
 
@@ -68,15 +106,17 @@ public enum ACPITables {
         return t
     }
 
-    static func rsdt() -> [UInt8] {
-        var t = header("RSDT", length: 36 + 4, revision: 1)
+    static func rsdt(madt: Bool) -> [UInt8] {
+        var t = header("RSDT", length: 36 + (madt ? 8 : 4), revision: 1)
         t.put32(UInt32(fadtAddress), at: 36)
+        if madt { t.put32(UInt32(madtAddress), at: 40) }
         return sealed(t)
     }
 
-    static func xsdt() -> [UInt8] {
-        var t = header("XSDT", length: 36 + 8, revision: 1)
+    static func xsdt(madt: Bool) -> [UInt8] {
+        var t = header("XSDT", length: 36 + (madt ? 16 : 8), revision: 1)
         t.put64(fadtAddress, at: 36)
+        if madt { t.put64(madtAddress, at: 44) }
         return sealed(t)
     }
 
@@ -122,6 +162,45 @@ public enum ACPITables {
         let aml = AML.name("_S5_", AML.package([.byte(s5SleepType), .byte(s5SleepType), .zero, .zero]))
         var t = header("DSDT", length: 36 + aml.count, revision: 2)
         t.put(aml, at: 36)
+        return sealed(t)
+    }
+
+    /// MADT length: header, local APIC address and flags, then 8 bytes per Processor Local
+    /// APIC, 12 for the I/O APIC, 10 per Interrupt Source Override (2), 6 for the Local APIC NMI.
+    static func madtLength(vcpus: Int) -> Int { 44 + 8 * vcpus + 12 + 2 * 10 + 6 }
+
+    /// MADT revision 4 (ACPI 6.0 §5.2.12, Table 5-45; structures in Tables 5-46 … 5-55).
+    static func madt(vcpus: Int) -> [UInt8] {
+        var t = header("APIC", length: madtLength(vcpus: vcpus), revision: 4)
+        t.put32(localAPICAddress, at: 36)             // Local Interrupt Controller Address
+        t.put32(1, at: 40)                            // Flags: PCAT_COMPAT (dual 8259s installed)
+        var o = 44
+        for cpu in 0..<vcpus {                        // Processor Local APIC (type 0)
+            t[o] = 0; t[o + 1] = 8
+            t[o + 2] = UInt8(cpu)                     // ACPI Processor UID
+            t[o + 3] = UInt8(cpu)                     // APIC ID
+            t.put32(1, at: o + 4)                     // Enabled
+            o += 8
+        }
+        t[o] = 1; t[o + 1] = 12                       // I/O APIC (type 1)
+        t[o + 2] = ioAPICID(vcpus: vcpus)
+        t.put32(ioAPICAddress, at: o + 4)
+        t.put32(0, at: o + 8)                         // Global System Interrupt Base
+        o += 12
+        // Interrupt Source Overrides (type 2), bus 0 = ISA; flags: polarity 1:0, trigger mode 3:2
+        // (01 active high / edge, 11 level; Table 5-50).
+        for (irq, gsi, flags) in [(UInt8(0), UInt32(2), UInt16(0x0005)), (UInt8(sciIRQ), UInt32(sciIRQ), UInt16(0x000D))] {
+            t[o] = 2; t[o + 1] = 10
+            t[o + 2] = 0                              // Bus: ISA
+            t[o + 3] = irq                            // Source
+            t.put32(gsi, at: o + 4)                   // Global System Interrupt
+            t.put16(flags, at: o + 8)
+            o += 10
+        }
+        t[o] = 4; t[o + 1] = 6                        // Local APIC NMI (type 4)
+        t[o + 2] = 0xFF                               // all processors
+        t.put16(0x0005, at: o + 3)                    // edge, active high
+        t[o + 5] = 1                                  // LINT1
         return sealed(t)
     }
 

@@ -120,6 +120,134 @@ final class ACPITablesTests: XCTestCase {
     }
 }
 
+/// The MADT of the APIC interrupt model (ACPI 6.0 §5.2.12), for 1, 2 and 4 vCPUs, and that
+/// `build()` stays the PIC-only machine.
+final class MADTTests: XCTestCase {
+    struct Tables {
+        let block: [UInt8]
+        func u8(_ a: UInt64) -> UInt8 { block[Int(a - ACPITables.base)] }
+        func u16(_ a: UInt64) -> UInt16 { UInt16(u8(a)) | UInt16(u8(a + 1)) << 8 }
+        func u32(_ a: UInt64) -> UInt32 { UInt32(u16(a)) | UInt32(u16(a + 2)) << 16 }
+        func u64(_ a: UInt64) -> UInt64 { UInt64(u32(a)) | UInt64(u32(a + 4)) << 32 }
+        func table(at a: UInt64) -> [UInt8] {
+            let o = Int(a - ACPITables.base)
+            return Array(block[o..<o + Int(u32(a + 4))])
+        }
+        func signature(_ a: UInt64) -> String {
+            String(decoding: block[Int(a - ACPITables.base)..<Int(a - ACPITables.base) + 4], as: UTF8.self)
+        }
+    }
+
+    /// The MADT's interrupt controller structures as (type, bytes).
+    func structures(_ madt: [UInt8]) -> [(type: UInt8, bytes: [UInt8])] {
+        var result: [(UInt8, [UInt8])] = []
+        var o = 44
+        while o < madt.count {
+            let length = Int(madt[o + 1])
+            XCTAssertGreaterThan(length, 1)
+            if length < 2 { break }
+            result.append((madt[o], Array(madt[o..<o + length])))
+            o += length
+        }
+        XCTAssertEqual(o, madt.count, "structures fill the table exactly")
+        return result
+    }
+
+    func testBuildWithoutArgumentsHasNoMADT() {
+        let t = Tables(block: ACPITables.build())
+        XCTAssertEqual(t.block.count, Int(ACPITables.size))
+        XCTAssertEqual(t.block, ACPITables.build(vcpus: 1, apic: false))
+        XCTAssertEqual(t.u32(ACPITables.rsdtAddress + 4), 40, "RSDT lists only the FADT")
+        XCTAssertEqual(t.u32(ACPITables.xsdtAddress + 4), 44, "XSDT lists only the FADT")
+    }
+
+    func testMADTForOneTwoAndFourVCPUs() {
+        for n in [1, 2, 4] {
+            let t = Tables(block: ACPITables.build(vcpus: n, apic: true))
+            XCTAssertEqual(UInt64(t.block.count), ACPITables.blockSize(vcpus: n, apic: true))
+            // The RSDT and XSDT list the FADT and the MADT, checksums hold.
+            for a in [ACPITables.rsdtAddress, ACPITables.xsdtAddress, ACPITables.madtAddress, ACPITables.fadtAddress] {
+                XCTAssertEqual(t.table(at: a).reduce(0, &+), 0, "checksum of \(t.signature(a)), \(n) vCPUs")
+            }
+            XCTAssertEqual(t.u32(ACPITables.rsdtAddress + 4), 44)
+            XCTAssertEqual(UInt64(t.u32(ACPITables.rsdtAddress + 40)), ACPITables.madtAddress)
+            XCTAssertEqual(t.u32(ACPITables.xsdtAddress + 4), 52)
+            XCTAssertEqual(t.u64(ACPITables.xsdtAddress + 44), ACPITables.madtAddress)
+            let m = ACPITables.madtAddress
+            XCTAssertEqual(t.signature(m), "APIC")
+            XCTAssertEqual(t.u8(m + 8), 4, "revision 4 (ACPI 6.0)")
+            XCTAssertEqual(t.u32(m + 36), 0xFEE0_0000)
+            XCTAssertEqual(t.u32(m + 40), 1, "PCAT_COMPAT")
+            let s = structures(t.table(at: m))
+            XCTAssertEqual(s.count, n + 4)
+            for cpu in 0..<n {
+                XCTAssertEqual(s[cpu].type, 0)
+                XCTAssertEqual(s[cpu].bytes, [0, 8, UInt8(cpu), UInt8(cpu), 1, 0, 0, 0], "Processor Local APIC \(cpu): enabled")
+            }
+            XCTAssertEqual(s[n].bytes, [1, 12, UInt8(n), 0, 0x00, 0x00, 0xC0, 0xFE, 0, 0, 0, 0], "I/O APIC ID \(n) at 0xFEC00000, GSI base 0")
+            XCTAssertEqual(ACPITables.ioAPICID(vcpus: n), UInt8(n))
+            XCTAssertEqual(s[n + 1].bytes, [2, 10, 0, 0, 2, 0, 0, 0, 0x05, 0x00], "ISA IRQ 0 → GSI 2, edge, active high")
+            XCTAssertEqual(s[n + 2].bytes, [2, 10, 0, 9, 9, 0, 0, 0, 0x0D, 0x00], "SCI: IRQ 9 → GSI 9, level, active high")
+            XCTAssertEqual(s[n + 3].bytes, [4, 6, 0xFF, 0x05, 0x00, 1], "LINT1 is NMI on all processors")
+            // The fixed tables are unchanged by the MADT.
+            let plain = ACPITables.build()
+            XCTAssertEqual(Array(t.block[Int(ACPITables.fadtAddress - ACPITables.base)..<Int(ACPITables.size)]),
+                           Array(plain[Int(ACPITables.fadtAddress - ACPITables.base)...]))
+        }
+    }
+
+    func testVCPUCountIsClamped() {
+        XCTAssertEqual(ACPITables.build(vcpus: 0, apic: true), ACPITables.build(vcpus: 1, apic: true))
+        XCTAssertEqual(ACPITables.build(vcpus: 1000, apic: true), ACPITables.build(vcpus: ACPITables.maxVCPUs, apic: true))
+        XCTAssertLessThanOrEqual(ACPITables.blockSize(vcpus: ACPITables.maxVCPUs, apic: true), 0x2_0000 - 0x100,
+                                 "inside the BIOS area")
+    }
+
+    /// `iasl -d` reads the MADT back: the processors, the I/O APIC, the overrides and the NMI.
+    func testIaslDecompilesTheMADT() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iasl") else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("iasl missing: tools/deps.sh installs acpica-tools") }
+            throw XCTSkip("iasl (acpica-tools) not installed")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvisor-madt-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Tables(block: ACPITables.build(vcpus: 4, apic: true))
+        for (name, address) in [("apic", ACPITables.madtAddress), ("xsdt", ACPITables.xsdtAddress), ("rsdt", ACPITables.rsdtAddress)] {
+            let file = dir.appendingPathComponent("\(name).dat")
+            try Data(t.table(at: address)).write(to: file)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/iasl")
+            p.arguments = ["-d", file.path]
+            p.currentDirectoryURL = dir
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "iasl -d \(name): \(output)")
+            let dsl = try String(contentsOf: dir.appendingPathComponent("\(name).dsl"), encoding: .utf8)
+            XCTAssertFalse(dsl.contains("Invalid"), "\(name): \(dsl)")
+            XCTAssertFalse(dsl.lowercased().contains("incorrect checksum"), "\(name): \(dsl)")
+            XCTAssertFalse(dsl.contains("**** Unknown"), "\(name): \(dsl)")
+            if name == "apic" {
+                XCTAssertEqual(dsl.components(separatedBy: "Subtable Type : 00 [Processor Local APIC]").count - 1, 4, dsl)
+                XCTAssertTrue(dsl.contains("Subtable Type : 01 [I/O APIC]"), dsl)
+                XCTAssertTrue(dsl.contains("Address : FEC00000"), dsl)
+                XCTAssertEqual(dsl.components(separatedBy: "Subtable Type : 02 [Interrupt Source Override]").count - 1, 2, dsl)
+                XCTAssertTrue(dsl.contains("Subtable Type : 04 [Local APIC NMI]"), dsl)
+                XCTAssertTrue(dsl.contains("PC-AT Compatibility : 1"), dsl)
+                XCTAssertTrue(dsl.contains("Interrupt Input LINT : 01"), dsl)
+            }
+            if name == "xsdt" {
+                XCTAssertTrue(dsl.contains("ACPI Table Address   1 : 00000000000E0300"), dsl)
+            }
+        }
+    }
+}
+
 final class ACPIPowerManagementTests: XCTestCase {
     func testSleepS5ByAWordWriteIsAPowerOff() {
         var pm = ACPIPowerManagement()
