@@ -9,6 +9,14 @@ func fuzzOne(_ input: FuzzInput) {
     guard let state = try? ELF64Loader.load(image, into: memory) else { return }
     fuzzCheck(state.rip < memory.size, "ELF64 entry \(state.rip) outside \(memory.size) bytes of RAM")
     fuzzCheck(state.rsp <= memory.size, "ELF64 stack \(state.rsp) outside RAM")
+    // Every PT_LOAD segment holds its file bytes: the boot block (GDT, page tables, stack at
+    // state.gdtrBase - 0x500) went elsewhere.
+    guard let elf = try? ELFImage.parse(image) else { fuzzCheck(false, "loaded an ELF that does not parse"); return }
+    for segment in elf.segments where segment.fileSize > 0 {
+        let bytes = UnsafeRawBufferPointer(rebasing: image[Int(segment.offset)..<Int(segment.offset + segment.fileSize)])
+        fuzzCheck(ram(memory, at: segment.physicalAddress, holds: bytes),
+                  "ELF64 segment \(segment.index) at \(segment.physicalAddress) was overwritten by the boot block")
+    }
 }
 
 func seedImages() -> [(String, [UInt8])] {

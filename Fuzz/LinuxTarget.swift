@@ -13,6 +13,26 @@ func fuzzOne(_ input: FuzzInput) {
     let image = input.rest()
     guard let loaded = try? LinuxLoader.load(image, commandLine: commandLine, initrd: initrd, into: memory) else { return }
     fuzzCheck(loaded.state.rip < memory.size, "bzImage entry \(loaded.state.rip) outside RAM")
+    if let initrd {
+        fuzzCheck(loaded.initrdSize == UInt64(initrd.count) && ram(memory, at: loaded.initrdAddress, holds: initrd),
+                  "the initrd at \(loaded.initrdAddress) does not hold its \(initrd.count) bytes")
+        let initrdRange = (loaded.initrdAddress, loaded.initrdAddress + loaded.initrdSize)
+        fuzzCheck(!overlap(initrdRange, (loaded.runAddress, loaded.runAddress + loaded.initSize)),
+                  "the initrd overlaps the kernel's run area")
+        fuzzCheck(!overlap(initrdRange, (loaded.loadAddress, loaded.loadAddress + loaded.kernelSize)),
+                  "the initrd overlaps the loaded kernel")
+        let tables = loaded.identityMappedGibibytes > 0
+            ? LinuxLoader.pml4Address + IdentityPageTables.size(gibibytes: loaded.identityMappedGibibytes)
+            : LinuxLoader.commandLineAddress + LinuxLoader.commandLineRoom
+        fuzzCheck(!overlap(initrdRange, (0, tables)), "the initrd overlaps boot_params, the command line or the page tables")
+    }
+    // The protected-mode kernel is the file's bytes after the setup sectors.
+    let setupSectors = image.count > 0x1F1 && image[0x1F1] != 0 ? Int(image[0x1F1]) : 4
+    let kernelOffset = (setupSectors + 1) * 512
+    if kernelOffset + Int(loaded.kernelSize) <= image.count {
+        let kernel = UnsafeRawBufferPointer(rebasing: image[kernelOffset..<(kernelOffset + Int(loaded.kernelSize))])
+        fuzzCheck(ram(memory, at: loaded.loadAddress, holds: kernel), "the kernel at \(loaded.loadAddress) was overwritten")
+    }
 }
 
 func seedImages() -> [(String, [UInt8])] {

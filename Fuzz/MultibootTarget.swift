@@ -23,6 +23,22 @@ func fuzzOne(_ input: FuzzInput) {
     for (placed, module) in zip(loaded.modules, modules) {
         fuzzCheck(placed.end <= memory.size && placed.end - placed.start == UInt64(module.image.count),
                   "Multiboot module at \(placed.start)-\(placed.end) does not hold its \(module.image.count) bytes")
+        fuzzCheck(ram(memory, at: placed.start, holds: module.image),
+                  "Multiboot module at \(placed.start) was overwritten after it was placed")
+    }
+    // The info structure, the loader area and the modules never overlap; modules lie above the
+    // kernel (the info structure may sit in a hole between its segments, which `Loaded` does not list).
+    var ranges: [(UInt64, UInt64)] = [(loaded.infoAddress, loaded.infoEnd),
+                                      (MultibootLoader.loaderAreaStart, MultibootLoader.loaderAreaEnd)]
+    for placed in loaded.modules {
+        fuzzCheck(!overlap((placed.start, placed.end), (loaded.kernelStart, loaded.kernelEnd)),
+                  "Multiboot module at \(placed.start) overlaps the kernel \(loaded.kernelStart)-\(loaded.kernelEnd)")
+        ranges.append((placed.start, placed.end))
+    }
+    for i in ranges.indices {
+        for j in ranges.indices where j > i {
+            fuzzCheck(!overlap(ranges[i], ranges[j]), "Multiboot ranges \(ranges[i]) and \(ranges[j]) overlap")
+        }
     }
 }
 

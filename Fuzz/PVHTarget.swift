@@ -16,6 +16,13 @@ func fuzzOne(_ input: FuzzInput) {
     guard let loaded = try? PVHLoader.load(image, commandLine: commandLine, initrd: initrd, into: memory) else { return }
     fuzzCheck(loaded.state.rip < memory.size, "PVH entry \(loaded.state.rip) outside RAM")
     fuzzCheck(loaded.plan.initrdAddress + loaded.plan.initrdSize <= memory.size, "PVH initrd outside RAM")
+    if let initrd, initrd.count > 0 {
+        fuzzCheck(ram(memory, at: loaded.plan.initrdAddress, holds: initrd), "the PVH initrd was overwritten")
+        for segment in loaded.plan.segments {
+            fuzzCheck(!overlap((loaded.plan.initrdAddress, loaded.plan.initrdAddress + loaded.plan.initrdSize),
+                               (segment.physicalAddress, segment.physicalEnd)), "the PVH initrd overlaps a segment")
+        }
+    }
 }
 
 /// An ELF kernel with a PT_NOTE holding a Go note and Xen's PHYS32_ENTRY (type 18), like

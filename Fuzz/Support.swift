@@ -60,6 +60,18 @@ enum FuzzRAM {
     }
 }
 
+/// Whether RAM at `gpa` holds exactly `bytes` (a loader put them there and nothing it
+/// wrote afterwards, info structures or other modules, overlapped them).
+func ram(_ memory: GuestMemory, at gpa: UInt64, holds bytes: UnsafeRawBufferPointer) -> Bool {
+    guard let placed = memory.bytes(gpa: gpa, length: UInt64(bytes.count)) else { return false }
+    return bytes.count == 0 || memcmp(placed.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+}
+
+/// Whether the half-open ranges overlap (empty ranges overlap nothing).
+func overlap(_ a: (UInt64, UInt64), _ b: (UInt64, UInt64)) -> Bool {
+    a.0 < a.1 && b.0 < b.1 && a.0 < b.1 && b.0 < a.1
+}
+
 /// A byte string made of the input's bytes, as a command line (no NULs: the loaders stop at one).
 func fuzzString(_ bytes: UnsafeRawBufferPointer) -> String {
     String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
