@@ -113,3 +113,40 @@ final class IOAPICTests: XCTestCase {
         XCTAssertEqual(io.setLevel(pin: 1, high: true)?.deliveryMode, .nmi)
     }
 }
+
+/// The I/O APIC and a local APIC wired together the way the engine will: a level-triggered
+/// interrupt, its EOI clearing remote IRR, and re-delivery while the line stays high.
+final class IOAPICLocalAPICTests: XCTestCase {
+    func testLevelInterruptRoundTrip() {
+        var io = IOAPIC(id: 1)
+        var apic = LocalAPIC(id: 0, bootstrapProcessor: true, virtualWire: true, timerHz: 1_000_000, tscHz: 1_000_000)
+        _ = apic.writeMMIO(offset: 0xF0, size: 4, value: 0x1FF, tsc: 0)
+        // Pin 11: vector 0x3B, fixed, physical destination 0, level, active high.
+        io.writeRegister(0x10 + 22, value: 0x0000_803B)
+        io.writeRegister(0x11 + 22, value: 0)
+
+        func deliver(_ m: IOAPICMessage) {
+            XCTAssertTrue(apic.isDestination(UInt32(m.destination), logical: m.logicalDestination))
+            XCTAssertTrue(apic.accept(vector: m.vector, levelTriggered: m.levelTriggered))
+        }
+        guard let first = io.setLevel(pin: 11, high: true) else { return XCTFail("no message") }
+        deliver(first)
+        XCTAssertEqual(apic.acknowledge(), 0x3B)
+        XCTAssertNil(io.setLevel(pin: 11, high: true), "remote IRR holds the line")
+        // The guest's handler does not clear the device's condition: EOI re-delivers.
+        guard case let .endOfInterrupt(vector, level) = apic.writeMMIO(offset: 0xB0, size: 4, value: 0, tsc: 0) else {
+            return XCTFail("no EOI")
+        }
+        XCTAssertTrue(level)
+        XCTAssertTrue(io.endOfInterrupt(vector: vector))
+        guard let again = io.takeMessage() else { return XCTFail("no re-delivery") }
+        deliver(again)
+        XCTAssertEqual(apic.acknowledge(), 0x3B)
+        // Now the device drops the line before the EOI: nothing more.
+        XCTAssertNil(io.setLevel(pin: 11, high: false))
+        guard case let .endOfInterrupt(v2, _) = apic.writeMMIO(offset: 0xB0, size: 4, value: 0, tsc: 0) else { return XCTFail() }
+        io.endOfInterrupt(vector: v2)
+        XCTAssertNil(io.takeMessage())
+        XCTAssertNil(apic.highestDeliverable())
+    }
+}

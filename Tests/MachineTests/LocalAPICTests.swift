@@ -408,3 +408,53 @@ final class LocalAPICTests: XCTestCase {
         XCTAssertEqual(apic.lint0Route, .masked)
     }
 }
+
+/// A hostile guest's view: random accesses of every width, offset, MSR and value never trap the
+/// model, and the read-only facts stay what they are.
+final class LocalAPICHostileTests: XCTestCase {
+    struct SplitMix64 {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func testRandomAccesses() {
+        var rng = SplitMix64(state: 10)
+        var apic = LocalAPIC(id: 1, bootstrapProcessor: false, virtualWire: false, timerHz: 100_000_000, tscHz: 1_000_000_000)
+        var tsc: UInt64 = 0
+        var ipis = 0
+        for _ in 0..<200_000 {
+            tsc &+= rng.next() % 5000
+            let r = rng.next()
+            let offset = r % 0x1100
+            let size = [1, 2, 4, 8][Int((r >> 16) & 3)]
+            let value = UInt32(truncatingIfNeeded: rng.next())
+            switch (r >> 20) % 8 {
+            case 0: _ = apic.readMMIO(offset: offset, size: size, tsc: tsc)
+            case 1, 2:
+                // Mostly aligned dword writes, so they land on registers.
+                if case .interprocessorInterrupt = apic.writeMMIO(offset: offset & 0xFF0, size: 4, value: value, tsc: tsc) { ipis += 1 }
+            case 3: _ = apic.readMSR(0x800 + UInt32(r >> 32) % 0x100, tsc: tsc)
+            case 4: _ = apic.writeMSR(0x800 + UInt32(r >> 32) % 0x100, value: rng.next() >> (r >> 58), tsc: tsc)
+            case 5: _ = apic.writeAPICBase(rng.next() & 0xFFFF_FFFF_FFFF_FDFF | 0xD00 & r)
+            case 6: apic.writeTSCDeadline(tsc &+ rng.next() % 100_000, tsc: tsc)
+            default:
+                apic.update(tsc: tsc)
+                if apic.highestDeliverable() != nil { _ = apic.acknowledge() }
+                _ = apic.accept(vector: UInt8(truncatingIfNeeded: value), levelTriggered: value & 0x100 != 0)
+            }
+            XCTAssertTrue(apic.nextTimerTSC == .max || apic.nextTimerTSC > 0)
+            if let v = apic.highestDeliverable() { XCTAssertGreaterThanOrEqual(v, 16) }
+            XCTAssertLessThanOrEqual(apic.ppr, 0xFF)
+        }
+        XCTAssertGreaterThan(ipis, 0, "the random ICR writes sent IPIs")
+        if apic.xAPICMode {
+            XCTAssertEqual(apic.readMMIO(offset: 0x30, size: 4, tsc: tsc), LocalAPIC.versionValue)
+        }
+    }
+}
