@@ -117,6 +117,21 @@ public enum LocalAPICEffect: Equatable, Sendable {
     case generalProtection
 }
 
+/// What an arriving interrupt message asks of the vCPU (`LocalAPIC.receive`).
+public enum LocalAPICDelivery: Equatable, Sendable {
+    /// Nothing (a disabled APIC, an illegal vector, SMI, INIT de-assert).
+    case ignored
+    /// A vector is in the IRR: check `highestDeliverable()` (and wake the vCPU from HLT).
+    case requested
+    case nmi
+    /// INIT: the APIC is reset; the vCPU goes to wait-for-SIPI (an AP) or is reset.
+    case initialization
+    /// Start-up IPI: a vCPU in wait-for-SIPI starts in real mode at CS = vector << 8, IP = 0.
+    case startup(vector: UInt8)
+    /// ExtINT: the 8259 supplies the vector.
+    case extINT
+}
+
 /// Where a local interrupt pin (LINT0/LINT1) sends its signal (SDM Vol. 3A §11.5.1).
 public enum LocalInterruptRoute: Equatable, Sendable {
     /// Masked (or a delivery mode the model does not deliver, SMI/INIT).
@@ -619,6 +634,43 @@ public struct LocalAPIC: Sendable {
         let logicalID = ldr >> 24
         if dfr >> 28 == 0xF { return dest & logicalID != 0 }             // flat model
         return dest >> 4 == logicalID >> 4 && dest & logicalID & 0xF != 0   // cluster model
+    }
+
+    /// Whether this APIC receives `ipi`, sent by the APIC `isSender` says (the shorthand first,
+    /// then the destination field).
+    public func isTarget(of ipi: APICInterprocessorInterrupt, isSender: Bool) -> Bool {
+        guard hardwareEnabled else { return false }
+        switch ipi.shorthand {
+        case .none: return isDestination(ipi.destination, logical: ipi.logicalDestination)
+        case .selfOnly: return isSender
+        case .allIncludingSelf: return true
+        case .allExcludingSelf: return !isSender
+        }
+    }
+
+    /// An interrupt message arriving here (an IPI or an I/O APIC message) by delivery mode:
+    /// fixed and lowest-priority go to the IRR; INIT resets the APIC; NMI, SIPI, SMI and ExtINT
+    /// are the engine's to carry out on the vCPU (SIPI only in wait-for-SIPI; SMI ignored).
+    public mutating func receive(deliveryMode: APICDeliveryMode, vector: UInt8, levelTriggered: Bool,
+                                 assert: Bool = true) -> LocalAPICDelivery {
+        guard hardwareEnabled else { return .ignored }
+        switch deliveryMode {
+        case .fixed, .lowestPriority:
+            return accept(vector: vector, levelTriggered: levelTriggered) ? .requested : .ignored
+        case .nmi: return .nmi
+        case .initialization:
+            // INIT level de-assert (level-triggered, de-assert) is ignored (§11.6.1).
+            if levelTriggered && !assert { return .ignored }
+            receiveINIT()
+            return .initialization
+        case .startup: return .startup(vector: vector)
+        case .extINT: return .extINT
+        case .smi, .reserved3: return .ignored
+        }
+    }
+
+    public mutating func receive(_ ipi: APICInterprocessorInterrupt) -> LocalAPICDelivery {
+        receive(deliveryMode: ipi.deliveryMode, vector: ipi.vector, levelTriggered: ipi.levelTriggered, assert: ipi.assert)
     }
 
     /// The INIT signal (an INIT IPI): the APIC returns to its reset state except the APIC ID

@@ -458,3 +458,52 @@ final class LocalAPICHostileTests: XCTestCase {
         }
     }
 }
+
+/// Routing IPIs among the APICs of a 4-vCPU VM the way the engine will: `isTarget(of:isSender:)`
+/// on each, `receive(_:)` on the targets.
+final class LocalAPICRoutingTests: XCTestCase {
+    func makeVCPUs() -> [LocalAPIC] {
+        (0..<4).map { i in
+            var a = LocalAPIC(id: UInt32(i), bootstrapProcessor: i == 0, virtualWire: i == 0, timerHz: 1, tscHz: 1)
+            _ = a.writeMMIO(offset: 0xF0, size: 4, value: 0x1FF, tsc: 0)
+            _ = a.writeMMIO(offset: 0xD0, size: 4, value: UInt32(1 << i) << 24, tsc: 0)   // flat logical ID 1 << i
+            return a
+        }
+    }
+
+    /// Sends `icrLow` with destination `dest` from vCPU `from`; returns each vCPU's delivery.
+    func send(_ apics: inout [LocalAPIC], from: Int, icrLow: UInt32, dest: UInt32) -> [LocalAPICDelivery] {
+        _ = apics[from].writeMMIO(offset: 0x310, size: 4, value: dest << 24, tsc: 0)
+        guard case let .interprocessorInterrupt(ipi) = apics[from].writeMMIO(offset: 0x300, size: 4, value: icrLow, tsc: 0) else {
+            XCTFail("no IPI")
+            return []
+        }
+        return (0..<apics.count).map { i in
+            apics[i].isTarget(of: ipi, isSender: i == from) ? apics[i].receive(ipi) : .ignored
+        }
+    }
+
+    func testShorthandsAndDestinations() {
+        var apics = makeVCPUs()
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x000C_00F0, dest: 0), [.ignored, .requested, .requested, .requested], "all but self")
+        XCTAssertEqual(send(&apics, from: 1, icrLow: 0x0008_00F1, dest: 0), [.requested, .requested, .requested, .requested], "all including self")
+        XCTAssertEqual(send(&apics, from: 2, icrLow: 0x0004_00F2, dest: 0), [.ignored, .ignored, .requested, .ignored], "self")
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_00F3, dest: 3), [.ignored, .ignored, .ignored, .requested], "physical 3")
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_08F4, dest: 0x6), [.ignored, .requested, .requested, .ignored], "logical 0b0110")
+        XCTAssertEqual(apics[3].acknowledge(), 0xF3)
+        XCTAssertEqual(apics[2].acknowledge(), 0xF4)
+    }
+
+    func testINITAndSIPI() {
+        var apics = makeVCPUs()
+        // Linux's wakeup_secondary_cpu_via_init: INIT assert, INIT de-assert, then SIPI twice.
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_C500, dest: 2), [.ignored, .ignored, .initialization, .ignored])
+        XCTAssertFalse(apics[2].softwareEnabled, "INIT reset the APIC")
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_8500, dest: 2), [.ignored, .ignored, .ignored, .ignored], "de-assert ignored")
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_0699, dest: 2), [.ignored, .ignored, .startup(vector: 0x99), .ignored])
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_0400, dest: 1), [.ignored, .nmi, .ignored, .ignored])
+        // A software-disabled APIC still takes NMI, INIT and SIPI but no fixed interrupt.
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_0030, dest: 2), [.ignored, .ignored, .ignored, .ignored])
+        XCTAssertEqual(send(&apics, from: 0, icrLow: 0x0000_0400, dest: 2), [.ignored, .ignored, .nmi, .ignored])
+    }
+}
