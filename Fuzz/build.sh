@@ -18,8 +18,8 @@ newer() {   # newer OUTPUT INPUTS...: whether OUTPUT is missing or older than an
     return 1
 }
 
-X86_SRC=(Sources/X86/*.swift)
-MACHINE_SRC=(Sources/Machine/*.swift)
+mapfile -t X86_SRC < <(find Sources/X86 -name '*.swift' | sort)
+mapfile -t MACHINE_SRC < <(find Sources/Machine -name '*.swift' | sort)
 if newer "$OUT/X86.o" "${X86_SRC[@]}" "$0"; then
     echo "fuzz: X86"
     $SWIFTC "${FLAGS[@]}" -wmo -module-name X86 -emit-module -emit-module-path "$OUT/X86.swiftmodule" \
