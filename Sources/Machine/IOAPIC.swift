@@ -70,6 +70,18 @@ public struct IOAPIC: Sendable {
     public static let arbitrationRegister: UInt8 = 0x02
     public static let redirectionTableBase: UInt8 = 0x10
 
+    /// The pin an ISA IRQ drives, as the MADT's interrupt source overrides say (ACPITables):
+    /// IRQ 0 (the PIT) on pin 2, IRQ 2 (the 8259 cascade) nowhere, the rest on their own number;
+    /// pin 0 is the 8259's INTR for an ExtINT entry. Nil outside 0-15.
+    public static func pin(forISAIRQ irq: Int) -> Int? {
+        switch irq {
+        case 0: return 2
+        case 2: return nil
+        case 1...15: return irq
+        default: return nil
+        }
+    }
+
     /// IOREGSEL (bits 7:0).
     public private(set) var registerSelect: UInt8 = 0
     /// IOAPICID bits 27:24.

@@ -105,6 +105,16 @@ final class IOAPICTests: XCTestCase {
         XCTAssertEqual(io.takeMessage()?.vector, 0x3B)
     }
 
+    func testISAIRQPinsFollowTheMADTOverrides() {
+        XCTAssertEqual(IOAPIC.pin(forISAIRQ: 0), 2, "IRQ 0 → GSI 2, as the MADT's override says")
+        XCTAssertNil(IOAPIC.pin(forISAIRQ: 2), "the cascade")
+        XCTAssertEqual(IOAPIC.pin(forISAIRQ: 1), 1)
+        XCTAssertEqual(IOAPIC.pin(forISAIRQ: Int(ACPITables.sciIRQ)), 9)
+        XCTAssertEqual(IOAPIC.pin(forISAIRQ: 14), 14)
+        XCTAssertNil(IOAPIC.pin(forISAIRQ: 16))
+        XCTAssertNil(IOAPIC.pin(forISAIRQ: -1))
+    }
+
     func testDeliveryModesPassThrough() {
         var io = IOAPIC()
         writeEntry(&io, pin: 0, low: 0x0000_0700)                         // ExtINT (8259 through pin 0)
