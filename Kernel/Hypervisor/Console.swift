@@ -38,6 +38,9 @@ enum Console {
         routes.first { $0.vm == vm }?.route ?? .both
     }
 
+    /// A byte waits on the host's COM1 (LSR.DR): the idle loop stops waiting for guest timers.
+    static var inputWaiting: Bool { inb(Serial.base + 5) & 0x01 != 0 }
+
     /// Reads what arrived on the host's COM1 (only while the focused VM has room for a key,
     /// so typing ahead waits in the line instead of being lost) and acts on it.
     /// `focused` moves on Ctrl-A n.
@@ -65,7 +68,12 @@ enum Console {
         }
         switch event {
         case .key(let key):
-            if vm.pointee.stop == nil { vm.pointee.pc.typeConsoleKey(key, route: route(of: vm)) }
+            if vm.pointee.stop == nil {
+                vm.pointee.pc.typeConsoleKey(key, route: route(of: vm))
+                // A VM halted in HLT with interrupts on wakes for its keyboard or UART interrupt
+                // now, not at its next timer (a tickless kernel may sleep for seconds).
+                if vm.pointee.halted && vm.pointee.pc.interruptPending { vm.pointee.halted = false }
+            }
         case .command(.nextVM):
             var next = focused
             for step in 1...vms.count {

@@ -108,7 +108,7 @@ enum GuestRunner {
             }
             // Every live VM is halted waiting for a timer: idle until the first is due.
             if !ranOne && earliestWake != .max {
-                while rdtsc() < earliestWake { cpu_relax() }
+                while rdtsc() < earliestWake && !Console.inputWaiting { cpu_relax() }
             }
             // The hypervisor's console: keys for the focused VM, Ctrl-A commands (Console.swift).
             Console.poll(vms, focused: &focused)
