@@ -30,7 +30,7 @@ public struct IOAPICMessage: Equatable, Sendable {
     }
 }
 
-/// One redirection table entry (82093AA §3.2.4, Table 3-?: IOREDTBL[23:0]).
+/// One redirection table entry, IOREDTBL[23:0] (82093AA §3.2.4).
 public struct IOAPICRedirectionEntry: Equatable, Sendable {
     public var raw: UInt64
 

@@ -210,11 +210,6 @@ public struct LocalAPIC: Sendable {
     public static let esrReceiveIllegalVector: UInt32 = 1 << 6
     public static let esrIllegalRegisterAddress: UInt32 = 1 << 7
 
-    /// The 7 LVTs in register order, as indices into `lvt`.
-    public enum LVT: Int, Sendable {
-        case cmci = 0, timer, thermal, performance, lint0, lint1, error
-    }
-
     // MARK: State
 
     /// The APIC ID the vCPU was created with (its initial APIC ID, CPUID leaf 1 EBX[31:24] / leaf 0xB EDX).
@@ -246,7 +241,7 @@ public struct LocalAPIC: Sendable {
     public private(set) var pendingErrors: UInt32 = 0
     public private(set) var icrLow: UInt32 = 0
     public private(set) var icrHigh: UInt32 = 0
-    /// LVT registers, indexed by `LVT`.
+    /// The local vector table (Figure 11-8): 7 entries, masked at reset.
     public private(set) var lvtCMCI: UInt32 = lvtMask
     public private(set) var lvtTimer: UInt32 = lvtMask
     public private(set) var lvtThermal: UInt32 = lvtMask
@@ -270,7 +265,7 @@ public struct LocalAPIC: Sendable {
     /// The TSC at which the timer next needs `update(tsc:)`; .max when it is idle.
     public private(set) var nextTimerTSC: UInt64 = .max
 
-    /// A local APIC at reset (§11.4.7.1 / Table 10-? "power-up or reset"): enabled in xAPIC mode
+    /// A local APIC at power-up or reset (§11.4.7.1): enabled in xAPIC mode
     /// at 0xFEE00000, software-disabled (SVR = 0xFF), every LVT masked. `virtualWire` programs
     /// LINT0 as ExtINT and LINT1 as NMI, unmasked, as PC firmware leaves the BSP (MP spec
     /// virtual-wire mode), so a guest that only uses the 8259 still gets its interrupts.
