@@ -11,7 +11,8 @@ import X86
 //   FS/GS base ... are switched by the VMCS).
 // - CR2 and DR0-DR3, DR6, which VM entry/exit leave alone too (only DR7 is in the VMCS).
 // When the CPU changes from one VM to another, branch predictors are flushed
-// (IBPB) and CPU buffers overwritten (VERW) where CPUID says the CPU can.
+// (IBPB), the L1 data cache written back and invalidated (IA32_FLUSH_CMD) and CPU
+// buffers overwritten (VERW) where CPUID says the CPU can.
 
 struct GuestContext {
     static let switchedMSRs: [UInt32] = [MSR.ia32STAR, MSR.ia32LSTAR, MSR.ia32CSTAR, MSR.ia32FMask,
@@ -27,9 +28,10 @@ struct GuestContext {
     var debugRegisters: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0xFFFF_0FF0, 0)
     /// The context last loaded on this CPU (its save area): loading another one is a VM switch.
     nonisolated(unsafe) static var lastLoaded: UnsafeMutableRawPointer? = nil
-    /// CPUID.(EAX=7,ECX=0):EDX: IBRS/IBPB (bit 26) and MD_CLEAR (bit 10).
+    /// CPUID.(EAX=7,ECX=0):EDX: IBRS/IBPB (bit 26), L1D_FLUSH (bit 28) and MD_CLEAR (bit 10).
     static let structuredEDX = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).edx : 0
     static let hasIBPB = structuredEDX & (1 << 26) != 0
+    static let hasL1DFlush = structuredEDX & (1 << 28) != 0
     static let hasMDClear = structuredEDX & (1 << 10) != 0
     let useXSAVE: Bool
     let xsaveMask: UInt64
@@ -59,6 +61,7 @@ struct GuestContext {
         if Self.lastLoaded != area {
             // Another VM ran last: nothing it trained or left in buffers may reach this one.
             if Self.hasIBPB { _ = guarded_wrmsr(MSR.ia32PredCmd, 1) }     // IA32_PRED_CMD.IBPB
+            if Self.hasL1DFlush { _ = guarded_wrmsr(MSR.ia32FlushCmd, 1) } // IA32_FLUSH_CMD.L1D_FLUSH
             if Self.hasMDClear { cpu_buffers_clear() }
             Self.lastLoaded = area
         }
