@@ -25,6 +25,7 @@ CFLAGS := -target x86_64-unknown-none-elf -ffreestanding -fno-builtin -fno-stack
 X86_SRC     := $(sort $(wildcard Sources/X86/*.swift))
 VTX_SRC     := $(sort $(wildcard Sources/VTx/*.swift))
 MACHINE_SRC := $(shell find Sources/Machine -name '*.swift' | sort)
+VMX_SRC     := $(sort $(wildcard Sources/VMX/*.swift))
 KERNEL_SRC  := $(sort $(wildcard Kernel/*.swift Kernel/*/*.swift Kernel/*/*/*.swift))
 KERNEL_ASM  := $(sort $(wildcard Kernel/Boot/*.S Kernel/Hypervisor/*.S))
 KERNEL_C    := $(sort $(wildcard Kernel/Support/*.c))
@@ -132,7 +133,10 @@ $(OBJ)/VTx.o: $(VTX_SRC) $(OBJ)/X86.o
 $(OBJ)/Machine.o: $(MACHINE_SRC) $(OBJ)/X86.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Machine -emit-module -emit-module-path $(OBJ)/Machine.swiftmodule -c $(MACHINE_SRC) -o $@ && touch $@
 
-$(OBJ)/Kernel.o: $(KERNEL_SRC) $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
+$(OBJ)/VMX.o: $(VMX_SRC) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name VMX -emit-module -emit-module-path $(OBJ)/VMX.swiftmodule -c $(VMX_SRC) -o $@ && touch $@
+
+$(OBJ)/Kernel.o: $(KERNEL_SRC) $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(OBJ)/VMX.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@ && touch $@
 
 $(OBJ)/%.o: Kernel/%.S
@@ -143,9 +147,9 @@ $(OBJ)/%.o: Kernel/%.c $(KERNEL_H)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/swiftvisor.elf: $(ASM_OBJ) $(C_OBJ) $(OBJ)/Kernel.o $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o Kernel/Boot/linker.ld
+$(BUILD)/swiftvisor.elf: $(ASM_OBJ) $(C_OBJ) $(OBJ)/Kernel.o $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(OBJ)/VMX.o Kernel/Boot/linker.ld
 	$(LD) -static -no-pie -nostdlib -z max-page-size=0x1000 -z noexecstack --gc-sections -T Kernel/Boot/linker.ld \
-		-o $@ $(ASM_OBJ) $(C_OBJ) $(OBJ)/Kernel.o $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(UNICODE_TABLES)
+		-o $@ $(ASM_OBJ) $(C_OBJ) $(OBJ)/Kernel.o $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(OBJ)/VMX.o $(UNICODE_TABLES)
 	@# The FPU/SSE policy, enforced: no x87/MMX/SSE/AVX register may appear in host code.
 	@if objdump -d $@ | grep -qE '%[xyz]mm[0-9]|%st(\(|\b)|%mm[0-7]'; then \
 		echo "error: $@ uses FPU/SSE registers (see the FPU policy in the Makefile)"; \

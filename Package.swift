@@ -16,8 +16,12 @@ let package = Package(
         // The guest-facing machine shared by the bare-metal and hosted engines:
         // devices, guest loaders, the hypercall ABI.
         .target(name: "Machine", dependencies: ["X86"]),
+        // The VMX engine's logic: exit handlers, CR/MSR/CPUID/XSETBV policy, vCPU state, against
+        // the VMXHardware protocol (the kernel executes VMREAD/VMWRITE, the tests use a fake VMCS).
+        .target(name: "VMX", dependencies: ["X86", "VTx", "Machine"]),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
         .testTarget(name: "VTxTests", dependencies: ["VTx", "X86"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "X86"]),
+        .testTarget(name: "VMXTests", dependencies: ["VMX", "VTx", "X86", "Machine"]),
     ]
 )

@@ -1,5 +1,6 @@
 import VTx
 import Machine
+import VMX
 
 // Runs the guests given as boot modules. Two schedules:
 // - sequential (default): each guest runs alone until it stops, then the next;
@@ -134,7 +135,7 @@ enum GuestRunner {
         }
         Console.register(vm, input: spec.input)
         if let what = spec.breakState { GuestStateCheck.breakDeliberately(what) }
-        for problem in GuestStateCheck.problems(unrestrictedGuest: vm.pointee.cr0Fixed.fixed0 & 1 == 0) {
+        for problem in GuestStateCheck.problems(unrestrictedGuest: vm.pointee.cpu.cr0Fixed.fixed0 & 1 == 0) {
             print("[\(spec.name)] guest-state check: \(problem)")
         }
         return vm
@@ -189,7 +190,7 @@ enum GuestRunner {
         vm.pointee.pc.bus.debugConsole.sink.flush()
         vm.pointee.hypercalls.output.flush()
         vm.pointee.printReport()
-        vm.pointee.msrs.printReport(prefix: "[\(spec.name)] ")
+        vm.pointee.cpu.msrs.printReport(prefix: "[\(spec.name)] ")
         if isEntryFailure(vm.pointee.stop) {
             _ = try? vm.pointee.vmcs.makeCurrent()
             VMCSDump.print(prefix: "[\(spec.name)] ")

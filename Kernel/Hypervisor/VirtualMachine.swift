@@ -1,6 +1,7 @@
 import X86
 import VTx
 import Machine
+import VMX
 
 // One guest: its VMCS and registers (a single vCPU), its RAM and EPT, its
 // virtual devices, its statistics. Lives at a fixed address for its whole life
@@ -12,9 +13,7 @@ struct VirtualMachine {
     let registers: UnsafeMutablePointer<GuestRegisters>
     var vmcs: VMCS
     let memory: GuestMemory
-    let ramBase: UInt64
     var ept: EPTTables
-    let vpid: UInt16
     /// The guest's PC: PIC, PIT, RTC, keyboard, disk, UART and the rest of its port space.
     var pc: VirtualPC<GuestOutput, GuestOutput>
     /// Interrupt-window exiting is on: the guest could not take a pending interrupt at the last entry.
@@ -31,9 +30,6 @@ struct VirtualMachine {
     var hypercalls: GuestHypercallConsole
     let stats = ExitStatistics()
     var stop: StopReason? = nil
-    var cr0Fixed: FixedBits
-    var cr4Fixed: FixedBits
-    var entryControls: VMEntryControls
     /// Guest time left (TSC ticks), and the most it may run before another VM's turn.
     var budgetTicks: UInt64
     var sliceTicks: UInt64
@@ -44,11 +40,9 @@ struct VirtualMachine {
     var vga = VGATextMirror()
     /// make bench: exits may go through the minimal stub (GuestSpec.baselineExitPath).
     let baselineExitPath: Bool
-    var supportedXCR0: UInt64
-    /// CR8 (the task-priority register), which MOV to/from CR8 reach through CR8-load/store exiting.
-    var taskPriority: UInt8 = 0
-    /// Emulated MSRs (TSC offset, APIC_BASE, MTRRs, ...) and refused accesses (MSRPolicyTable).
-    var msrs = GuestMSRs()
+    /// The vCPU state the exit handlers keep (Sources/VMX): VPID, fixed CR bits, entry controls,
+    /// XCR0 support, CR8, emulated MSRs.
+    var cpu: VCPUState
     /// Host TSC ticks this VM held the CPU (turns, exit handling included), and its longest turn.
     var cpuTicks: UInt64 = 0
     var turns: UInt64 = 0

@@ -1,29 +1,23 @@
 import VTx
+import VMX
 
-// Small operations on the current guest that several exit handlers share.
+// The kernel's view of the VMX engine's guest operations (Sources/VMX/GuestEvents.swift and
+// GuestRegisters.swift) on this processor, for the handlers not yet moved into Sources/VMX
+// (string I/O, MMIO, interrupt delivery): the same code, specialized for HardwareVMCS.
+typealias GuestRegisters = VMX.GuestRegisters
+
 enum Guest {
-    /// The exiting instruction completed (emulated): continue after it
-    /// (SDM Vol. 3C §28.2.5: the VM-exit instruction length is valid for these exits).
-    /// Blocking by STI or MOV SS ends with the instruction that follows it (§25.4.2),
-    /// so a skipped instruction must also clear it.
-    @inline(__always)
-    static func skipInstruction() {
-        vmwriteFast(.guestRIP, vmreadFast(.guestRIP) &+ vmreadFast(.vmExitInstructionLength))
-        let interruptibility = vmreadFast(.guestInterruptibilityState)
-        if interruptibility & 3 != 0 {
-            vmwriteFast(.guestInterruptibilityState, interruptibility & ~3)
-        }
+    @inline(__always) static func skipInstruction() { GuestEvents.skipInstruction(HardwareVMCS()) }
+    @inline(__always) static func inject(_ info: InterruptionInfo, errorCode: UInt32 = 0) {
+        GuestEvents.inject(HardwareVMCS(), info, errorCode: errorCode)
     }
+    @inline(__always) static func injectGeneralProtection() { GuestEvents.injectGeneralProtection(HardwareVMCS()) }
+}
 
-    /// Deliver an event on the next VM entry (SDM Vol. 3C §26.6). A fault is injected
-    /// with RIP left at the faulting instruction, as the CPU would.
-    static func inject(_ info: InterruptionInfo, errorCode: UInt32 = 0) {
-        if info.deliversErrorCode { vmwriteFast(.vmEntryExceptionErrorCode, UInt64(errorCode)) }
-        vmwriteFast(.vmEntryInterruptionInformation, UInt64(info.rawValue))
-    }
-
-    /// #GP(0): what a real CPU raises for a refused MSR or CR write.
-    static func injectGeneralProtection() {
-        inject(.hardwareException(vector: 13, hasErrorCode: true), errorCode: 0)
+extension VMX.GuestRegisters {
+    /// Register by the SDM's 4-bit GPR number (4 = RSP, in the VMCS).
+    subscript(number: Int) -> UInt64 {
+        get { value(GeneralPurposeRegister(number: UInt64(number)), HardwareVMCS()) }
+        set { set(GeneralPurposeRegister(number: UInt64(number)), newValue, HardwareVMCS()) }
     }
 }

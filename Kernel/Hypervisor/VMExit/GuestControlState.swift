@@ -1,71 +1,15 @@
 import X86
-import VTx
 import Machine
+import VMX
 
-// The guest's control state as the guest sees it, read from the current VMCS: one definition
-// that every handler uses (CR access, CPUID's OSXSAVE, XSETBV, string I/O's page walks).
-// CR0 and CR4 are guest-visible values (GuestControlRegister, SDM Vol. 3C §25.6.6), never the
-// read shadow alone nor GUEST_CRn alone.
+// The guest's control state (Sources/VMX/GuestControlState.swift) read from this processor's
+// current VMCS, for the handlers not yet moved into Sources/VMX.
 enum GuestControlState {
-    /// CPUID.80000008H:EAX[7:0] of the host, read once at VMXON (PDPTE and CR3 reserved bits).
-    nonisolated(unsafe) static var maxPhysicalAddressBits: Int = 36
-
-    static func configure() {
-        if cpuid(0x8000_0000, 0).eax >= 0x8000_0008 {
-            maxPhysicalAddressBits = Int(cpuid(0x8000_0008, 0).eax & 0xFF)
-        }
-    }
-
-    @inline(__always) static func cr0() -> UInt64 {
-        GuestControlRegister.visible(actual: vmreadFast(.guestCR0), mask: vmreadFast(.cr0GuestHostMask),
-                                     readShadow: vmreadFast(.cr0ReadShadow))
-    }
-
-    @inline(__always) static func cr4() -> UInt64 {
-        GuestControlRegister.visible(actual: vmreadFast(.guestCR4), mask: vmreadFast(.cr4GuestHostMask),
-                                     readShadow: vmreadFast(.cr4ReadShadow))
-    }
-
-    /// CS.L (access rights bit 13): 64-bit code when IA-32e mode is active.
-    @inline(__always) static func codeSegmentLong() -> Bool { vmreadFast(.guestCSAccessRights) & (1 << 13) != 0 }
-
-    /// The current privilege level: SS.DPL (SDM Vol. 3C §27.3.1.2: it equals CPL).
-    @inline(__always) static func cpl() -> Int { Int((vmreadFast(.guestSSAccessRights) >> 5) & 3) }
-
-    static func registers() -> ControlRegisterState {
-        ControlRegisterState(cr0: cr0(), cr3: vmreadFast(.guestCR3), cr4: cr4(), efer: vmreadFast(.guestIA32EFER),
-                             codeSegmentLong: codeSegmentLong())
-    }
-
-    /// What a guest page walk needs: CR0/CR4/EFER/CR3, RFLAGS.AC, and the PDPTE registers, which
-    /// a VM exit saves into the VMCS when PAE paging is in use under EPT (SDM Vol. 3C §28.3.4).
-    static func paging() -> GuestPagingState {
-        let state = registers()
-        let pdptes = state.pagingMode == .pae
-            ? (vmreadFast(.guestPDPTE0), vmreadFast(.guestPDPTE1), vmreadFast(.guestPDPTE2), vmreadFast(.guestPDPTE3))
-            : (0, 0, 0, 0)
-        return GuestPagingState(cr0: state.cr0, cr3: state.cr3, cr4: state.cr4, efer: state.efer,
-                                rflagsAC: vmreadFast(.guestRFLAGS) & RFLAGS.ac.rawValue != 0,
-                                pdptes: pdptes, maxPhysicalAddressBits: maxPhysicalAddressBits)
-    }
-
-    /// Loads the four PAE PDPTEs from the guest's CR3 into the VMCS, as MOV to CR0/CR3/CR4 would
-    /// load the PDPTE registers (SDM Vol. 3A §4.4.1; with EPT, VM entry takes them from the VMCS,
-    /// Vol. 3C §27.3.2.4). False when one has a reserved bit set (the caller injects #GP) or the
-    /// table lies outside the guest's RAM.
-    static func loadPDPTEs(cr3: UInt64, memory: GuestMemory) -> Bool {
-        let table = PAEPDPTE.tableAddress(cr3: cr3)
-        guard let e0 = memory.load(UInt64.self, gpa: table), let e1 = memory.load(UInt64.self, gpa: table + 8),
-              let e2 = memory.load(UInt64.self, gpa: table + 16), let e3 = memory.load(UInt64.self, gpa: table + 24)
-        else { return false }
-        let bits = maxPhysicalAddressBits
-        guard PAEPDPTE.isValid(e0, maxPhysicalAddressBits: bits), PAEPDPTE.isValid(e1, maxPhysicalAddressBits: bits),
-              PAEPDPTE.isValid(e2, maxPhysicalAddressBits: bits), PAEPDPTE.isValid(e3, maxPhysicalAddressBits: bits)
-        else { return false }
-        vmwriteFast(.guestPDPTE0, e0)
-        vmwriteFast(.guestPDPTE1, e1)
-        vmwriteFast(.guestPDPTE2, e2)
-        vmwriteFast(.guestPDPTE3, e3)
-        return true
-    }
+    @inline(__always) static var maxPhysicalAddressBits: Int { VMX.GuestControlState.maxPhysicalAddressBits }
+    static func configure() { VMX.GuestControlState.configure(HardwareVMCS()) }
+    @inline(__always) static func cr0() -> UInt64 { VMX.GuestControlState.cr0(HardwareVMCS()) }
+    @inline(__always) static func cr4() -> UInt64 { VMX.GuestControlState.cr4(HardwareVMCS()) }
+    @inline(__always) static func cpl() -> Int { VMX.GuestControlState.cpl(HardwareVMCS()) }
+    static func registers() -> ControlRegisterState { VMX.GuestControlState.registers(HardwareVMCS()) }
+    static func paging() -> GuestPagingState { VMX.GuestControlState.paging(HardwareVMCS()) }
 }

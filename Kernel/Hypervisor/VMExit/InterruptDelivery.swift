@@ -1,6 +1,7 @@
 import X86
 import VTx
 import Machine
+import VMX
 
 // Getting the virtual PIC's interrupts into the guest (SDM Vol. 3C §26.6, §27.2).
 //

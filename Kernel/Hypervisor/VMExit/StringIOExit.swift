@@ -1,6 +1,7 @@
 import X86
 import VTx
 import Machine
+import VMX
 
 // INS/OUTS exits (SDM Vol. 3C §28.2.1 Table 28-5; the address size and, for OUTS, the segment
 // come from the VM-exit instruction-information field, §28.2.5 Table 28-8). The instruction is

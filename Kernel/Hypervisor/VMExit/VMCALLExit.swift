@@ -1,5 +1,6 @@
 import VTx
 import Machine
+import VMX
 
 // VMCALL: the hypercall ABI of docs/hypercalls.md, shared with the hosted engine
 // (Sources/Machine/Hypercall.swift checks every guest pointer against guest RAM).
@@ -13,7 +14,7 @@ enum VMCALLExit {
         }
         // Outside 64-bit mode the upper halves of the registers are undefined (SDM Vol. 1 §3.4.1.1):
         // use only their low 32 bits, as a 32-bit or 16-bit guest means.
-        let wide = vm.pointee.entryControls.contains(.ia32eModeGuest)
+        let wide = vm.pointee.cpu.entryControls.contains(.ia32eModeGuest)
             && vmreadFast(.guestCSAccessRights) & (1 << 13) != 0      // CS.L: 64-bit code, not compatibility mode
         let mask: UInt64 = wide ? ~0 : 0xFFFF_FFFF
         var call = HypercallRegisters(rax: regs.pointee.rax & mask, rbx: regs.pointee.rbx & mask, rcx: regs.pointee.rcx & mask,

@@ -1,0 +1,29 @@
+import X86
+import VTx
+import Machine
+
+/// HLT (SDM Vol. 3C §26.1.3, HLT exiting on): the guest waits for an interrupt.
+/// - With interrupts disabled nothing can wake it: it is stopped for good.
+/// - With one already pending, it resumes at once and takes it.
+/// - With a device timer armed, it leaves the CPU until that time (the scheduler
+///   runs other VMs, or waits), then takes the timer's interrupt.
+/// - With no interrupt source at all, it would sleep forever: stopped and reported.
+public enum HLTExit {
+    public enum Outcome: Equatable {
+        /// An interrupt is pending: resume and take it.
+        case resume
+        /// Wait off the CPU for the next device timer.
+        case waitForTimer
+        /// Nothing can ever wake it.
+        case stop(interruptsEnabled: Bool)
+    }
+
+    public static func handle<H: VMXHardware, C: ByteSink, D: ByteSink>(_ hw: H, pc: inout VirtualPC<C, D>) -> Outcome {
+        guard hw.read(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0 else { return .stop(interruptsEnabled: false) }
+        GuestEvents.skipInstruction(hw)
+        pc.update(tsc: hw.timestamp())
+        if pc.interruptPending { return .resume }
+        if pc.nextTimerTSC == .max { return .stop(interruptsEnabled: true) }
+        return .waitForTimer
+    }
+}
