@@ -641,7 +641,7 @@ CASES += [
                  [*[rf"^\[hostile\] PASS {n} " for n in range(1, 5)],
                   r"^\[hostile\] hostile: rewriting the TSC with interrupts off$"],
                  [r"^\[hostile\] guest tests: 4 passed, 0 failed$", *as_expected("hostile")],
-                 check=_longest_turn_at_most("hostile", 2_000_000)),
+                 check=_longest_turn_at_most("hostile", 1_600_000)),
     # Finding 3: XCR0 values the processor refuses, on the AVX-512/MPX model: #GP in the guest only.
     hostile_pair("xsetbv", "hostile_xsetbv", "",
                  [r"^\[hostile\] hostile: XCR0 supported 0x00000000000000e7$",
@@ -870,4 +870,33 @@ CASES += [
                   r"^\[fuzzwatch\] guest tests: 6 passed, 0 failed$", *as_expected("fuzzwatch"),
                   r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
           forbid=[r"unexpected exception", r"FAILED", r"differences$(?<! 0 differences)"]),
+]
+
+
+# ---- Emulated MMIO (issue 10): the I/O APIC's page is a device, not RAM; each access is an EPT
+# violation that the hypervisor decodes (MOV, MOVZX, TEST, OR, REX forms) and carries out
+# (Guests/ioapic.S); an instruction it does not emulate stops only that guest (Guests/mmiobad.S). ----
+IOAPIC_PASSES = [
+    "I/O APIC version 0x11 with 24 pins (MOV imm32 store, MOV load)",
+    "IOREGSEL reads back 1 (MOVZX byte load)",
+    "redirection entry 2 reads back; delivery status and remote IRR are read-only (REX store)",
+    "redirection entry 2 high half: destination 0x0F",
+    "TEST of IOWIN sees the mask bit (flags from the emulated read)",
+    "OR into IOWIN: read-modify-write through the device",
+    "I/O APIC ID register written and read back",
+]
+CASES += [
+    bochs("bochs-guest-mmio-ioapic",
+          modules=[g("ioapic", "apic=on"), g("mmiobad", "apic=on expect=error"), g("hello")],
+          expect=[r"^\[ioapic\] ioapic: version register = 0x0000000000170011$",
+                  *[rf"^\[ioapic\] PASS {i} {re.escape(name)}$" for i, name in enumerate(IOAPIC_PASSES, 1)],
+                  stat("ioapic", 48, "EPT violation", r"\d+"),
+                  rf"^\[ioapic\] guest tests: {len(IOAPIC_PASSES)} passed, 0 failed$",
+                  *as_expected("ioapic"),
+                  r"^\[mmiobad\] mmiobad: ADD to IOWIN$",
+                  r"^\[mmiobad\] stopped: MMIO access to guest-physical 0x00000000fec00010 at RIP 0x[0-9a-f]+ not "
+                  r"emulated: instruction opcode 0x83 is not emulated for MMIO$",
+                  *as_expected("mmiobad"),
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello")],
+          forbid=[*DEFAULT_FORBID, r"ERROR: still running"]),
 ]

@@ -27,6 +27,9 @@ struct GuestSpec {
     var input = ConsoleInputRoute.both
     /// ACPI tables in the BIOS area and the PM1a/reset ports' power requests (`acpi=on|off`).
     var acpi = true
+    /// The APIC interrupt model (`apic=on`): today the I/O APIC's registers at 0xFEC00000,
+    /// reached through MMIO exits; the local APIC and the MADT join it as they land (issue 10).
+    var apic = false
 
     enum ParseError: Error {
         case empty, badValue(Substring), noSuchGuest(Substring)
@@ -62,6 +65,7 @@ struct GuestSpec {
             case "baseline": baselineExitPath = value == "yes"
             case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
             case "acpi": guard value == "on" || value == "off" else { throw .badValue(word) }; acpi = value == "on"
+            case "apic": guard value == "on" || value == "off" else { throw .badValue(word) }; apic = value == "on"
             default: break
             }
         }

@@ -13,6 +13,8 @@ enum StopReason {
     case tripleFault(rip: UInt64)
     /// The guest reset the machine through the keyboard controller (command 0xFE).
     case keyboardControllerReset(rip: UInt64)
+    /// An access to a device page that could not be emulated (MMIOExit).
+    case mmioFailed(gpa: UInt64, MMIOExit.Failure, rip: UInt64)
     /// The guest entered ACPI S5 (SLP_TYP = \_S5, SLP_EN in PM1a_CNT).
     case poweredOff(rip: UInt64)
     /// The guest wrote RESET_VALUE to the FADT's reset register.
@@ -54,6 +56,16 @@ enum StopReason {
             return "EPT misconfiguration at guest-physical \(hex(gpa)), RIP \(hex(rip))"
         case .tripleFault(let rip):
             return "triple fault (shutdown state) at RIP \(hex(rip))"
+        case .mmioFailed(let gpa, let failure, let rip):
+            let why: String
+            switch failure {
+            case .notDevice: why = "no device there"
+            case .duringEventDelivery: why = "during event delivery"
+            case .fetchFault: why = "its instruction could not be fetched"
+            case .undecodable(let opcode): why = "instruction opcode \(hex(UInt64(opcode), digits: 2)) is not emulated for MMIO"
+            case .incomplete: why = "its instruction is cut short"
+            }
+            return "MMIO access to guest-physical \(hex(gpa)) at RIP \(hex(rip)) not emulated: \(why)"
         case .poweredOff(let rip):
             return "powered off (ACPI S5) at RIP \(hex(rip))"
         case .acpiReset(let rip):

@@ -25,6 +25,9 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     /// ACPI's PM1a event/control blocks and the reset register (ports 0x600-0x605, 0xCF9).
     public var acpi = ACPIPowerManagement()
+    /// The I/O APIC at 0xFEC00000, on machines with the APIC interrupt model (nil: the PC has only
+    /// its 8259 pair). Reached through MMIO exits (`mmioRead`/`mmioWrite`).
+    public var ioapic: IOAPIC? = nil
 
     /// The guest asked its keyboard controller to reset the machine (command 0xFE, or the
     /// output port's reset bit): the engine resets or stops the VM.
@@ -187,6 +190,34 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         lineLevels = high ? lineLevels | bit : lineLevels & ~bit
         pic.setLevel(irq: irq, high: high)
         interruptPending = pic.interruptRequested
+    }
+
+    /// Whether an emulated device decodes the guest-physical address `gpa` (outside RAM).
+    public func hasMMIODevice(at gpa: UInt64) -> Bool {
+        ioapic != nil && gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize
+    }
+
+    /// A read of the emulated MMIO space at `gpa` (outside RAM), or nil when no device is there.
+    /// Device registers are 32 bits wide: a narrower read takes the low bytes, a wider one two halves.
+    public mutating func mmioRead(gpa: UInt64, size: Int, tsc: UInt64) -> UInt64? {
+        if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
+            let offset = gpa - IOAPIC.defaultBase
+            var value = UInt64(io.readMMIO(offset: offset, size: size))
+            if size == 8 { value |= UInt64(io.readMMIO(offset: offset + 4, size: 4)) << 32 }
+            ioapic = io
+            return value & IOAccess.mask(size: min(size, 8))
+        }
+        return nil
+    }
+
+    /// A write of the emulated MMIO space at `gpa`; false when no device is there.
+    public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64, tsc: UInt64) -> Bool {
+        if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
+            io.writeMMIO(offset: gpa - IOAPIC.defaultBase, size: size, value: UInt32(truncatingIfNeeded: value))
+            ioapic = io
+            return true
+        }
+        return false
     }
 
     /// A key typed on the hypervisor's console, for this VM's keyboard (IRQ 1).

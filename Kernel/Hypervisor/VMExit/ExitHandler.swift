@@ -1,14 +1,13 @@
 import X86
 import VTx
 import Machine
-import VMX
 
 // The VM-exit path, from VMEntryExit.S's call to the handler of one exit reason.
 //
 // Read the basic exit reason (SDM Vol. 3C §28.2.1), dispatch with a switch, and
 // return 1 to VMRESUME straight away or 0 to leave the guest (vm.stop says why).
 // Everything here works on the VM through one unsafe pointer: no allocation, no
-// reference counting, no dynamic dispatch (`make check-exit-path` checks it).
+// reference counting, no dynamic dispatch (check with `make exit-path-asm`).
 
 enum Hypervisor {
     /// The VM whose VMCS is current on this CPU.
@@ -37,57 +36,36 @@ func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
 @inline(__always)
 private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine>,
                       _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
-    let hw = HardwareVMCS()
     // Switch on the raw number (a jump table) rather than through ExitReason(rawValue:).
     switch basic {
     case ExitReason.vmcall.rawValue:
         return VMCALLExit.handle(vm, regs)
     case ExitReason.cpuid.rawValue:
-        CPUIDExit.handle(hw, &regs.pointee)
+        CPUIDExit.handle(vm, regs)
         return true
     case ExitReason.ioInstruction.rawValue:
-        switch IOExit.handle(hw, &regs.pointee, pc: &vm.pointee.pc) {
-        case .resume:
-            return true
-        case .string(let q):
-            return StringIOExit.handle(vm, regs, q)
-        case .power(let request, let rip):
-            switch request {
-            case .keyboardControllerReset: vm.pointee.stop = .keyboardControllerReset(rip: rip)
-            case .acpiPowerOff: vm.pointee.stop = .poweredOff(rip: rip)
-            case .acpiReset: vm.pointee.stop = .acpiReset(rip: rip)
-            }
-            return false
-        }
+        return IOExit.handle(vm, regs)
     case ExitReason.rdmsr.rawValue:
-        MSRExit.read(hw, &regs.pointee, &vm.pointee.cpu)
+        MSRExit.read(vm, regs)
         return true
     case ExitReason.wrmsr.rawValue:
-        MSRExit.write(hw, &regs.pointee, &vm.pointee.cpu)
+        MSRExit.write(vm, regs)
         return true
     case ExitReason.crAccess.rawValue:
-        switch CRAccessExit.handle(hw, &regs.pointee, &vm.pointee.cpu, memory: vm.pointee.memory) {
-        case .handled:
-            return true
-        case .unsupported(let cr, let accessType):
-            vm.pointee.stop = .unsupportedCRAccess(controlRegister: cr, accessType: accessType, rip: hw.read(.guestRIP))
-            return false
-        }
+        return CRAccessExit.handle(vm, regs)
     case ExitReason.hlt.rawValue:
-        switch HLTExit.handle(hw, pc: &vm.pointee.pc) {
-        case .resume:
-            return true
-        case .waitForTimer:
-            vm.pointee.halted = true
-            return false
-        case .stop(let interruptsEnabled):
-            vm.pointee.stop = .halted(interruptsEnabled: interruptsEnabled)
-            return false
-        }
+        return HLTExit.handle(vm)
     case ExitReason.interruptWindow.rawValue:
         // The guest can take interrupts again: InterruptDelivery injects on the way back in.
         return true
     case ExitReason.eptViolation.rawValue:
+        // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
+        let gpa = vmreadFast(.guestPhysicalAddress)
+        if vm.pointee.pc.hasMMIODevice(at: gpa) {
+            guard let failure = MMIOExit.handle(vm, regs, gpa: gpa) else { return true }
+            vm.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
+            return false
+        }
         let q = EPTViolationQualification(rawValue: vmreadFast(.exitQualification))
         vm.pointee.stop = .eptViolation(gpa: vmreadFast(.guestPhysicalAddress), qualification: q,
                                         linearAddress: q.contains(.guestLinearAddressValid) ? vmreadFast(.guestLinearAddress) : nil,
@@ -121,7 +99,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         Guest.skipInstruction()
         return true
     case ExitReason.xsetbv.rawValue:
-        XSETBVExit.handle(hw, &regs.pointee, &vm.pointee.cpu)
+        XSETBVExit.handle(vm, regs)
         return true
     case ExitReason.mwait.rawValue, ExitReason.monitor.rawValue:
         // MWAIT as a NOP (it may always wake at once, SDM Vol. 2B MWAIT); MONITOR arms nothing.
