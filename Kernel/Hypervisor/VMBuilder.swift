@@ -1,6 +1,7 @@
 import X86
 import VTx
 import Machine
+import VMX
 
 // Building a VM from a boot module: RAM, EPT, bitmaps, VMCS and its three
 // state areas, in the order the SDM requires (a VMCS must be current to be written).
@@ -158,16 +159,17 @@ enum VMBuilder {
         built = true
         let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
         vm.initialize(to: VirtualMachine(
-            name: vmName, registers: registers, vmcs: vmcs, memory: memory, ramBase: ram, ept: ept, vpid: vpid,
+            name: vmName, registers: registers, vmcs: vmcs, memory: memory, ept: ept,
             pc: pc,
             procBasedControls: controls.procBased, preemptionTimerRate: caps.vmxMisc.preemptionTimerRate,
             hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)),
-            cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: controls.unrestrictedGuest), cr4Fixed: caps.cr4,
-            entryControls: controls.entry,
             budgetTicks: budget, sliceTicks: min(budget, sliceTicks), context: context,
             baselineExitPath: spec.baselineExitPath,
-            supportedXCR0: supportedXCR0, frames: owned))
-        vm.pointee.msrs.vmcsSwitchesPAT = controls.switchesPAT
+            cpu: VCPUState(vpid: vpid, cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: controls.unrestrictedGuest),
+                           cr4Fixed: caps.cr4, entryControls: controls.entry, supportedXCR0: supportedXCR0,
+                           msrs: GuestMSRs.forThisProcessor()),
+            frames: owned))
+        vm.pointee.cpu.msrs.vmcsSwitchesPAT = controls.switchesPAT
         return vm
     }
 

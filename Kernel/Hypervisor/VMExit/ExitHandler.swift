@@ -1,13 +1,14 @@
 import X86
 import VTx
 import Machine
+import VMX
 
 // The VM-exit path, from VMEntryExit.S's call to the handler of one exit reason.
 //
 // Read the basic exit reason (SDM Vol. 3C §28.2.1), dispatch with a switch, and
 // return 1 to VMRESUME straight away or 0 to leave the guest (vm.stop says why).
 // Everything here works on the VM through one unsafe pointer: no allocation, no
-// reference counting, no dynamic dispatch (check with `make exit-path-asm`).
+// reference counting, no dynamic dispatch (`make check-exit-path` checks it).
 
 enum Hypervisor {
     /// The VM whose VMCS is current on this CPU.
@@ -36,25 +37,53 @@ func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
 @inline(__always)
 private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine>,
                       _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
+    let hw = HardwareVMCS()
     // Switch on the raw number (a jump table) rather than through ExitReason(rawValue:).
     switch basic {
     case ExitReason.vmcall.rawValue:
         return VMCALLExit.handle(vm, regs)
     case ExitReason.cpuid.rawValue:
-        CPUIDExit.handle(vm, regs)
+        CPUIDExit.handle(hw, &regs.pointee)
         return true
     case ExitReason.ioInstruction.rawValue:
-        return IOExit.handle(vm, regs)
+        switch IOExit.handle(hw, &regs.pointee, pc: &vm.pointee.pc) {
+        case .resume:
+            return true
+        case .string(let q):
+            return StringIOExit.handle(vm, regs, q)
+        case .power(let request, let rip):
+            switch request {
+            case .keyboardControllerReset: vm.pointee.stop = .keyboardControllerReset(rip: rip)
+            case .acpiPowerOff: vm.pointee.stop = .poweredOff(rip: rip)
+            case .acpiReset: vm.pointee.stop = .acpiReset(rip: rip)
+            }
+            return false
+        }
     case ExitReason.rdmsr.rawValue:
-        MSRExit.read(vm, regs)
+        MSRExit.read(hw, &regs.pointee, &vm.pointee.cpu)
         return true
     case ExitReason.wrmsr.rawValue:
-        MSRExit.write(vm, regs)
+        MSRExit.write(hw, &regs.pointee, &vm.pointee.cpu)
         return true
     case ExitReason.crAccess.rawValue:
-        return CRAccessExit.handle(vm, regs)
+        switch CRAccessExit.handle(hw, &regs.pointee, &vm.pointee.cpu, memory: vm.pointee.memory) {
+        case .handled:
+            return true
+        case .unsupported(let cr, let accessType):
+            vm.pointee.stop = .unsupportedCRAccess(controlRegister: cr, accessType: accessType, rip: hw.read(.guestRIP))
+            return false
+        }
     case ExitReason.hlt.rawValue:
-        return HLTExit.handle(vm)
+        switch HLTExit.handle(hw, pc: &vm.pointee.pc) {
+        case .resume:
+            return true
+        case .waitForTimer:
+            vm.pointee.halted = true
+            return false
+        case .stop(let interruptsEnabled):
+            vm.pointee.stop = .halted(interruptsEnabled: interruptsEnabled)
+            return false
+        }
     case ExitReason.interruptWindow.rawValue:
         // The guest can take interrupts again: InterruptDelivery injects on the way back in.
         return true
@@ -99,7 +128,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         Guest.skipInstruction()
         return true
     case ExitReason.xsetbv.rawValue:
-        XSETBVExit.handle(vm, regs)
+        XSETBVExit.handle(hw, &regs.pointee, &vm.pointee.cpu)
         return true
     case ExitReason.mwait.rawValue, ExitReason.monitor.rawValue:
         // MWAIT as a NOP (it may always wake at once, SDM Vol. 2B MWAIT); MONITOR arms nothing.
