@@ -11,6 +11,24 @@ public protocol VirtualSwitchPort {
     mutating func receiveFrame(_ frame: UnsafeRawBufferPointer) -> Bool
 }
 
+/// Every port of a switch, by number: what `forward` drains and delivers to. The engine can
+/// implement it on its table of VMs; a buffer of same-typed ports already is one.
+public protocol VirtualSwitchPortSet {
+    /// The next frame port `port`'s VM sent, copied into `buffer`; nil when it has none.
+    mutating func transmitFrame(port: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int?
+    /// Gives `frame` to port `port`'s VM; false when it could not take it (or there is no such port).
+    mutating func receiveFrame(port: Int, _ frame: UnsafeRawBufferPointer) -> Bool
+}
+
+extension UnsafeMutableBufferPointer: VirtualSwitchPortSet where Element: VirtualSwitchPort {
+    public mutating func transmitFrame(port: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        port >= 0 && port < count ? self[port].transmitFrame(into: buffer) : nil
+    }
+    public mutating func receiveFrame(port: Int, _ frame: UnsafeRawBufferPointer) -> Bool {
+        port >= 0 && port < count ? self[port].receiveFrame(frame) : false
+    }
+}
+
 /// Counters of one switch port, from the switch's side: "in" came from the VM, "out" went to it.
 public struct VirtualSwitchPortCounters: Equatable {
     public var framesIn: UInt64 = 0
@@ -67,7 +85,7 @@ public struct VirtualSwitch {
     }
 
     /// The port `mac` was last seen on.
-    public func port(of mac: MACAddress) -> Int? {
+    public mutating func port(of mac: MACAddress) -> Int? {
         var slot = 0
         while slot < Self.tableSize {
             if tablePorts[slot] >= 0 && tableMACs[slot] == mac.value { return Int(tablePorts[slot]) }
@@ -118,26 +136,32 @@ public struct VirtualSwitch {
     }
 
     /// Forwards every frame port `source` has to send to the ports `route` picks, copying
-    /// each frame once out of the sender and once into each receiver. `ports[n]` is port n.
+    /// each frame once out of the sender and once into each receiver.
     /// Returns the frames taken from the sender.
     @discardableResult
-    public mutating func forward<Port: VirtualSwitchPort>(from source: Int, ports: UnsafeMutableBufferPointer<Port>) -> Int {
-        guard source >= 0 && source < portCount && source < ports.count else { return 0 }
+    public mutating func forward<Ports: VirtualSwitchPortSet>(from source: Int, ports: inout Ports) -> Int {
+        guard source >= 0 && source < portCount else { return 0 }
         var frame = InlineArray<1518, UInt8>(repeating: 0)
         var taken = 0
         withUnsafeMutableBytes(of: &frame) { buffer in
-            while let length = ports[source].transmitFrame(into: buffer) {
+            while let length = ports.transmitFrame(port: source, into: buffer) {
                 taken &+= 1
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0 ..< length])
+                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0 ..< min(length, buffer.count)])
                 var targets = route(bytes, from: source)
                 while targets != 0 {
                     let target = targets.trailingZeroBitCount
                     targets &= targets &- 1
-                    guard target < ports.count else { recordDelivery(to: target, bytes: length, delivered: false); continue }
-                    recordDelivery(to: target, bytes: length, delivered: ports[target].receiveFrame(bytes))
+                    recordDelivery(to: target, bytes: bytes.count, delivered: ports.receiveFrame(port: target, bytes))
                 }
             }
         }
         return taken
+    }
+
+    /// `forward(from:ports:)` over a buffer whose element n is port n.
+    @discardableResult
+    public mutating func forward<Port: VirtualSwitchPort>(from source: Int, ports: UnsafeMutableBufferPointer<Port>) -> Int {
+        var set = ports
+        return forward(from: source, ports: &set)
     }
 }

@@ -134,7 +134,7 @@ final class PCIBusTests: XCTestCase {
         cfgWrite(&bus, device: 1, register: 0x18, size: 4, value: 0x0012_3456)
         cfgWrite(&bus, device: 1, register: 0x1C, size: 4, value: 0x0000_0001)
         cfgWrite(&bus, device: 1, register: 0x10, size: 4, value: 0xC07F)
-        let space = bus.function(device: 1)!
+        var space = bus.function(device: 1)!
         XCTAssertEqual(space.barAddress(0), 0xC060)
         XCTAssertEqual(space.barAddress(1), 0xE000_0000)
         XCTAssertEqual(space.barAddress(2), 0x1_0010_0000)
@@ -189,7 +189,7 @@ final class PCIBusTests: XCTestCase {
         XCTAssertEqual(bus.ecamRead(offset: 4 << 15, size: 4), 0xFFFF_FFFF)
         XCTAssertEqual(bus.ecamRead(offset: 1 << 20 | 2 << 15, size: 4), 0xFFFF_FFFF)
         bus.ecamWrite(offset: 2 << 15 | 0x3C, size: 1, value: 10)
-        XCTAssertEqual(bus.function(device: 2)?.interruptLine, 10)
+        XCTAssertEqual(inspect(bus.function(device: 2)!) { $0.interruptLine }, 10)
     }
 
     func testINTxAndResourceAssignment() {
@@ -198,7 +198,7 @@ final class PCIBusTests: XCTestCase {
         bus.attach(makeDevice(), device: 2)
         XCTAssertTrue(bus.assignResources(memoryBase: 0xE000_0000, memoryLimit: 0xF000_0000, ioBase: 0xC000, ioLimit: 0x1_0000,
                                           irq: { $0 == 1 ? 10 : 11 }))
-        let one = bus.function(device: 1)!, two = bus.function(device: 2)!
+        var one = bus.function(device: 1)!, two = bus.function(device: 2)!
         XCTAssertEqual(one.barAddress(0), 0xC000)
         XCTAssertEqual(two.barAddress(0), 0xC020)
         XCTAssertEqual(one.barAddress(1), 0xE000_0000)
@@ -208,7 +208,7 @@ final class PCIBusTests: XCTestCase {
         XCTAssertEqual(bus.assertedIRQs, 0)
         bus.setInterruptStatus(device: 2, true)
         XCTAssertEqual(bus.assertedIRQs, 1 << 11)
-        XCTAssertNotEqual(bus.function(device: 2)!.status & PCIStatus.interruptStatus, 0)
+        XCTAssertNotEqual(inspect(bus.function(device: 2)!) { $0.status } & PCIStatus.interruptStatus, 0)
         bus.withFunction(device: 2) { $0.write(offset: 4, size: 2, value: UInt32($0.command | PCICommand.interruptDisable)) }
         XCTAssertEqual(bus.assertedIRQs, 0, "Interrupt Disable masks INTx")
         var small = PCIBus()

@@ -11,7 +11,7 @@ final class VirtioPCITransportTests: XCTestCase {
     }
 
     func testConfigSpaceIdentityAndCapabilities() {
-        let space = TestBlockDevice.configSpace()
+        var space = TestBlockDevice.configSpace()
         XCTAssertEqual(space.vendorID, 0x1AF4)
         XCTAssertEqual(space.deviceID, 0x1042)
         XCTAssertEqual(space.read(offset: 8, size: 1), 1, "revision 1: modern")

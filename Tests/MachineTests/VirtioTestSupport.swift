@@ -33,13 +33,13 @@ final class TestVirtioDriver {
         (0..<Self.guardBytes).allSatisfy { ram.pointer.load(fromByteOffset: Int(memory.size) + $0, as: UInt8.self) == 0xA5 }
     }
 
-    func common<M>(_ device: inout VirtioPCIDevice<M>, _ offset: UInt64, _ size: Int) -> UInt64 {
+    func common<D: Device>(_ device: inout D, _ offset: UInt64, _ size: Int) -> UInt64 {
         device.read(offset: offset, size: size)
     }
 
     /// Device initialization (§3.1.1) with `features`; returns the status read back.
     @discardableResult
-    func initialize<M>(_ device: inout VirtioPCIDevice<M>, features: UInt64, queueCount: Int, driverOK: Bool = true) -> UInt8 {
+    func initialize<D: Device>(_ device: inout D, features: UInt64, queueCount: Int, driverOK: Bool = true) -> UInt8 {
         device.write(offset: 0x14, size: 1, value: 0)
         device.write(offset: 0x14, size: 1, value: 1)
         device.write(offset: 0x14, size: 1, value: 3)
@@ -96,7 +96,7 @@ final class TestVirtioDriver {
         return (memory.load(UInt32.self, gpa: element)!, memory.load(UInt32.self, gpa: element + 4)!)
     }
 
-    func kick<M>(_ device: inout VirtioPCIDevice<M>, queue q: Int) {
+    func kick<D: Device>(_ device: inout D, queue q: Int) {
         device.write(offset: 0x3000 + 4 * UInt64(q), size: 2, value: UInt64(q))
     }
 
@@ -124,4 +124,10 @@ final class TestDisk {
     deinit { pointer.deallocate() }
     var storage: ATABlockStorage { ATABlockStorage(base: pointer, sectorCount: UInt64(sectors)) }
     func sector(_ n: Int) -> [UInt8] { Array(UnsafeRawBufferPointer(start: pointer + n * 512, count: 512)) }
+}
+
+/// `body` applied to a mutable copy of `value` (for the `mutating` accessors of a returned value).
+func inspect<T, R>(_ value: T, _ body: (inout T) -> R) -> R {
+    var copy = value
+    return body(&copy)
 }

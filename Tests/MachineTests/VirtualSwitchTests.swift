@@ -81,8 +81,9 @@ final class VirtualSwitchTests: XCTestCase {
     func testDeviceConfiguration() {
         let vm = TestNetVM()
         var device = vm.makeDevice(mac: macs[1])
-        XCTAssertEqual(TestNetDevice.configSpace().deviceID, 0x1041)
-        XCTAssertEqual(TestNetDevice.configSpace().read(offset: 0x0B, size: 1), 0x02, "network controller")
+        var space = TestNetDevice.configSpace()
+        XCTAssertEqual(space.deviceID, 0x1041)
+        XCTAssertEqual(space.read(offset: 0x0B, size: 1), 0x02, "network controller")
         XCTAssertEqual(device.read(offset: 0x2000, size: 4), 0x0000_5452)
         XCTAssertEqual(device.read(offset: 0x2004, size: 2), 0x0200)
         XCTAssertEqual(device.read(offset: 0x2006, size: 2), 1, "VIRTIO_NET_S_LINK_UP")

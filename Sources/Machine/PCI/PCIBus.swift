@@ -57,7 +57,7 @@ public struct PCIBus {
     // MARK: Configuration cycles
 
     /// A configuration read of `size` bytes at `register` of `address`: all ones when nobody answers.
-    public func configRead(_ address: PCIFunctionAddress, register: Int, size: Int) -> UInt32 {
+    public mutating func configRead(_ address: PCIFunctionAddress, register: Int, size: Int) -> UInt32 {
         guard let slot = slot(address) else { return UInt32(truncatingIfNeeded: IOAccess.allOnes(size: size)) }
         return slots[slot].read(offset: register, size: size)
     }
@@ -79,7 +79,7 @@ public struct PCIBus {
     }
 
     /// IN from `port`; nil when the bus does not decode the access.
-    public func portIn(port: UInt16, size: Int) -> UInt64? {
+    public mutating func portIn(port: UInt16, size: Int) -> UInt64? {
         guard IOAccess.isValid(size: size), size <= 4, Self.decodes(port: port, size: size) else { return nil }
         if port == PCIConfigAddress.port { return UInt64(configAddress.rawValue) }
         let byteOffset = Int(port &- PCIConfigAddress.dataPort)
@@ -112,7 +112,7 @@ public struct PCIBus {
 
     /// A read at `offset` in the ECAM window. Extended space (0x100-0xFFF) of a present
     /// conventional function reads 0 (no extended capabilities).
-    public func ecamRead(offset: UInt64, size: Int) -> UInt64 {
+    public mutating func ecamRead(offset: UInt64, size: Int) -> UInt64 {
         guard let address = PCIECAMAddress(offset: offset), IOAccess.isValid(size: size), size <= 4,
               Int(address.register & 0xFFF) &+ size <= 0x1000 else { return IOAccess.allOnes(size: size) }
         guard slot(address.function) != nil else { return IOAccess.allOnes(size: size) }
@@ -130,7 +130,7 @@ public struct PCIBus {
 
     /// The device, BAR and offset a guest-physical `address` falls in, for memory BARs
     /// with memory decoding on.
-    public func decodeMemory(address: UInt64) -> (device: Int, bar: Int, offset: UInt64)? {
+    public mutating func decodeMemory(address: UInt64) -> (device: Int, bar: Int, offset: UInt64)? {
         var device = 1
         while device < Self.maxDevices {
             if isPresent(device: device) {
@@ -156,6 +156,7 @@ public struct PCIBus {
     /// The interrupt-line value (IRQ) of every device whose INTx is asserted, as a bit mask
     /// of IRQs 0-15 (values ≥ 16, e.g. 0xFF "unknown", are not routed).
     public var assertedIRQs: UInt16 {
+        mutating get {
         var mask: UInt16 = 0
         var device = 1
         while device < Self.maxDevices {
@@ -166,6 +167,7 @@ public struct PCIBus {
             device &+= 1
         }
         return mask
+        }
     }
 
     /// Places every memory and I/O BAR as firmware would, in device and BAR order, each aligned to its size,

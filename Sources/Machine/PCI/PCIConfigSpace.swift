@@ -50,6 +50,8 @@ public enum PCIInterruptPin: UInt8 {
     case none = 0, intA = 1, intB = 2, intC = 3, intD = 4
 }
 
+/// Methods that read the byte arrays are `mutating`: in this toolchain a non-mutating access
+/// to an `InlineArray` property copies the whole array onto the stack (768 bytes here).
 public struct PCIConfigSpace {
     public static var size: Int { 256 }
     public static var barCount: Int { 6 }
@@ -154,11 +156,11 @@ public struct PCIConfigSpace {
     // MARK: Software access (configuration cycles)
 
     /// `size` bytes at `offset` (little-endian); bytes past 0xFF read 0 (no extended space).
-    public func read(offset: Int, size: Int) -> UInt32 {
+    public mutating func read(offset: Int, size: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: raw(at: offset, size: size))
     }
 
-    func raw(at offset: Int, size: Int) -> UInt64 {
+    mutating func raw(at offset: Int, size: Int) -> UInt64 {
         var value: UInt64 = 0
         var index = 0
         while index < size && index < 8 {
@@ -188,12 +190,12 @@ public struct PCIConfigSpace {
 
     // MARK: Decoded state
 
-    public var vendorID: UInt16 { UInt16(raw(at: PCIConfigRegister.vendorID, size: 2)) }
-    public var deviceID: UInt16 { UInt16(raw(at: PCIConfigRegister.deviceID, size: 2)) }
-    public var command: UInt16 { UInt16(raw(at: PCIConfigRegister.command, size: 2)) }
-    public var status: UInt16 { UInt16(raw(at: PCIConfigRegister.status, size: 2)) }
-    public var interruptLine: UInt8 { bytes[PCIConfigRegister.interruptLine] }
-    public var interruptPin: UInt8 { bytes[PCIConfigRegister.interruptPin] }
+    public var vendorID: UInt16 { mutating get { UInt16(raw(at: PCIConfigRegister.vendorID, size: 2)) } }
+    public var deviceID: UInt16 { mutating get { UInt16(raw(at: PCIConfigRegister.deviceID, size: 2)) } }
+    public var command: UInt16 { mutating get { UInt16(raw(at: PCIConfigRegister.command, size: 2)) } }
+    public var status: UInt16 { mutating get { UInt16(raw(at: PCIConfigRegister.status, size: 2)) } }
+    public var interruptLine: UInt8 { mutating get { bytes[PCIConfigRegister.interruptLine] } }
+    public var interruptPin: UInt8 { mutating get { bytes[PCIConfigRegister.interruptPin] } }
 
     /// The function drives its INTx pin: status bit 3, which software cannot write.
     public mutating func setInterruptStatus(_ asserted: Bool) {
@@ -204,11 +206,11 @@ public struct PCIConfigSpace {
 
     /// Whether the INTx line is asserted: interrupt status set and interrupt disable clear (§6.2.2).
     public var interruptAsserted: Bool {
-        status & PCIStatus.interruptStatus != 0 && command & PCICommand.interruptDisable == 0
+        mutating get { status & PCIStatus.interruptStatus != 0 && command & PCICommand.interruptDisable == 0 }
     }
 
     /// The kind of BAR `index`, or nil when it is not implemented (or is the upper half of a 64-bit BAR).
-    public func barKind(_ index: Int) -> PCIBARKind? {
+    public mutating func barKind(_ index: Int) -> PCIBARKind? {
         guard index >= 0, index < Self.barCount, barSizes[index] != 0 else { return nil }
         let low = bytes[PCIConfigRegister.bar0 &+ index &* 4]
         if low & 1 != 0 { return .io }
@@ -217,7 +219,7 @@ public struct PCIConfigSpace {
     }
 
     /// The base address software programmed into BAR `index` (flag bits removed), or nil.
-    public func barAddress(_ index: Int) -> UInt64? {
+    public mutating func barAddress(_ index: Int) -> UInt64? {
         guard let kind = barKind(index) else { return nil }
         let offset = PCIConfigRegister.bar0 &+ index &* 4
         var value = raw(at: offset, size: 4)
@@ -236,7 +238,7 @@ public struct PCIConfigSpace {
 
     /// The offset of `address` inside memory BAR `index` when memory decoding is on and
     /// the BAR (placed, not being sized) covers it.
-    public func memoryOffset(bar index: Int, address: UInt64) -> UInt64? {
+    public mutating func memoryOffset(bar index: Int, address: UInt64) -> UInt64? {
         guard command & PCICommand.memorySpace != 0, let kind = barKind(index), kind.isMemory,
               let base = barAddress(index), base != 0 else { return nil }
         let size = barSizes[index]
@@ -245,7 +247,7 @@ public struct PCIConfigSpace {
     }
 
     /// The offset of `port` inside I/O BAR `index` when I/O decoding is on.
-    public func ioOffset(bar index: Int, port: UInt64) -> UInt64? {
+    public mutating func ioOffset(bar index: Int, port: UInt64) -> UInt64? {
         guard command & PCICommand.ioSpace != 0, let kind = barKind(index), kind == .io,
               let base = barAddress(index), base != 0 else { return nil }
         let size = barSizes[index]

@@ -107,13 +107,13 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
     public mutating func process(queue index: Int, _ queue: inout SplitVirtqueue, chain: inout VirtqueueChain,
                                  memory: GuestMemory) throws(VirtqueueError) {
         while try queue.pop(into: &chain, memory: memory) {
-            let written = try handle(chain, memory: memory)
+            let written = try handle(&chain, memory: memory)
             queue.pushUsed(head: chain.head, length: written, memory: memory)
         }
     }
 
     /// Carries out one request; returns the bytes written into the chain (data and status).
-    mutating func handle(_ chain: VirtqueueChain, memory: GuestMemory) throws(VirtqueueError) -> UInt32 {
+    mutating func handle(_ chain: inout VirtqueueChain, memory: GuestMemory) throws(VirtqueueError) -> UInt32 {
         // A request needs its 16-byte header and a status byte (§5.2.6); without them it cannot complete.
         guard chain.readableBytes >= 16, chain.writableBytes >= 1 else { throw .malformedRequest }
         var header: (UInt64, UInt64) = (0, 0)
@@ -127,7 +127,7 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
         switch type {
         case VirtioBlockRequestType.read:
             let length = statusOffset
-            if transfer(chain, toGuest: true, from: 0, length: length, sector: sector, memory: memory) {
+            if transfer(&chain, toGuest: true, from: 0, length: length, sector: sector, memory: memory) {
                 counters.reads &+= 1
                 counters.bytesRead &+= length
                 written = length
@@ -136,7 +136,7 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
             }
         case VirtioBlockRequestType.write:
             let length = chain.readableBytes &- 16
-            if !isReadOnly, transfer(chain, toGuest: false, from: 16, length: length, sector: sector, memory: memory) {
+            if !isReadOnly, transfer(&chain, toGuest: false, from: 16, length: length, sector: sector, memory: memory) {
                 counters.writes &+= 1
                 counters.bytesWritten &+= length
             } else {
@@ -152,7 +152,7 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
             }
             written = UInt64(count)
         case VirtioBlockRequestType.discard, VirtioBlockRequestType.writeZeroes:
-            status = zeroRange(chain, discard: type == VirtioBlockRequestType.discard, memory: memory)
+            status = zeroRange(&chain, discard: type == VirtioBlockRequestType.discard, memory: memory)
         default:
             status = VirtioBlockStatus.unsupported
         }
@@ -163,7 +163,7 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
 
     /// DISCARD / WRITE_ZEROES with one struct virtio_blk_discard_write_zeroes (§5.2.6.2);
     /// discarded sectors read as zero afterwards.
-    mutating func zeroRange(_ chain: VirtqueueChain, discard: Bool, memory: GuestMemory) -> UInt8 {
+    mutating func zeroRange(_ chain: inout VirtqueueChain, discard: Bool, memory: GuestMemory) -> UInt8 {
         guard chain.readableBytes == 32 else { return VirtioBlockStatus.unsupported }
         var segment: (UInt64, UInt32, UInt32) = (0, 0, 0)
         _ = withUnsafeMutableBytes(of: &segment) { chain.gather(from: 16, into: $0, memory: memory) }
@@ -178,7 +178,7 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
 
     /// Moves `length` bytes (a whole number of sectors starting at `sector`) between the
     /// storage and the chain's writable part (`toGuest`) or its readable part from `offset`.
-    mutating func transfer(_ chain: VirtqueueChain, toGuest: Bool, from offset: UInt64, length: UInt64,
+    mutating func transfer(_ chain: inout VirtqueueChain, toGuest: Bool, from offset: UInt64, length: UInt64,
                            sector: UInt64, memory: GuestMemory) -> Bool {
         let sectorSize = Self.sectorSize
         guard length % sectorSize == 0 else { return false }

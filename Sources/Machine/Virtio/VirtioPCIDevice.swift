@@ -168,8 +168,10 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         Int(queueSelect) < Model.queueCount ? Int(queueSelect) : nil
     }
 
-    func readCommon(offset: UInt64, size: Int) -> UInt64 {
+    mutating func readCommon(offset: UInt64, size: Int) -> UInt64 {
         let q = selectedQueueIndex
+        var selected = SplitVirtqueue(maxSize: 0)
+        if let q { selected = queues[q] }
         switch (offset, size) {
         case (VirtioCommonRegister.deviceFeatureSelect, 4): return UInt64(deviceFeatureSelect)
         case (VirtioCommonRegister.deviceFeature, 4):
@@ -182,19 +184,19 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         case (VirtioCommonRegister.deviceStatus, 1): return UInt64(status)
         case (VirtioCommonRegister.configGeneration, 1): return UInt64(configGeneration)
         case (VirtioCommonRegister.queueSelect, 2): return UInt64(queueSelect)
-        case (VirtioCommonRegister.queueSize, 2): return q.map { UInt64(queues[$0].size) } ?? 0
+        case (VirtioCommonRegister.queueSize, 2): return q == nil ? 0 : UInt64(selected.size)
         case (VirtioCommonRegister.queueMSIXVector, 2): return UInt64(VirtioPCILayout.noVector)
-        case (VirtioCommonRegister.queueEnable, 2): return q.map { queues[$0].isEnabled ? 1 : 0 } ?? 0
+        case (VirtioCommonRegister.queueEnable, 2): return selected.isEnabled ? 1 : 0
         case (VirtioCommonRegister.queueNotifyOff, 2), (VirtioCommonRegister.queueNotifyData, 2):
-            return q.map { UInt64($0) } ?? 0
+            return UInt64(q ?? 0)
         case (VirtioCommonRegister.queueReset, 2): return 0
         default: break
         }
         // The 64-bit queue addresses, as one 64-bit or two 32-bit accesses.
-        guard let q, offset >= VirtioCommonRegister.queueDesc, offset < VirtioCommonRegister.queueNotifyData,
+        guard q != nil, offset >= VirtioCommonRegister.queueDesc, offset < VirtioCommonRegister.queueNotifyData,
               size == 8 || size == 4, offset & UInt64(size &- 1) == 0 else { return 0 }
         let field = (offset &- VirtioCommonRegister.queueDesc) / 8
-        let value = field == 0 ? queues[q].descriptorArea : field == 1 ? queues[q].driverArea : queues[q].deviceArea
+        let value = field == 0 ? selected.descriptorArea : field == 1 ? selected.driverArea : selected.deviceArea
         return size == 8 ? value : (offset & 4 == 0 ? value & 0xFFFF_FFFF : value >> 32)
     }
 

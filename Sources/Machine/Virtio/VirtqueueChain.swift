@@ -30,7 +30,8 @@ public struct VirtqueueChain {
 
     public init() {}
 
-    public subscript(index: Int) -> VirtqBuffer { storage[index] }
+    /// The accessors are `mutating`: a non-mutating access to `storage` copies all 4 KiB of it.
+    public subscript(index: Int) -> VirtqBuffer { mutating get { storage[index] } }
 
     mutating func removeAll(head: UInt16) {
         self.head = head
@@ -56,7 +57,7 @@ public struct VirtqueueChain {
 
     /// Copies device-readable bytes starting `offset` bytes into the readable part into
     /// `destination`; returns how many were copied (fewer when the chain is shorter).
-    public func gather(from offset: UInt64, into destination: UnsafeMutableRawBufferPointer, memory: GuestMemory) -> Int {
+    public mutating func gather(from offset: UInt64, into destination: UnsafeMutableRawBufferPointer, memory: GuestMemory) -> Int {
         copy(writable: false, offset: offset, count: destination.count) { gpa, done, length in
             guard let source = memory.bytes(gpa: gpa, length: UInt64(length)), let target = destination.baseAddress else { return false }
             if length > 0 { (target + done).copyMemory(from: source.baseAddress!, byteCount: length) }
@@ -65,7 +66,7 @@ public struct VirtqueueChain {
     }
 
     /// Copies `source` into the device-writable part starting `offset` bytes in; returns how many were copied.
-    public func scatter(_ source: UnsafeRawBufferPointer, at offset: UInt64, memory: GuestMemory) -> Int {
+    public mutating func scatter(_ source: UnsafeRawBufferPointer, at offset: UInt64, memory: GuestMemory) -> Int {
         copy(writable: true, offset: offset, count: source.count) { gpa, done, length in
             guard let target = memory.mutableBytes(gpa: gpa, length: UInt64(length)), let from = source.baseAddress else { return false }
             if length > 0 { target.baseAddress!.copyMemory(from: from + done, byteCount: length) }
@@ -77,7 +78,7 @@ public struct VirtqueueChain {
     /// writable part: `body(gpa, bytesDoneSoFar, length)`; stops when `body` returns false.
     /// Returns the bytes visited.
     @inline(__always)
-    func copy(writable: Bool, offset: UInt64, count total: Int, _ body: (UInt64, Int, Int) -> Bool) -> Int {
+    mutating func copy(writable: Bool, offset: UInt64, count total: Int, _ body: (UInt64, Int, Int) -> Bool) -> Int {
         var skip = offset
         var done = 0
         var index = writable ? readableCount : 0
