@@ -465,385 +465,206 @@ public struct VMCSField: RawRepresentable, Hashable, Sendable {
     /// host IA32_INTERRUPT_SSP_TABLE_ADDR (0x6C1C)
     public static let hostIA32InterruptSSPTableAddr = VMCSField(rawValue: 0x6C1C)
 
+    /// Every known field (full access type) with its SDM name, in encoding order: the one list
+    /// that `name`, `isKnown` and `allFields` are derived from (VMCS dumps, tests).
+    public static let table: [(field: VMCSField, name: StaticString)] = [
+        (.virtualProcessorIdentifier, "virtual-processor identifier (VPID)"),
+        (.postedInterruptNotificationVector, "posted-interrupt notification vector"),
+        (.eptpIndex, "EPTP index"),
+        (.hlatPrefixSize, "HLAT prefix size"),
+        (.lastPIDPointerIndex, "last PID-pointer index"),
+        (.guestESSelector, "guest ES selector"),
+        (.guestCSSelector, "guest CS selector"),
+        (.guestSSSelector, "guest SS selector"),
+        (.guestDSSelector, "guest DS selector"),
+        (.guestFSSelector, "guest FS selector"),
+        (.guestGSSelector, "guest GS selector"),
+        (.guestLDTRSelector, "guest LDTR selector"),
+        (.guestTRSelector, "guest TR selector"),
+        (.guestInterruptStatus, "guest interrupt status"),
+        (.pmlIndex, "PML index"),
+        (.guestUINV, "guest UINV"),
+        (.hostESSelector, "host ES selector"),
+        (.hostCSSelector, "host CS selector"),
+        (.hostSSSelector, "host SS selector"),
+        (.hostDSSelector, "host DS selector"),
+        (.hostFSSelector, "host FS selector"),
+        (.hostGSSelector, "host GS selector"),
+        (.hostTRSelector, "host TR selector"),
+        (.ioBitmapA, "address of I/O bitmap A"),
+        (.ioBitmapB, "address of I/O bitmap B"),
+        (.msrBitmaps, "address of MSR bitmaps"),
+        (.vmExitMSRStoreAddress, "VM-exit MSR-store address"),
+        (.vmExitMSRLoadAddress, "VM-exit MSR-load address"),
+        (.vmEntryMSRLoadAddress, "VM-entry MSR-load address"),
+        (.executiveVMCSPointer, "executive-VMCS pointer"),
+        (.pmlAddress, "PML address"),
+        (.tscOffset, "TSC offset"),
+        (.virtualAPICAddress, "virtual-APIC address"),
+        (.apicAccessAddress, "APIC-access address"),
+        (.postedInterruptDescriptorAddress, "posted-interrupt descriptor address"),
+        (.vmFunctionControls, "VM-function controls"),
+        (.eptPointer, "EPT pointer"),
+        (.eoiExitBitmap0, "EOI-exit bitmap 0"),
+        (.eoiExitBitmap1, "EOI-exit bitmap 1"),
+        (.eoiExitBitmap2, "EOI-exit bitmap 2"),
+        (.eoiExitBitmap3, "EOI-exit bitmap 3"),
+        (.eptpListAddress, "EPTP-list address"),
+        (.vmreadBitmapAddress, "VMREAD-bitmap address"),
+        (.vmwriteBitmapAddress, "VMWRITE-bitmap address"),
+        (.virtualizationExceptionInformationAddress, "virtualization-exception information address"),
+        (.xssExitingBitmap, "XSS-exiting bitmap"),
+        (.enclsExitingBitmap, "ENCLS-exiting bitmap"),
+        (.subPagePermissionTablePointer, "sub-page-permission-table pointer"),
+        (.tscMultiplier, "TSC multiplier"),
+        (.procBasedControls3, "tertiary processor-based VM-execution controls"),
+        (.enclvExitingBitmap, "ENCLV-exiting bitmap"),
+        (.lowPASIDDirectoryAddress, "low PASID directory address"),
+        (.highPASIDDirectoryAddress, "high PASID directory address"),
+        (.sharedEPTPointer, "shared EPT pointer"),
+        (.pconfigExitingBitmap, "PCONFIG-exiting bitmap"),
+        (.hlatPointer, "HLAT pointer"),
+        (.pidPointerTableAddress, "PID-pointer table address"),
+        (.secondaryVMExitControls, "secondary VM-exit controls"),
+        (.ia32SpecCtrlMask, "IA32_SPEC_CTRL mask"),
+        (.ia32SpecCtrlShadow, "IA32_SPEC_CTRL shadow"),
+        (.guestPhysicalAddress, "guest-physical address"),
+        (.vmcsLinkPointer, "VMCS link pointer"),
+        (.guestIA32DebugCtl, "guest IA32_DEBUGCTL"),
+        (.guestIA32PAT, "guest IA32_PAT"),
+        (.guestIA32EFER, "guest IA32_EFER"),
+        (.guestIA32PerfGlobalCtrl, "guest IA32_PERF_GLOBAL_CTRL"),
+        (.guestPDPTE0, "guest PDPTE0"),
+        (.guestPDPTE1, "guest PDPTE1"),
+        (.guestPDPTE2, "guest PDPTE2"),
+        (.guestPDPTE3, "guest PDPTE3"),
+        (.guestIA32BNDCFGS, "guest IA32_BNDCFGS"),
+        (.guestIA32RTITCtl, "guest IA32_RTIT_CTL"),
+        (.guestIA32LBRCtl, "guest IA32_LBR_CTL"),
+        (.guestIA32PKRS, "guest IA32_PKRS"),
+        (.hostIA32PAT, "host IA32_PAT"),
+        (.hostIA32EFER, "host IA32_EFER"),
+        (.hostIA32PerfGlobalCtrl, "host IA32_PERF_GLOBAL_CTRL"),
+        (.hostIA32PKRS, "host IA32_PKRS"),
+        (.pinBasedControls, "pin-based VM-execution controls"),
+        (.procBasedControls, "primary processor-based VM-execution controls"),
+        (.exceptionBitmap, "exception bitmap"),
+        (.pageFaultErrorCodeMask, "page-fault error-code mask"),
+        (.pageFaultErrorCodeMatch, "page-fault error-code match"),
+        (.cr3TargetCount, "CR3-target count"),
+        (.vmExitControls, "primary VM-exit controls"),
+        (.vmExitMSRStoreCount, "VM-exit MSR-store count"),
+        (.vmExitMSRLoadCount, "VM-exit MSR-load count"),
+        (.vmEntryControls, "VM-entry controls"),
+        (.vmEntryMSRLoadCount, "VM-entry MSR-load count"),
+        (.vmEntryInterruptionInformation, "VM-entry interruption-information field"),
+        (.vmEntryExceptionErrorCode, "VM-entry exception error code"),
+        (.vmEntryInstructionLength, "VM-entry instruction length"),
+        (.tprThreshold, "TPR threshold"),
+        (.procBasedControls2, "secondary processor-based VM-execution controls"),
+        (.pleGap, "PLE_Gap"),
+        (.pleWindow, "PLE_Window"),
+        (.instructionTimeoutControl, "instruction-timeout control"),
+        (.vmInstructionError, "VM-instruction error"),
+        (.exitReason, "exit reason"),
+        (.vmExitInterruptionInformation, "VM-exit interruption information"),
+        (.vmExitInterruptionErrorCode, "VM-exit interruption error code"),
+        (.idtVectoringInformation, "IDT-vectoring information field"),
+        (.idtVectoringErrorCode, "IDT-vectoring error code"),
+        (.vmExitInstructionLength, "VM-exit instruction length"),
+        (.vmExitInstructionInformation, "VM-exit instruction information"),
+        (.guestESLimit, "guest ES limit"),
+        (.guestCSLimit, "guest CS limit"),
+        (.guestSSLimit, "guest SS limit"),
+        (.guestDSLimit, "guest DS limit"),
+        (.guestFSLimit, "guest FS limit"),
+        (.guestGSLimit, "guest GS limit"),
+        (.guestLDTRLimit, "guest LDTR limit"),
+        (.guestTRLimit, "guest TR limit"),
+        (.guestGDTRLimit, "guest GDTR limit"),
+        (.guestIDTRLimit, "guest IDTR limit"),
+        (.guestESAccessRights, "guest ES access rights"),
+        (.guestCSAccessRights, "guest CS access rights"),
+        (.guestSSAccessRights, "guest SS access rights"),
+        (.guestDSAccessRights, "guest DS access rights"),
+        (.guestFSAccessRights, "guest FS access rights"),
+        (.guestGSAccessRights, "guest GS access rights"),
+        (.guestLDTRAccessRights, "guest LDTR access rights"),
+        (.guestTRAccessRights, "guest TR access rights"),
+        (.guestInterruptibilityState, "guest interruptibility state"),
+        (.guestActivityState, "guest activity state"),
+        (.guestSMBASE, "guest SMBASE"),
+        (.guestIA32SysenterCS, "guest IA32_SYSENTER_CS"),
+        (.vmxPreemptionTimerValue, "VMX-preemption timer value"),
+        (.hostIA32SysenterCS, "host IA32_SYSENTER_CS"),
+        (.cr0GuestHostMask, "CR0 guest/host mask"),
+        (.cr4GuestHostMask, "CR4 guest/host mask"),
+        (.cr0ReadShadow, "CR0 read shadow"),
+        (.cr4ReadShadow, "CR4 read shadow"),
+        (.cr3TargetValue0, "CR3-target value 0"),
+        (.cr3TargetValue1, "CR3-target value 1"),
+        (.cr3TargetValue2, "CR3-target value 2"),
+        (.cr3TargetValue3, "CR3-target value 3"),
+        (.exitQualification, "exit qualification"),
+        (.ioRCX, "I/O RCX"),
+        (.ioRSI, "I/O RSI"),
+        (.ioRDI, "I/O RDI"),
+        (.ioRIP, "I/O RIP"),
+        (.guestLinearAddress, "guest-linear address"),
+        (.guestCR0, "guest CR0"),
+        (.guestCR3, "guest CR3"),
+        (.guestCR4, "guest CR4"),
+        (.guestESBase, "guest ES base"),
+        (.guestCSBase, "guest CS base"),
+        (.guestSSBase, "guest SS base"),
+        (.guestDSBase, "guest DS base"),
+        (.guestFSBase, "guest FS base"),
+        (.guestGSBase, "guest GS base"),
+        (.guestLDTRBase, "guest LDTR base"),
+        (.guestTRBase, "guest TR base"),
+        (.guestGDTRBase, "guest GDTR base"),
+        (.guestIDTRBase, "guest IDTR base"),
+        (.guestDR7, "guest DR7"),
+        (.guestRSP, "guest RSP"),
+        (.guestRIP, "guest RIP"),
+        (.guestRFLAGS, "guest RFLAGS"),
+        (.guestPendingDebugExceptions, "guest pending debug exceptions"),
+        (.guestIA32SysenterESP, "guest IA32_SYSENTER_ESP"),
+        (.guestIA32SysenterEIP, "guest IA32_SYSENTER_EIP"),
+        (.guestIA32SCET, "guest IA32_S_CET"),
+        (.guestSSP, "guest SSP"),
+        (.guestIA32InterruptSSPTableAddr, "guest IA32_INTERRUPT_SSP_TABLE_ADDR"),
+        (.hostCR0, "host CR0"),
+        (.hostCR3, "host CR3"),
+        (.hostCR4, "host CR4"),
+        (.hostFSBase, "host FS base"),
+        (.hostGSBase, "host GS base"),
+        (.hostTRBase, "host TR base"),
+        (.hostGDTRBase, "host GDTR base"),
+        (.hostIDTRBase, "host IDTR base"),
+        (.hostIA32SysenterESP, "host IA32_SYSENTER_ESP"),
+        (.hostIA32SysenterEIP, "host IA32_SYSENTER_EIP"),
+        (.hostRSP, "host RSP"),
+        (.hostRIP, "host RIP"),
+        (.hostIA32SCET, "host IA32_S_CET"),
+        (.hostSSP, "host SSP"),
+        (.hostIA32InterruptSSPTableAddr, "host IA32_INTERRUPT_SSP_TABLE_ADDR"),
+    ]
+
+    /// Every known field (full access type), in encoding order.
+    public static var allFields: [VMCSField] { table.map { $0.field } }
+
     /// The SDM name of the field, e.g. "guest RIP"; for a high access the name of its 64-bit field.
     /// Unknown encodings give "unknown VMCS field".
     public var name: StaticString {
-        switch rawValue & ~1 {
-        case 0x0000: return "virtual-processor identifier (VPID)"
-        case 0x0002: return "posted-interrupt notification vector"
-        case 0x0004: return "EPTP index"
-        case 0x0006: return "HLAT prefix size"
-        case 0x0008: return "last PID-pointer index"
-        case 0x0800: return "guest ES selector"
-        case 0x0802: return "guest CS selector"
-        case 0x0804: return "guest SS selector"
-        case 0x0806: return "guest DS selector"
-        case 0x0808: return "guest FS selector"
-        case 0x080A: return "guest GS selector"
-        case 0x080C: return "guest LDTR selector"
-        case 0x080E: return "guest TR selector"
-        case 0x0810: return "guest interrupt status"
-        case 0x0812: return "PML index"
-        case 0x0814: return "guest UINV"
-        case 0x0C00: return "host ES selector"
-        case 0x0C02: return "host CS selector"
-        case 0x0C04: return "host SS selector"
-        case 0x0C06: return "host DS selector"
-        case 0x0C08: return "host FS selector"
-        case 0x0C0A: return "host GS selector"
-        case 0x0C0C: return "host TR selector"
-        case 0x2000: return "address of I/O bitmap A"
-        case 0x2002: return "address of I/O bitmap B"
-        case 0x2004: return "address of MSR bitmaps"
-        case 0x2006: return "VM-exit MSR-store address"
-        case 0x2008: return "VM-exit MSR-load address"
-        case 0x200A: return "VM-entry MSR-load address"
-        case 0x200C: return "executive-VMCS pointer"
-        case 0x200E: return "PML address"
-        case 0x2010: return "TSC offset"
-        case 0x2012: return "virtual-APIC address"
-        case 0x2014: return "APIC-access address"
-        case 0x2016: return "posted-interrupt descriptor address"
-        case 0x2018: return "VM-function controls"
-        case 0x201A: return "EPT pointer"
-        case 0x201C: return "EOI-exit bitmap 0"
-        case 0x201E: return "EOI-exit bitmap 1"
-        case 0x2020: return "EOI-exit bitmap 2"
-        case 0x2022: return "EOI-exit bitmap 3"
-        case 0x2024: return "EPTP-list address"
-        case 0x2026: return "VMREAD-bitmap address"
-        case 0x2028: return "VMWRITE-bitmap address"
-        case 0x202A: return "virtualization-exception information address"
-        case 0x202C: return "XSS-exiting bitmap"
-        case 0x202E: return "ENCLS-exiting bitmap"
-        case 0x2030: return "sub-page-permission-table pointer"
-        case 0x2032: return "TSC multiplier"
-        case 0x2034: return "tertiary processor-based VM-execution controls"
-        case 0x2036: return "ENCLV-exiting bitmap"
-        case 0x2038: return "low PASID directory address"
-        case 0x203A: return "high PASID directory address"
-        case 0x203C: return "shared EPT pointer"
-        case 0x203E: return "PCONFIG-exiting bitmap"
-        case 0x2040: return "HLAT pointer"
-        case 0x2042: return "PID-pointer table address"
-        case 0x2044: return "secondary VM-exit controls"
-        case 0x204A: return "IA32_SPEC_CTRL mask"
-        case 0x204C: return "IA32_SPEC_CTRL shadow"
-        case 0x2400: return "guest-physical address"
-        case 0x2800: return "VMCS link pointer"
-        case 0x2802: return "guest IA32_DEBUGCTL"
-        case 0x2804: return "guest IA32_PAT"
-        case 0x2806: return "guest IA32_EFER"
-        case 0x2808: return "guest IA32_PERF_GLOBAL_CTRL"
-        case 0x280A: return "guest PDPTE0"
-        case 0x280C: return "guest PDPTE1"
-        case 0x280E: return "guest PDPTE2"
-        case 0x2810: return "guest PDPTE3"
-        case 0x2812: return "guest IA32_BNDCFGS"
-        case 0x2814: return "guest IA32_RTIT_CTL"
-        case 0x2816: return "guest IA32_LBR_CTL"
-        case 0x2818: return "guest IA32_PKRS"
-        case 0x2C00: return "host IA32_PAT"
-        case 0x2C02: return "host IA32_EFER"
-        case 0x2C04: return "host IA32_PERF_GLOBAL_CTRL"
-        case 0x2C06: return "host IA32_PKRS"
-        case 0x4000: return "pin-based VM-execution controls"
-        case 0x4002: return "primary processor-based VM-execution controls"
-        case 0x4004: return "exception bitmap"
-        case 0x4006: return "page-fault error-code mask"
-        case 0x4008: return "page-fault error-code match"
-        case 0x400A: return "CR3-target count"
-        case 0x400C: return "primary VM-exit controls"
-        case 0x400E: return "VM-exit MSR-store count"
-        case 0x4010: return "VM-exit MSR-load count"
-        case 0x4012: return "VM-entry controls"
-        case 0x4014: return "VM-entry MSR-load count"
-        case 0x4016: return "VM-entry interruption-information field"
-        case 0x4018: return "VM-entry exception error code"
-        case 0x401A: return "VM-entry instruction length"
-        case 0x401C: return "TPR threshold"
-        case 0x401E: return "secondary processor-based VM-execution controls"
-        case 0x4020: return "PLE_Gap"
-        case 0x4022: return "PLE_Window"
-        case 0x4024: return "instruction-timeout control"
-        case 0x4400: return "VM-instruction error"
-        case 0x4402: return "exit reason"
-        case 0x4404: return "VM-exit interruption information"
-        case 0x4406: return "VM-exit interruption error code"
-        case 0x4408: return "IDT-vectoring information field"
-        case 0x440A: return "IDT-vectoring error code"
-        case 0x440C: return "VM-exit instruction length"
-        case 0x440E: return "VM-exit instruction information"
-        case 0x4800: return "guest ES limit"
-        case 0x4802: return "guest CS limit"
-        case 0x4804: return "guest SS limit"
-        case 0x4806: return "guest DS limit"
-        case 0x4808: return "guest FS limit"
-        case 0x480A: return "guest GS limit"
-        case 0x480C: return "guest LDTR limit"
-        case 0x480E: return "guest TR limit"
-        case 0x4810: return "guest GDTR limit"
-        case 0x4812: return "guest IDTR limit"
-        case 0x4814: return "guest ES access rights"
-        case 0x4816: return "guest CS access rights"
-        case 0x4818: return "guest SS access rights"
-        case 0x481A: return "guest DS access rights"
-        case 0x481C: return "guest FS access rights"
-        case 0x481E: return "guest GS access rights"
-        case 0x4820: return "guest LDTR access rights"
-        case 0x4822: return "guest TR access rights"
-        case 0x4824: return "guest interruptibility state"
-        case 0x4826: return "guest activity state"
-        case 0x4828: return "guest SMBASE"
-        case 0x482A: return "guest IA32_SYSENTER_CS"
-        case 0x482E: return "VMX-preemption timer value"
-        case 0x4C00: return "host IA32_SYSENTER_CS"
-        case 0x6000: return "CR0 guest/host mask"
-        case 0x6002: return "CR4 guest/host mask"
-        case 0x6004: return "CR0 read shadow"
-        case 0x6006: return "CR4 read shadow"
-        case 0x6008: return "CR3-target value 0"
-        case 0x600A: return "CR3-target value 1"
-        case 0x600C: return "CR3-target value 2"
-        case 0x600E: return "CR3-target value 3"
-        case 0x6400: return "exit qualification"
-        case 0x6402: return "I/O RCX"
-        case 0x6404: return "I/O RSI"
-        case 0x6406: return "I/O RDI"
-        case 0x6408: return "I/O RIP"
-        case 0x640A: return "guest-linear address"
-        case 0x6800: return "guest CR0"
-        case 0x6802: return "guest CR3"
-        case 0x6804: return "guest CR4"
-        case 0x6806: return "guest ES base"
-        case 0x6808: return "guest CS base"
-        case 0x680A: return "guest SS base"
-        case 0x680C: return "guest DS base"
-        case 0x680E: return "guest FS base"
-        case 0x6810: return "guest GS base"
-        case 0x6812: return "guest LDTR base"
-        case 0x6814: return "guest TR base"
-        case 0x6816: return "guest GDTR base"
-        case 0x6818: return "guest IDTR base"
-        case 0x681A: return "guest DR7"
-        case 0x681C: return "guest RSP"
-        case 0x681E: return "guest RIP"
-        case 0x6820: return "guest RFLAGS"
-        case 0x6822: return "guest pending debug exceptions"
-        case 0x6824: return "guest IA32_SYSENTER_ESP"
-        case 0x6826: return "guest IA32_SYSENTER_EIP"
-        case 0x6828: return "guest IA32_S_CET"
-        case 0x682A: return "guest SSP"
-        case 0x682C: return "guest IA32_INTERRUPT_SSP_TABLE_ADDR"
-        case 0x6C00: return "host CR0"
-        case 0x6C02: return "host CR3"
-        case 0x6C04: return "host CR4"
-        case 0x6C06: return "host FS base"
-        case 0x6C08: return "host GS base"
-        case 0x6C0A: return "host TR base"
-        case 0x6C0C: return "host GDTR base"
-        case 0x6C0E: return "host IDTR base"
-        case 0x6C10: return "host IA32_SYSENTER_ESP"
-        case 0x6C12: return "host IA32_SYSENTER_EIP"
-        case 0x6C14: return "host RSP"
-        case 0x6C16: return "host RIP"
-        case 0x6C18: return "host IA32_S_CET"
-        case 0x6C1A: return "host SSP"
-        case 0x6C1C: return "host IA32_INTERRUPT_SSP_TABLE_ADDR"
-        default: return "unknown VMCS field"
-        }
+        let full = rawValue & ~1
+        for entry in Self.table where entry.field.rawValue == full { return entry.name }
+        return "unknown VMCS field"
     }
 
     /// True if the encoding (ignoring the access type) is one this module knows.
     public var isKnown: Bool {
-        switch rawValue & ~1 {
-        case 0x0000, 0x0002, 0x0004, 0x0006, 0x0008, 0x0800, 0x0802, 0x0804, 0x0806, 0x0808, 0x080A, 0x080C, 0x080E, 0x0810, 0x0812, 0x0814, 0x0C00, 0x0C02, 0x0C04, 0x0C06, 0x0C08, 0x0C0A, 0x0C0C, 0x2000, 0x2002, 0x2004, 0x2006, 0x2008, 0x200A, 0x200C, 0x200E, 0x2010, 0x2012, 0x2014, 0x2016, 0x2018, 0x201A, 0x201C, 0x201E, 0x2020, 0x2022, 0x2024, 0x2026, 0x2028, 0x202A, 0x202C, 0x202E, 0x2030, 0x2032, 0x2034, 0x2036, 0x2038, 0x203A, 0x203C, 0x203E, 0x2040, 0x2042, 0x2044, 0x204A, 0x204C, 0x2400, 0x2800, 0x2802, 0x2804, 0x2806, 0x2808, 0x280A, 0x280C, 0x280E, 0x2810, 0x2812, 0x2814, 0x2816, 0x2818, 0x2C00, 0x2C02, 0x2C04, 0x2C06, 0x4000, 0x4002, 0x4004, 0x4006, 0x4008, 0x400A, 0x400C, 0x400E, 0x4010, 0x4012, 0x4014, 0x4016, 0x4018, 0x401A, 0x401C, 0x401E, 0x4020, 0x4022, 0x4024, 0x4400, 0x4402, 0x4404, 0x4406, 0x4408, 0x440A, 0x440C, 0x440E, 0x4800, 0x4802, 0x4804, 0x4806, 0x4808, 0x480A, 0x480C, 0x480E, 0x4810, 0x4812, 0x4814, 0x4816, 0x4818, 0x481A, 0x481C, 0x481E, 0x4820, 0x4822, 0x4824, 0x4826, 0x4828, 0x482A, 0x482E, 0x4C00, 0x6000, 0x6002, 0x6004, 0x6006, 0x6008, 0x600A, 0x600C, 0x600E, 0x6400, 0x6402, 0x6404, 0x6406, 0x6408, 0x640A, 0x6800, 0x6802, 0x6804, 0x6806, 0x6808, 0x680A, 0x680C, 0x680E, 0x6810, 0x6812, 0x6814, 0x6816, 0x6818, 0x681A, 0x681C, 0x681E, 0x6820, 0x6822, 0x6824, 0x6826, 0x6828, 0x682A, 0x682C, 0x6C00, 0x6C02, 0x6C04, 0x6C06, 0x6C08, 0x6C0A, 0x6C0C, 0x6C0E, 0x6C10, 0x6C12, 0x6C14, 0x6C16, 0x6C18, 0x6C1A, 0x6C1C: return true
-        default: return false
-        }
+        let full = rawValue & ~1
+        return Self.table.contains { $0.field.rawValue == full }
     }
-
-    /// Every known field (full access type), in encoding order: for VMCS dumps and tests.
-    public static let allFields: [VMCSField] = [
-        .virtualProcessorIdentifier,
-        .postedInterruptNotificationVector,
-        .eptpIndex,
-        .hlatPrefixSize,
-        .lastPIDPointerIndex,
-        .guestESSelector,
-        .guestCSSelector,
-        .guestSSSelector,
-        .guestDSSelector,
-        .guestFSSelector,
-        .guestGSSelector,
-        .guestLDTRSelector,
-        .guestTRSelector,
-        .guestInterruptStatus,
-        .pmlIndex,
-        .guestUINV,
-        .hostESSelector,
-        .hostCSSelector,
-        .hostSSSelector,
-        .hostDSSelector,
-        .hostFSSelector,
-        .hostGSSelector,
-        .hostTRSelector,
-        .ioBitmapA,
-        .ioBitmapB,
-        .msrBitmaps,
-        .vmExitMSRStoreAddress,
-        .vmExitMSRLoadAddress,
-        .vmEntryMSRLoadAddress,
-        .executiveVMCSPointer,
-        .pmlAddress,
-        .tscOffset,
-        .virtualAPICAddress,
-        .apicAccessAddress,
-        .postedInterruptDescriptorAddress,
-        .vmFunctionControls,
-        .eptPointer,
-        .eoiExitBitmap0,
-        .eoiExitBitmap1,
-        .eoiExitBitmap2,
-        .eoiExitBitmap3,
-        .eptpListAddress,
-        .vmreadBitmapAddress,
-        .vmwriteBitmapAddress,
-        .virtualizationExceptionInformationAddress,
-        .xssExitingBitmap,
-        .enclsExitingBitmap,
-        .subPagePermissionTablePointer,
-        .tscMultiplier,
-        .procBasedControls3,
-        .enclvExitingBitmap,
-        .lowPASIDDirectoryAddress,
-        .highPASIDDirectoryAddress,
-        .sharedEPTPointer,
-        .pconfigExitingBitmap,
-        .hlatPointer,
-        .pidPointerTableAddress,
-        .secondaryVMExitControls,
-        .ia32SpecCtrlMask,
-        .ia32SpecCtrlShadow,
-        .guestPhysicalAddress,
-        .vmcsLinkPointer,
-        .guestIA32DebugCtl,
-        .guestIA32PAT,
-        .guestIA32EFER,
-        .guestIA32PerfGlobalCtrl,
-        .guestPDPTE0,
-        .guestPDPTE1,
-        .guestPDPTE2,
-        .guestPDPTE3,
-        .guestIA32BNDCFGS,
-        .guestIA32RTITCtl,
-        .guestIA32LBRCtl,
-        .guestIA32PKRS,
-        .hostIA32PAT,
-        .hostIA32EFER,
-        .hostIA32PerfGlobalCtrl,
-        .hostIA32PKRS,
-        .pinBasedControls,
-        .procBasedControls,
-        .exceptionBitmap,
-        .pageFaultErrorCodeMask,
-        .pageFaultErrorCodeMatch,
-        .cr3TargetCount,
-        .vmExitControls,
-        .vmExitMSRStoreCount,
-        .vmExitMSRLoadCount,
-        .vmEntryControls,
-        .vmEntryMSRLoadCount,
-        .vmEntryInterruptionInformation,
-        .vmEntryExceptionErrorCode,
-        .vmEntryInstructionLength,
-        .tprThreshold,
-        .procBasedControls2,
-        .pleGap,
-        .pleWindow,
-        .instructionTimeoutControl,
-        .vmInstructionError,
-        .exitReason,
-        .vmExitInterruptionInformation,
-        .vmExitInterruptionErrorCode,
-        .idtVectoringInformation,
-        .idtVectoringErrorCode,
-        .vmExitInstructionLength,
-        .vmExitInstructionInformation,
-        .guestESLimit,
-        .guestCSLimit,
-        .guestSSLimit,
-        .guestDSLimit,
-        .guestFSLimit,
-        .guestGSLimit,
-        .guestLDTRLimit,
-        .guestTRLimit,
-        .guestGDTRLimit,
-        .guestIDTRLimit,
-        .guestESAccessRights,
-        .guestCSAccessRights,
-        .guestSSAccessRights,
-        .guestDSAccessRights,
-        .guestFSAccessRights,
-        .guestGSAccessRights,
-        .guestLDTRAccessRights,
-        .guestTRAccessRights,
-        .guestInterruptibilityState,
-        .guestActivityState,
-        .guestSMBASE,
-        .guestIA32SysenterCS,
-        .vmxPreemptionTimerValue,
-        .hostIA32SysenterCS,
-        .cr0GuestHostMask,
-        .cr4GuestHostMask,
-        .cr0ReadShadow,
-        .cr4ReadShadow,
-        .cr3TargetValue0,
-        .cr3TargetValue1,
-        .cr3TargetValue2,
-        .cr3TargetValue3,
-        .exitQualification,
-        .ioRCX,
-        .ioRSI,
-        .ioRDI,
-        .ioRIP,
-        .guestLinearAddress,
-        .guestCR0,
-        .guestCR3,
-        .guestCR4,
-        .guestESBase,
-        .guestCSBase,
-        .guestSSBase,
-        .guestDSBase,
-        .guestFSBase,
-        .guestGSBase,
-        .guestLDTRBase,
-        .guestTRBase,
-        .guestGDTRBase,
-        .guestIDTRBase,
-        .guestDR7,
-        .guestRSP,
-        .guestRIP,
-        .guestRFLAGS,
-        .guestPendingDebugExceptions,
-        .guestIA32SysenterESP,
-        .guestIA32SysenterEIP,
-        .guestIA32SCET,
-        .guestSSP,
-        .guestIA32InterruptSSPTableAddr,
-        .hostCR0,
-        .hostCR3,
-        .hostCR4,
-        .hostFSBase,
-        .hostGSBase,
-        .hostTRBase,
-        .hostGDTRBase,
-        .hostIDTRBase,
-        .hostIA32SysenterESP,
-        .hostIA32SysenterEIP,
-        .hostRSP,
-        .hostRIP,
-        .hostIA32SCET,
-        .hostSSP,
-        .hostIA32InterruptSSPTableAddr,
-    ]
 }

@@ -112,4 +112,16 @@ final class VMCSFieldTests: XCTestCase {
         XCTAssertEqual(VMCSField.procBasedControls2.name.description, "secondary processor-based VM-execution controls")
         XCTAssertEqual(VMCSField.vmInstructionError.name.description, "VM-instruction error")
     }
+
+    /// The one table: strictly ascending encodings (no field twice), each well formed and full access.
+    func testTableIsOrderedAndWellFormed() {
+        let encodings = VMCSField.table.map { $0.field.rawValue }
+        XCTAssertEqual(encodings, encodings.sorted())
+        XCTAssertEqual(Set(encodings).count, encodings.count)
+        for entry in VMCSField.table {
+            XCTAssertTrue(entry.field.isWellFormed, Format.string(entry.name))
+            XCTAssertEqual(entry.field.accessType, .full)
+        }
+        XCTAssertEqual(VMCSField.guestRIP.name.description, "guest RIP")
+    }
 }
