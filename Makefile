@@ -26,6 +26,7 @@ X86_SRC     := $(sort $(wildcard Sources/X86/*.swift))
 VTX_SRC     := $(sort $(wildcard Sources/VTx/*.swift))
 MACHINE_SRC := $(shell find Sources/Machine -name '*.swift' | sort)
 VMX_SRC     := $(sort $(wildcard Sources/VMX/*.swift))
+GUEST_REGISTERS_H := Sources/GuestRegisterBlock/include/guest_registers.h
 KERNEL_SRC  := $(sort $(wildcard Kernel/*.swift Kernel/*/*.swift Kernel/*/*/*.swift))
 KERNEL_ASM  := $(sort $(wildcard Kernel/Boot/*.S Kernel/Hypervisor/*.S))
 KERNEL_C    := $(sort $(wildcard Kernel/Support/*.c))
@@ -133,13 +134,13 @@ $(OBJ)/VTx.o: $(VTX_SRC) $(OBJ)/X86.o
 $(OBJ)/Machine.o: $(MACHINE_SRC) $(OBJ)/X86.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Machine -emit-module -emit-module-path $(OBJ)/Machine.swiftmodule -c $(MACHINE_SRC) -o $@ && touch $@
 
-$(OBJ)/VMX.o: $(VMX_SRC) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
-	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name VMX -emit-module -emit-module-path $(OBJ)/VMX.swiftmodule -c $(VMX_SRC) -o $@ && touch $@
+$(OBJ)/VMX.o: $(VMX_SRC) $(GUEST_REGISTERS_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -I Sources/GuestRegisterBlock/include -module-name VMX -emit-module -emit-module-path $(OBJ)/VMX.swiftmodule -c $(VMX_SRC) -o $@ && touch $@
 
 $(OBJ)/Kernel.o: $(KERNEL_SRC) $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(OBJ)/VMX.o
-	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@ && touch $@
+	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -I Sources/GuestRegisterBlock/include -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@ && touch $@
 
-$(OBJ)/%.o: Kernel/%.S
+$(OBJ)/%.o: Kernel/%.S $(GUEST_REGISTERS_H)
 	@mkdir -p $(dir $@)
 	$(CLANG) -target x86_64-unknown-none-elf -c $< -o $@
 

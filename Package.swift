@@ -18,7 +18,9 @@ let package = Package(
         .target(name: "Machine", dependencies: ["X86"]),
         // The VMX engine's logic: exit handlers, CR/MSR/CPUID/XSETBV policy, vCPU state, against
         // the VMXHardware protocol (the kernel executes VMREAD/VMWRITE, the tests use a fake VMCS).
-        .target(name: "VMX", dependencies: ["X86", "VTx", "Machine"]),
+        .target(name: "VMX", dependencies: ["X86", "VTx", "Machine", "GuestRegisterBlock"]),
+        // The guest register block shared by VMEntryExit.S and Swift (a C header with layout checks).
+        .target(name: "GuestRegisterBlock"),
         .testTarget(name: "X86Tests", dependencies: ["X86"]),
         .testTarget(name: "VTxTests", dependencies: ["VTx", "X86"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "X86"]),

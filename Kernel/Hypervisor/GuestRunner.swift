@@ -155,13 +155,11 @@ enum GuestRunner {
         // The turn ends by host wall time (exit handling included): checked on every exit.
         vm.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, vm.pointee.sliceTicks, CPUShare.maxTurn))
         vm.pointee.context.load()
-        Hypervisor.current = vm
         vm.pointee.yielded = false
         _ = InterruptDelivery.beforeEntry(vm, now: start)
         let launched = vm.pointee.vmcs.launchState == .launched
-        let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), launched ? 1 : 0,
+        let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), UnsafeMutableRawPointer(vm), launched ? 1 : 0,
                              vm.pointee.baselineExitPath ? vmx_baseline_exit_entry() : nil)
-        Hypervisor.current = nil
         vm.pointee.context.save()
         let used = rdtsc() &- start
         CPUShare.account(vm, turn: used)

@@ -1,16 +1,16 @@
 /*
  * VMEntryExit.S: the world switch.
  *
- *   int vmx_run(GuestRegisters *regs, int launched, void *exit_entry)
+ *   int vmx_run(struct guest_registers *regs, void *vm, int launched, void *exit_entry)
  *
- * saves the host's callee-saved registers, stores `regs` at the top of the host
+ * saves the host's callee-saved registers, stores `regs` and `vm` at the top of the host
  * stack, writes that stack pointer into the VMCS host RSP field (SDM Vol. 3C
  * §25.5: RSP and RIP are loaded from the host-state area on every VM exit),
  * loads the guest's general-purpose registers and enters the guest with
  * VMLAUNCH (first entry) or VMRESUME (SDM §26: a VMCS must be launched once).
  *
  * A VM exit lands on vmx_exit with RSP = that saved stack pointer. We store the
- * guest's registers, call the Swift handler swiftvisor_handle_exit(regs), and -
+ * guest's registers, call the Swift handler swiftvisor_handle_exit(regs, vm), and -
  * in the common case that it returns 1 - reload them and VMRESUME right here,
  * without unwinding to Swift's run loop. It returns 0 to leave the guest:
  * vmx_run then returns 0 to its caller.
@@ -19,13 +19,51 @@
  * 1 for VMfailInvalid (CF=1) or 2 for VMfailValid (ZF=1; the VM-instruction
  * error field says why).
  *
- * Guest register block layout (GuestRegisters in VCPU.swift):
- *   0 rax, 8 rbx, 16 rcx, 24 rdx, 32 rsi, 40 rdi, 48 rbp, 56 r8 ... 112 r15
- * The guest's RSP and RIP live in the VMCS. Host FPU/SSE is never used (see
+ * The guest register block is declared once, in guest_registers.h (slots in the
+ * SDM's register numbering); the guest's RSP and RIP live in the VMCS. Host FPU/SSE is never used (see
  * the Makefile), so the guest's x87/SSE/AVX state simply stays in the registers.
  */
+#include "../../Sources/GuestRegisterBlock/include/guest_registers.h"
+
 #define VMCS_HOST_RSP   0x6C14
 #define VMCS_HOST_RIP   0x6C16
+
+/* Load the guest's registers from the block at %rax (RAX last: it is the base). */
+.macro LOAD_GUEST_REGISTERS
+        mov     GUEST_RBX(%rax), %rbx
+        mov     GUEST_RCX(%rax), %rcx
+        mov     GUEST_RDX(%rax), %rdx
+        mov     GUEST_RSI(%rax), %rsi
+        mov     GUEST_RDI(%rax), %rdi
+        mov     GUEST_RBP(%rax), %rbp
+        mov     GUEST_R8(%rax), %r8
+        mov     GUEST_R9(%rax), %r9
+        mov     GUEST_R10(%rax), %r10
+        mov     GUEST_R11(%rax), %r11
+        mov     GUEST_R12(%rax), %r12
+        mov     GUEST_R13(%rax), %r13
+        mov     GUEST_R14(%rax), %r14
+        mov     GUEST_R15(%rax), %r15
+        mov     GUEST_RAX(%rax), %rax
+.endm
+
+/* Store the guest's registers (but RAX) into the block at %rax. */
+.macro STORE_GUEST_REGISTERS
+        mov     %rbx, GUEST_RBX(%rax)
+        mov     %rcx, GUEST_RCX(%rax)
+        mov     %rdx, GUEST_RDX(%rax)
+        mov     %rsi, GUEST_RSI(%rax)
+        mov     %rdi, GUEST_RDI(%rax)
+        mov     %rbp, GUEST_RBP(%rax)
+        mov     %r8, GUEST_R8(%rax)
+        mov     %r9, GUEST_R9(%rax)
+        mov     %r10, GUEST_R10(%rax)
+        mov     %r11, GUEST_R11(%rax)
+        mov     %r12, GUEST_R12(%rax)
+        mov     %r13, GUEST_R13(%rax)
+        mov     %r14, GUEST_R14(%rax)
+        mov     %r15, GUEST_R15(%rax)
+.endm
 
         .text
         .code64
@@ -37,82 +75,43 @@ vmx_run:
         push    %r13
         push    %r14
         push    %r15
-        push    %rdi                        /* [rsp] = regs, for the exit path; 7 pushes
-                                               leave RSP 16-byte aligned for the Swift call */
+        push    %rsi                        /* 16(%rsp) = vm, 8(%rsp) = regs, for the exit path; */
+        push    %rdi                        /* 8 pushes and the pad leave RSP 16-byte aligned */
+        sub     $8, %rsp                    /* for the Swift call */
         mov     $VMCS_HOST_RSP, %rax
         vmwrite %rsp, %rax
         jbe     entry_failed_before_load
-        test    %rdx, %rdx                  /* exit_entry: vmx_exit unless the caller names one */
+        test    %rcx, %rcx                  /* exit_entry: vmx_exit unless the caller names one */
         jnz     1f
-        lea     vmx_exit(%rip), %rdx
+        lea     vmx_exit(%rip), %rcx
 1:      mov     $VMCS_HOST_RIP, %rax
-        vmwrite %rdx, %rax
+        vmwrite %rcx, %rax
         jbe     entry_failed_before_load
-        mov     %esi, %eax                  /* launched? */
+        mov     %edx, %eax                  /* launched? */
         test    %eax, %eax
         mov     %rdi, %rax
         jnz     resume_guest
 
         /* First entry: VMLAUNCH. */
-        mov     8(%rax), %rbx
-        mov     16(%rax), %rcx
-        mov     24(%rax), %rdx
-        mov     32(%rax), %rsi
-        mov     40(%rax), %rdi
-        mov     48(%rax), %rbp
-        mov     56(%rax), %r8
-        mov     64(%rax), %r9
-        mov     72(%rax), %r10
-        mov     80(%rax), %r11
-        mov     88(%rax), %r12
-        mov     96(%rax), %r13
-        mov     104(%rax), %r14
-        mov     112(%rax), %r15
-        mov     (%rax), %rax
+        LOAD_GUEST_REGISTERS
         vmlaunch
         jmp     entry_failed
 
         .align 16
 vmx_exit:
-        /* Guest registers are live; RSP is our host stack with regs at 0(%rsp). */
+        /* Guest registers are live; RSP is our host stack with regs at 8(%rsp), vm at 16(%rsp). */
         push    %rax
-        mov     8(%rsp), %rax               /* regs (one slot deeper after the push) */
-        pop     (%rax)                      /* guest RAX */
-        mov     %rbx, 8(%rax)
-        mov     %rcx, 16(%rax)
-        mov     %rdx, 24(%rax)
-        mov     %rsi, 32(%rax)
-        mov     %rdi, 40(%rax)
-        mov     %rbp, 48(%rax)
-        mov     %r8, 56(%rax)
-        mov     %r9, 64(%rax)
-        mov     %r10, 72(%rax)
-        mov     %r11, 80(%rax)
-        mov     %r12, 88(%rax)
-        mov     %r13, 96(%rax)
-        mov     %r14, 104(%rax)
-        mov     %r15, 112(%rax)
+        mov     16(%rsp), %rax              /* regs (one slot deeper after the push) */
+        pop     GUEST_RAX(%rax)             /* guest RAX */
+        STORE_GUEST_REGISTERS
         mov     %rax, %rdi
+        mov     16(%rsp), %rsi
         call    swiftvisor_handle_exit
         test    %eax, %eax
         jz      leave_guest
-        mov     (%rsp), %rax
+        mov     8(%rsp), %rax
 resume_guest:
-        mov     8(%rax), %rbx
-        mov     16(%rax), %rcx
-        mov     24(%rax), %rdx
-        mov     32(%rax), %rsi
-        mov     40(%rax), %rdi
-        mov     48(%rax), %rbp
-        mov     56(%rax), %r8
-        mov     64(%rax), %r9
-        mov     72(%rax), %r10
-        mov     80(%rax), %r11
-        mov     88(%rax), %r12
-        mov     96(%rax), %r13
-        mov     104(%rax), %r14
-        mov     112(%rax), %r15
-        mov     (%rax), %rax
+        LOAD_GUEST_REGISTERS
         vmresume
         /* fall through: VMRESUME failed */
 
@@ -162,7 +161,7 @@ entry_failed_before_load:
 leave_guest:
         xor     %eax, %eax
 restore_host:
-        add     $8, %rsp
+        add     $24, %rsp
         pop     %r15
         pop     %r14
         pop     %r13

@@ -130,7 +130,7 @@ static inline void fxsave_area(void *area) { __asm__ volatile("fxsave64 (%0)" ::
 static inline void fxrstor_area(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
 
 /* vmx_run: VMEntryExit.S */
-int vmx_run(void *guest_registers, int launched, void *exit_entry);
+int vmx_run(void *guest_registers, void *vm, int launched, void *exit_entry);
 extern char vmx_exit_with_baseline[];
 static inline void *vmx_baseline_exit_entry(void) { return vmx_exit_with_baseline; }
 

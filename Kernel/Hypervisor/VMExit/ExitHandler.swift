@@ -10,16 +10,11 @@ import VMX
 // Everything here works on the VM through one unsafe pointer: no allocation, no
 // reference counting, no dynamic dispatch (`make check-exit-path` checks it).
 
-enum Hypervisor {
-    /// The VM whose VMCS is current on this CPU.
-    nonisolated(unsafe) static var current: UnsafeMutablePointer<VirtualMachine>? = nil
-}
-
+/// VMEntryExit.S passes the register block it saved and the VM it entered (vmx_run's arguments).
 @_cdecl("swiftvisor_handle_exit")
-func handleVMExit(_ rawRegisters: UnsafeMutableRawPointer) -> Int32 {
+func handleVMExit(_ regs: UnsafeMutablePointer<GuestRegisters>, _ rawVM: UnsafeMutableRawPointer) -> Int32 {
     let start = rdtsc()
-    let vm = Hypervisor.current.unsafelyUnwrapped
-    let regs = rawRegisters.assumingMemoryBound(to: GuestRegisters.self)
+    let vm = rawVM.assumingMemoryBound(to: VirtualMachine.self)
     let reason = ExitReasonField(rawValue: UInt32(truncatingIfNeeded: vmreadFast(.exitReason)))
     var resume: Bool
     if reason.entryFailure {
