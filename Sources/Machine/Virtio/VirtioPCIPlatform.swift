@@ -1,0 +1,92 @@
+// The PCI side of one VM, ready to plug into the engine: bus 0 with a virtio-blk
+// disk in slot 1 and a virtio-net device in slot 2 (either optional), BARs and
+// interrupt lines assigned as firmware would, and one entry point per kind of
+// access (ports, MMIO) that also keeps the devices' INTx levels on the bus.
+
+public struct VirtioPCIPlatform<Storage: BlockStorage> {
+    public static var blockSlot: Int { 1 }
+    public static var netSlot: Int { 2 }
+    /// The IRQs firmware reports in the interrupt line registers (free on the virtual PC).
+    public static var blockIRQ: UInt8 { 10 }
+    public static var netIRQ: UInt8 { 11 }
+    /// The 32-bit window BARs are placed in: above any guest RAM, below the APICs.
+    public static var memoryWindowBase: UInt64 { 0xE000_0000 }
+    public static var memoryWindowLimit: UInt64 { 0xE010_0000 }
+    public static var ioWindowBase: UInt64 { 0xC000 }
+    public static var ioWindowLimit: UInt64 { 0xD000 }
+
+    public var bus = PCIBus()
+    public var block: VirtioPCIDevice<VirtioBlock<Storage>>?
+    public var net: VirtioPCIDevice<VirtioNet>?
+
+    /// A platform with the given devices for a VM whose RAM is `memory`.
+    public init(memory: GuestMemory, disk: VirtioBlock<Storage>?, net: VirtioNet?) {
+        if let disk {
+            block = VirtioPCIDevice(model: disk, memory: memory)
+            bus.attach(VirtioPCIDevice<VirtioBlock<Storage>>.configSpace(), device: Self.blockSlot)
+        }
+        if let net {
+            self.net = VirtioPCIDevice(model: net, memory: memory)
+            bus.attach(VirtioPCIDevice<VirtioNet>.configSpace(), device: Self.netSlot)
+        }
+        bus.assignResources(memoryBase: Self.memoryWindowBase, memoryLimit: Self.memoryWindowLimit,
+                            ioBase: Self.ioWindowBase, ioLimit: Self.ioWindowLimit,
+                            irq: { $0 == Self.blockSlot ? Self.blockIRQ : Self.netIRQ })
+    }
+
+    /// Whether a port access is the PCI bus's (0xCF8 as a dword, 0xCFC-0xCFF).
+    public static func decodes(port: UInt16, size: Int) -> Bool { PCIBus.decodes(port: port, size: size) }
+
+    public mutating func portIn(port: UInt16, size: Int) -> UInt64? { bus.portIn(port: port, size: size) }
+
+    @discardableResult
+    public mutating func portOut(port: UInt16, size: Int, value: UInt64) -> Bool {
+        bus.portOut(port: port, size: size, value: value)
+    }
+
+    /// A read of guest-physical `gpa`; nil when no BAR covers it.
+    public mutating func mmioRead(gpa: UInt64, size: Int) -> UInt64? {
+        guard let hit = bus.decodeMemory(address: gpa), hit.bar == 0 else { return nil }
+        var value: UInt64? = nil
+        if hit.device == Self.blockSlot { value = block?.read(offset: hit.offset, size: size) }
+        else if hit.device == Self.netSlot { value = net?.read(offset: hit.offset, size: size) }
+        syncInterrupts()
+        return value
+    }
+
+    /// A write of guest-physical `gpa`; false when no BAR covers it.
+    @discardableResult
+    public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool {
+        guard let hit = bus.decodeMemory(address: gpa), hit.bar == 0 else { return false }
+        if hit.device == Self.blockSlot { block?.write(offset: hit.offset, size: size, value: value) }
+        else if hit.device == Self.netSlot { net?.write(offset: hit.offset, size: size, value: value) }
+        syncInterrupts()
+        return true
+    }
+
+    /// Copies every device's INTx level into its PCI status register.
+    public mutating func syncInterrupts() {
+        if let asserted = block?.interruptAsserted { bus.setInterruptStatus(device: Self.blockSlot, asserted) }
+        if let asserted = net?.interruptAsserted { bus.setInterruptStatus(device: Self.netSlot, asserted) }
+    }
+
+    /// The IRQ lines (bit n: IRQ n) the PCI devices hold asserted (level: until the driver reads ISR).
+    public var assertedIRQs: UInt16 { mutating get { bus.assertedIRQs } }
+
+    /// Whether the virtio-net device has frames for the switch.
+    public var transmitPending: Bool { net?.model.transmitPending ?? false }
+}
+
+extension VirtioPCIPlatform: VirtualSwitchPort {
+    public mutating func transmitFrame(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        let length = net?.transmitFrame(into: buffer)
+        syncInterrupts()
+        return length ?? nil
+    }
+
+    public mutating func receiveFrame(_ frame: UnsafeRawBufferPointer) -> Bool {
+        let delivered = net?.receiveFrame(frame) ?? false
+        syncInterrupts()
+        return delivered
+    }
+}
