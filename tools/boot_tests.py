@@ -900,3 +900,33 @@ CASES += [
                   r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello")],
           forbid=[*DEFAULT_FORBID, r"ERROR: still running"]),
 ]
+
+
+# ---- The APIC interrupt model (issue 10, apic=on): the local APIC and I/O APIC from inside a
+# guest (Guests/lapic.S): CPUID/APIC_BASE, the PIT through I/O APIC pin 2, the local APIC timer
+# in one-shot, periodic (against the PIT) and TSC-deadline modes, pin masking, a level-triggered
+# pin's remote IRR cleared by EOI, self-IPIs by the ICR and in x2APIC mode. ----
+LAPIC_PASSES = [
+    "CPUID.1:EDX.APIC is set",
+    "IA32_APIC_BASE: 0xFEE00000, enabled, BSP",
+    "local APIC version 0x14 (xAPIC page through MMIO)",
+    "PIT IRQ0 arrives through I/O APIC pin 2 as vector 0x30",
+    "one-shot timer: exactly one interrupt in 4 PIT ticks",
+    "periodic timer against the PIT: 36-44 interrupts in 10 ticks at 4 per tick",
+    "TSC-deadline timer: one interrupt, at or after the deadline",
+    "a masked I/O APIC pin delivers nothing (5 timer periods)",
+    "level-triggered pin: remote IRR clear after the handler's EOI",
+    "self-IPI through the ICR reaches vector 0x50",
+    "x2APIC mode: APIC ID 0 from MSR 0x802",
+    "x2APIC self-IPI (MSR 0x83F) reaches vector 0x50",
+]
+CASES += [
+    bochs("bochs-guest-lapic",
+          modules=[g("lapic", "apic=on")],
+          expect=[*[rf"^\[lapic\] PASS {i} {re.escape(name)}$" for i, name in enumerate(LAPIC_PASSES, 1) if i < 6],
+                  r"^\[lapic\] lapic: periodic timer: \d+ interrupts in 10 PIT ticks$",
+                  *[rf"^\[lapic\] PASS {i} {re.escape(name)}$" for i, name in enumerate(LAPIC_PASSES, 1) if i >= 6],
+                  rf"^\[lapic\] guest tests: {len(LAPIC_PASSES)} passed, 0 failed$",
+                  *as_expected("lapic")],
+          timeout=240),
+]

@@ -58,7 +58,9 @@ enum VMBuilder {
         let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
 
         // ACPI tables in the BIOS area (a kernel image loaded over them wins).
-        if spec.acpi && ramBytes > ACPITables.base + ACPITables.size { ACPITables.write(into: memory) }
+        if spec.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: 1, apic: spec.apic) {
+            ACPITables.write(into: memory, vcpus: 1, apic: spec.apic)
+        }
 
         // The loader the image asks for; it refuses malformed images with a reason.
         let kind = GuestImageKind.detect(spec.image)
@@ -152,7 +154,10 @@ enum VMBuilder {
                            clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
                            wallClock: HostTime.now(), ramBytes: ramBytes)
         if let disk { pc.ata = ATAChannel(storage: ATABlockStorage(disk)) }
-        if spec.apic { pc.ioapic = IOAPIC() }
+        if spec.apic {
+            pc.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
+                          physicalAddressBits: GuestControlState.maxPhysicalAddressBits)
+        }
 
         // Nothing below fails: the frames taken become the VM's.
         let owned = frames.endOwnership()

@@ -25,9 +25,21 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     /// ACPI's PM1a event/control blocks and the reset register (ports 0x600-0x605, 0xCF9).
     public var acpi = ACPIPowerManagement()
-    /// The I/O APIC at 0xFEC00000, on machines with the APIC interrupt model (nil: the PC has only
-    /// its 8259 pair). Reached through MMIO exits (`mmioRead`/`mmioWrite`).
+    /// The APIC interrupt model (nil: the PC has only its 8259 pair): the I/O APIC at 0xFEC00000
+    /// and the vCPU's local APIC at IA32_APIC_BASE (0xFEE00000), both reached through MMIO exits
+    /// (`mmioRead`/`mmioWrite`); the ISA lines drive the 8259 pair and the I/O APIC's pins side
+    /// by side (IRQ 0 on pin 2, as the MADT's override says), and the local APIC takes the
+    /// 8259's INTR through LINT0 in virtual-wire mode (ExtINT).
     public var ioapic: IOAPIC? = nil
+    public var lapic: LocalAPIC? = nil
+
+    /// Turns on the APIC interrupt model (one vCPU, APIC ID 0).
+    public mutating func enableAPIC(tscHz: UInt64, x2APIC: Bool, tscDeadline: Bool, physicalAddressBits: Int) {
+        ioapic = IOAPIC(id: ACPITables.ioAPICID(vcpus: 1))
+        lapic = LocalAPIC(id: 0, bootstrapProcessor: true, virtualWire: true, timerHz: tscHz, tscHz: tscHz,
+                          x2APICSupported: x2APIC, tscDeadlineSupported: tscDeadline,
+                          physicalAddressBits: physicalAddressBits)
+    }
 
     /// The guest asked its keyboard controller to reset the machine (command 0xFE, or the
     /// output port's reset bit): the engine resets or stops the VM.
@@ -79,9 +91,25 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     /// INTA: the vector to deliver (the request moves to in-service).
     public mutating func acknowledge() -> UInt8 {
-        let vector = pic.acknowledge()
-        interruptPending = pic.interruptRequested
+        let vector: UInt8
+        if lapic != nil, lapic!.highestDeliverable() != nil {
+            vector = lapic!.acknowledge()
+        } else {
+            vector = pic.acknowledge()      // the 8259 through LINT0 (ExtINT), or no APIC at all
+        }
+        refreshInterruptPending()
         return vector
+    }
+
+    /// INTR as the vCPU sees it: a deliverable local-APIC vector, or the 8259's request where it
+    /// reaches the CPU (no local APIC, or LINT0 in ExtINT mode).
+    @inline(__always)
+    mutating func refreshInterruptPending() {
+        if let apic = lapic {
+            interruptPending = apic.highestDeliverable() != nil || (pic.interruptRequested && apic.acceptsPICInterrupt)
+        } else {
+            refreshInterruptPending()
+        }
     }
 
     /// Bring the timers up to `tsc`: IRQ0 edges that came due are handed to the PIC.
@@ -98,7 +126,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             drive(irq: StandardPorts.com1IRQ, bus.com1.irqAsserted)
         case PIC8259.masterPorts, PIC8259.slavePorts:
             value = UInt32(truncatingIfNeeded: pic.read(offset: UInt64(port - PIC8259.basePort), size: size))
-            interruptPending = pic.interruptRequested      // a poll-mode read acknowledges
+            refreshInterruptPending()      // a poll-mode read acknowledges
         case PIT8254.counterPorts, PIT8254.systemControlPorts:
             update(tsc: tsc)
             pit.advance(to: clock.pitTicks(at: tsc))
@@ -139,7 +167,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             drive(irq: StandardPorts.com1IRQ, bus.com1.irqAsserted)
         case PIC8259.masterPorts, PIC8259.slavePorts:
             pic.write(offset: UInt64(port - PIC8259.basePort), size: size, value: data)
-            interruptPending = pic.interruptRequested
+            refreshInterruptPending()
         case PIT8254.counterPorts, PIT8254.systemControlPorts:
             update(tsc: tsc)
             let now = clock.pitTicks(at: tsc)
@@ -189,12 +217,15 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         guard (lineLevels & bit != 0) != high else { return }
         lineLevels = high ? lineLevels | bit : lineLevels & ~bit
         pic.setLevel(irq: irq, high: high)
-        interruptPending = pic.interruptRequested
+        if ioapic != nil { setIOAPICPin(irq: irq, high: high) }
+        refreshInterruptPending()
     }
 
     /// Whether an emulated device decodes the guest-physical address `gpa` (outside RAM).
     public func hasMMIODevice(at gpa: UInt64) -> Bool {
-        ioapic != nil && gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize
+        if ioapic != nil && gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize { return true }
+        if let apic = lapic, apic.xAPICMode, gpa >= apic.mmioBase, gpa - apic.mmioBase < 0x1000 { return true }
+        return false
     }
 
     /// A read of the emulated MMIO space at `gpa` (outside RAM), or nil when no device is there.
@@ -207,6 +238,9 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             ioapic = io
             return value & IOAccess.mask(size: min(size, 8))
         }
+        if lapic != nil, lapic!.xAPICMode, gpa >= lapic!.mmioBase, gpa - lapic!.mmioBase < 0x1000 {
+            return UInt64(lapic!.readMMIO(offset: gpa - lapic!.mmioBase, size: size, tsc: tsc))
+        }
         return nil
     }
 
@@ -215,9 +249,46 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             io.writeMMIO(offset: gpa - IOAPIC.defaultBase, size: size, value: UInt32(truncatingIfNeeded: value))
             ioapic = io
+            drainIOAPIC()
+            refreshInterruptPending()
+            return true
+        }
+        if lapic != nil, lapic!.xAPICMode, gpa >= lapic!.mmioBase, gpa - lapic!.mmioBase < 0x1000 {
+            let effect = lapic!.writeMMIO(offset: gpa - lapic!.mmioBase, size: size,
+                                          value: UInt32(truncatingIfNeeded: value), tsc: tsc)
+            handle(effect)
             return true
         }
         return false
+    }
+
+    /// RDMSR of a local-APIC MSR (IA32_APIC_BASE, x2APIC 0x800-0x8FF, IA32_TSC_DEADLINE with `tsc`
+    /// in host time): nil means #GP. Not an APIC MSR, or no APIC: nil too.
+    public mutating func apicMSRRead(_ msr: UInt32, tsc: UInt64) -> UInt64? {
+        guard lapic != nil else { return nil }
+        switch msr {
+        case 0x1B: return lapic!.apicBase
+        case 0x6E0: return lapic!.readTSCDeadline()
+        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: return lapic!.readMSR(msr, tsc: tsc)
+        default: return nil
+        }
+    }
+
+    /// WRMSR of a local-APIC MSR; false means #GP.
+    public mutating func apicMSRWrite(_ msr: UInt32, value: UInt64, tsc: UInt64) -> Bool {
+        guard lapic != nil else { return false }
+        let effect: LocalAPICEffect
+        switch msr {
+        case 0x1B: effect = lapic!.writeAPICBase(value)
+        case 0x6E0:
+            lapic!.writeTSCDeadline(value, tsc: tsc)
+            effect = .none
+        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: effect = lapic!.writeMSR(msr, value: value, tsc: tsc)
+        default: return false
+        }
+        if effect == .generalProtection { return false }
+        handle(effect)
+        return true
     }
 
     /// A key typed on the hypervisor's console, for this VM's keyboard (IRQ 1).
@@ -231,8 +302,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// between two bytes (the guest read one and the next followed at once).
     mutating func keyboardEdges() {
         if keyboard.takeIRQ1() {
-            pic.pulse(irq: 1)
-            interruptPending = pic.interruptRequested
+            pulse(irq: 1)
         }
     }
 
@@ -245,11 +315,11 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             if ataTimerTSC == .max {
                 let (deadline, overflow) = tsc.addingReportingOverflow(ataBusyTSC)
                 ataTimerTSC = overflow ? .max - 1 : deadline
-                nextTimerTSC = min(pitTimerTSC, ataTimerTSC)
+                recomputeNextTimer()
             }
         } else if ataTimerTSC != .max {
             ataTimerTSC = .max
-            nextTimerTSC = pitTimerTSC
+            recomputeNextTimer()
         }
     }
 
@@ -263,12 +333,16 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     private mutating func driveIRQ14() {
         let high = ata.irqPending
         if high && lineLevels & (1 << UInt16(ATAPorts.primaryIRQ)) == 0 {
-            pic.pulse(irq: ATAPorts.primaryIRQ)
+            pulse(irq: ATAPorts.primaryIRQ)
         }
         drive(irq: ATAPorts.primaryIRQ, high)
     }
 
     private mutating func fireTimers(tsc: UInt64) {
+        if lapic != nil, tsc >= lapic!.nextTimerTSC {
+            lapic!.update(tsc: tsc)
+            refreshInterruptPending()
+        }
         if tsc >= ataTimerTSC {
             // The drive is done: Status leaves BSY and INTRQ rises if the protocol says so.
             ataTimerTSC = .max
@@ -280,13 +354,62 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             let edges = pit.takeIRQ0Edges(upTo: now)
             if edges > 0 {
                 // Edges the guest was too slow to take merge into one request, as on real hardware.
-                pic.pulse(irq: PIT8254.irq)
+                pulse(irq: PIT8254.irq)
                 timerInterrupts &+= UInt64(edges)
-                interruptPending = pic.interruptRequested
             }
             scheduleTimer(afterPITTick: now)
         }
-        nextTimerTSC = min(pitTimerTSC, ataTimerTSC)
+        recomputeNextTimer()
+    }
+
+    /// The earliest of the PIT's next IRQ0, the drive's busy end and the local APIC timer.
+    @inline(__always)
+    private mutating func recomputeNextTimer() {
+        nextTimerTSC = min(pitTimerTSC, ataTimerTSC, lapic?.nextTimerTSC ?? .max)
+    }
+
+    /// An edge on an ISA line: the 8259 holds it (PIC8259.pulse), the I/O APIC sees the pin rise and fall.
+    private mutating func pulse(irq: UInt8) {
+        pic.pulse(irq: irq)
+        if ioapic != nil {
+            setIOAPICPin(irq: irq, high: true)
+            setIOAPICPin(irq: irq, high: lineLevels & (1 << UInt16(irq)) != 0)
+        }
+        refreshInterruptPending()
+    }
+
+    private mutating func setIOAPICPin(irq: UInt8, high: Bool) {
+        guard let pin = IOAPIC.pin(forISAIRQ: Int(irq)) else { return }
+        if let message = ioapic!.setLevel(pin: pin, high: high) { deliver(message) }
+        drainIOAPIC()
+    }
+
+    private mutating func drainIOAPIC() {
+        while let message = ioapic!.takeMessage() { deliver(message) }
+    }
+
+    /// An I/O APIC message to the (single) local APIC, when it is the destination.
+    private mutating func deliver(_ message: IOAPICMessage) {
+        guard lapic != nil, lapic!.isDestination(UInt32(message.destination), logical: message.logicalDestination) else { return }
+        _ = lapic!.receive(deliveryMode: message.deliveryMode, vector: message.vector, levelTriggered: message.levelTriggered)
+    }
+
+    /// What a local-APIC register write did: EOIs of level-triggered vectors clear the I/O APIC's
+    /// remote IRR; a self-IPI comes back to this APIC (one vCPU: no other targets yet).
+    private mutating func handle(_ effect: LocalAPICEffect) {
+        switch effect {
+        case .none, .generalProtection:
+            break
+        case .endOfInterrupt(let vector, let level):
+            if level, ioapic != nil {
+                _ = ioapic!.endOfInterrupt(vector: vector)
+                drainIOAPIC()
+            }
+        case .interprocessorInterrupt(let ipi):
+            if lapic!.isTarget(of: ipi, isSender: true) { _ = lapic!.receive(ipi) }
+        }
+        recomputeNextTimer()
+        refreshInterruptPending()
     }
 
     private mutating func scheduleTimer(afterPITTick now: UInt64) {
@@ -295,6 +418,6 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         } else {
             pitTimerTSC = .max
         }
-        nextTimerTSC = min(pitTimerTSC, ataTimerTSC)
+        recomputeNextTimer()
     }
 }

@@ -38,7 +38,9 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.vmcall.rawValue:
         return VMCALLExit.handle(vm, regs)
     case ExitReason.cpuid.rawValue:
+        let leaf = UInt32(truncatingIfNeeded: regs.pointee.rax)
         CPUIDExit.handle(hw, &regs.pointee)
+        if vm.pointee.pc.lapic != nil { APICExit.adjustCPUID(&regs.pointee, leaf: leaf) }
         return true
     case ExitReason.ioInstruction.rawValue:
         switch IOExit.handle(hw, &regs.pointee, pc: &vm.pointee.pc) {
@@ -55,9 +57,11 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
             return false
         }
     case ExitReason.rdmsr.rawValue:
+        if APICExit.msr(vm, regs, write: false) { return true }
         MSRExit.read(hw, &regs.pointee, &vm.pointee.cpu)
         return true
     case ExitReason.wrmsr.rawValue:
+        if APICExit.msr(vm, regs, write: true) { return true }
         MSRExit.write(hw, &regs.pointee, &vm.pointee.cpu)
         return true
     case ExitReason.crAccess.rawValue:
