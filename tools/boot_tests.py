@@ -790,6 +790,8 @@ CASES += [
 # tools/linux-guest.sh extracts from the bzImage's XZ payload), entered at its Xen PHYS32_ENTRY
 # note in 32-bit protected mode with an hvm_start_info; the kernel switches itself to long mode
 # (issue 7's transitions). No decompression: compare the instruction count with the bzImage case.
+# This VM has the APIC model (apic=on): Linux finds the MADT, runs in symmetric I/O mode with the
+# PIT on I/O APIC pin 2 and the local APIC timer (TSC deadline), which /init's /proc/interrupts shows.
 def linux_pvh_case():
     import subprocess as _subprocess
     from pathlib import Path as _Path
@@ -798,14 +800,20 @@ def linux_pvh_case():
     if _linux_case_selected(name):
         _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
     return bochs(name,
-                 modules=[("build/linux/vmlinux", f"linux mem=256 budget=20000 expect=poweroff -- {LINUX_CMDLINE}"),
+                 modules=[("build/linux/vmlinux", f"linux mem=256 budget=20000 expect=poweroff apic=on -- {LINUX_CMDLINE}"),
                           ("build/linux/initramfs.cpio.gz", "+initrd linux")],
                  megs=512, cpu_options="ignore_bad_msrs=1", timeout=900,
                  expect=[r"^\[linux\] PVH kernel loaded: 32-bit protected mode, entry 0x0000000001",
                          r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
+                         r"^\[linux\] \[\s*\d+\.\d+\] IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23$",
+                         r"^\[linux\] \[\s*\d+\.\d+\] TSC deadline timer available$",
+                         r"^\[linux\] \[\s*\d+\.\d+\] APIC: Switch to symmetric I/O mode setup$",
                          r"^\[linux\] \[\s*\d+\.\d+\] ACPI: PM: \(supports S0 S5\)$",
                          r"^\[linux\] \[\s*\d+\.\d+\] Run /init as init process$",
                          r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                         # The timer through the I/O APIC (edge, pin 2) and the local APIC timer both ran.
+                         r"^\[linux\] interrupts:\s+0:\s+[1-9]\d*\s+IO-APIC\s+2-edge\s+timer$",
+                         r"^\[linux\] interrupts: LOC:\s+[1-9]\d*\s+Local timer interrupts$",
                          r"^\[linux\] \[\s*\d+\.\d+\] reboot: Power down$",
                          r"^\[linux\] stopped: powered off \(ACPI S5\)",
                          r"^\[linux\] VM exits: \d+ in total$",

@@ -75,6 +75,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "SWIFTVISOR-LINUX-INIT-OK $(uname -r)"
 echo "uptime: $(cat /proc/uptime)"
+# The interrupt controllers the kernel chose, and how many interrupts each CPU took.
+grep -E "^ *(0|LOC|CPU)" /proc/interrupts | sed "s/^/interrupts: /"
 # Power off: busybox poweroff -f calls reboot(RB_POWER_OFF) directly; on a machine without a
 # working ACPI S5 the kernel then halts (reboot=t panic=-1 do not apply). If it returns, try
 # SysRq o (power off), then halt, then stop here without letting init exit (which panics).
@@ -93,7 +95,7 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/swiftvisor-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,proc,sys,dev,etc,tmp,root}
 cp "$busybox" "$stage/bin/busybox"
-for applet in sh mount umount echo cat uname ls sleep poweroff halt reboot dmesg; do
+for applet in sh mount umount echo cat uname ls sleep poweroff halt reboot dmesg grep sed; do
     ln -s busybox "$stage/bin/$applet"
 done
 printf '%s' "$init_script" > "$stage/init"
