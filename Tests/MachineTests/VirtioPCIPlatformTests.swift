@@ -52,8 +52,13 @@ final class VirtioPCIPlatformTests: XCTestCase {
         driver.kick(&bar, queue: 0)
         XCTAssertEqual(driver.bytes(at: data, count: 512), disk.sector(7))
         XCTAssertEqual(bar.platform.assertedIRQs, 1 << 10, "INTx asserted on IRQ 10")
+        XCTAssertTrue(bar.platform.takeIRQChanges() == (raised: 1 << 10, lowered: 0))
+        XCTAssertTrue(bar.platform.takeIRQChanges() == (raised: 0, lowered: 0), "no change since")
         XCTAssertEqual(bar.read(offset: 0x1000, size: 1), 1)
         XCTAssertEqual(bar.platform.assertedIRQs, 0, "reading ISR deasserts it")
+        XCTAssertTrue(bar.platform.takeIRQChanges() == (raised: 0, lowered: 1 << 10))
+        XCTAssertTrue(bar.platform.hasMMIODevice(at: 0xE000_3FFF))
+        XCTAssertFalse(bar.platform.hasMMIODevice(at: 0xE000_4000), "no net device in this platform")
     }
 
     func testTwoVMsPingThroughTheSwitch() {

@@ -16,6 +16,8 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
     public static var ioWindowLimit: UInt64 { 0xD000 }
 
     public var bus = PCIBus()
+    /// `assertedIRQs` when `takeIRQChanges` last ran.
+    public private(set) var reportedIRQs: UInt16 = 0
     public var block: VirtioPCIDevice<VirtioBlock<Storage>>?
     public var net: VirtioPCIDevice<VirtioNet>?
 
@@ -43,6 +45,9 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
     public mutating func portOut(port: UInt16, size: Int, value: UInt64) -> Bool {
         bus.portOut(port: port, size: size, value: value)
     }
+
+    /// Whether a device BAR (as the guest programmed it, with memory decoding on) covers `gpa`.
+    public mutating func hasMMIODevice(at gpa: UInt64) -> Bool { bus.decodeMemory(address: gpa) != nil }
 
     /// A read of guest-physical `gpa`; nil when no BAR covers it.
     public mutating func mmioRead(gpa: UInt64, size: Int) -> UInt64? {
@@ -72,6 +77,15 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
 
     /// The IRQ lines (bit n: IRQ n) the PCI devices hold asserted (level: until the driver reads ISR).
     public var assertedIRQs: UInt16 { mutating get { bus.assertedIRQs } }
+
+    /// The IRQ lines that went high and low since the last call, for an interrupt controller
+    /// that takes line changes (an edge-triggered input needs the rising ones).
+    public mutating func takeIRQChanges() -> (raised: UInt16, lowered: UInt16) {
+        let now = assertedIRQs
+        let changes = (raised: now & ~reportedIRQs, lowered: reportedIRQs & ~now)
+        reportedIRQs = now
+        return changes
+    }
 
     /// Whether the virtio-net device has frames for the switch.
     public var transmitPending: Bool { net?.model.transmitPending ?? false }
