@@ -108,7 +108,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         if let apic = lapic {
             interruptPending = apic.highestDeliverable() != nil || (pic.interruptRequested && apic.acceptsPICInterrupt)
         } else {
-            refreshInterruptPending()
+            interruptPending = pic.interruptRequested
         }
     }
 
