@@ -59,7 +59,15 @@ func seedImages() -> [(String, [UInt8])] {
     let commandLine = Array("console=ttyS0 root=/dev/sda".utf8)
     let module = TestImage.pattern(0x300, seed: 5)
     let oneModule: [UInt8] = [3, 1, UInt8(commandLine.count), 0x00, 0x03] + commandLine + module
+    // A kernel in low memory whose module reaches just below 0x80000, where the info
+    // structure would rather go: the loader must notice the module is there.
+    var low = TestImage(size: 0x100)
+    MultibootBuilder.putHeader(in: &low, at: 0, flags: 0x1_0000,
+                               addresses: (header: 0x7D000, load: 0x7D000, loadEnd: 0x7D100,
+                                           bssEnd: 0x7E000, entry: 0x7D040))
+    let lowModule: [UInt8] = [1, 1, 0, 0x00, 0x20] + TestImage.pattern(0x2000, seed: 6)
     return [("elf32", seed([1, 0, 0], elf32.bytes)),
             ("higher-half", seed([3, 0, 0], higher.bytes)),
-            ("aout-kludge-module", seed(oneModule, kludge.bytes))]
+            ("aout-kludge-module", seed(oneModule, kludge.bytes)),
+            ("low-kernel-module-below-info", seed(lowModule, low.bytes))]
 }

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-10}; shift || true
 TARGETS=${*:-$(cat Fuzz/targets)}
 OUT=build/fuzz
+export SWIFT_BACKTRACE=enable=no    # libFuzzer and ASan report crashes; the Swift backtracer only adds noise
 failed=()
 for target in $TARGETS; do
     corpus=$OUT/corpus/$target
