@@ -125,7 +125,7 @@ def linux_boot_ratio():
     print(f"  under Swiftvisor:       {hv:>15,} instructions ({hw:.0f} s wall)")
     print(f"  ratio: {ratio:.3f} (target <= 1.05: {'met' if ratio <= 1.05 else 'MISSED'})")
     pw, pvh = runs["hv-pvh"]
-    print(f"\nLinux by PVH direct boot (the same kernel uncompressed, vmlinux), under Swiftvisor:")
+    print("\nLinux by PVH direct boot (the same kernel uncompressed, vmlinux), under Swiftvisor:")
     print(f"  power-on to the end:    {pvh:>15,} instructions ({pw:.0f} s wall), bzImage: {hv:,} ({pvh / hv:.2f}x)")
     if "hv-pvh" in vm_ticks and "hv" in vm_ticks:
         print(f"  VM start to power-off: {vm_ticks['hv-pvh']:>15,} instructions by PVH, {vm_ticks['hv']:,} by bzImage "

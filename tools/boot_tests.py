@@ -10,7 +10,7 @@ A case is a dict with these keys (only `name` and `emulator` are required):
     status     expected kernel exit status, from "swiftvisor: exit status N" (0)
     expect     regexes (re.MULTILINE) that must match the serial output, in this order
     forbid     regexes that must not match anywhere (default: DEFAULT_FORBID)
-    model      Bochs CPU model ("corei7_haswell_4770"); see /work/shared/facts/bochs-vmx-models.txt
+    model      Bochs CPU model ("corei7_haswell_4770"); a model with VMX, EPT and unrestricted guest
     cpu_options  appended to Bochs's cpu: line, e.g. "ignore_bad_msrs=1"
     bochs_extra  more bochsrc lines
     megs       guest RAM in MiB (128)
@@ -937,4 +937,18 @@ CASES += [
                   rf"^\[lapic\] guest tests: {len(LAPIC_PASSES)} passed, 0 failed$",
                   *as_expected("lapic")],
           timeout=240),
+]
+
+
+# ---- Module lines (issue 8): an unknown or misspelled argument is refused with a message
+# instead of silently giving the guest a default; the well-formed guest beside them still runs,
+# and the run reports failure (status 1). ----
+CASES += [
+    bochs("bochs-module-unknown-arguments",
+          modules=[g("hello", "mem=8 memroy=16"), g("hello", "verbose"), ("build/guests/hello.bin", "hello2 mem=8")],
+          expect=[r"^swiftvisor: bad guest module: \"hello mem=8 memroy=16\": unknown module argument 'memroy=16' ",
+                  r"^swiftvisor: bad guest module: \"hello verbose\": unknown module argument 'verbose' ",
+                  r"^\[hello2\] Hello from a long-mode guest under Swiftvisor$",
+                  r"^\[hello2\] stopped: shut down with exit code 0$"],
+          status=1),
 ]

@@ -15,6 +15,7 @@ packages=(
     binutils                                # objcopy (ELF64 -> ELF32 for QEMU -kernel), objdump
     python3                                 # tools/swiftvisor_run.py, tools/boottest.py
     acpica-tools                            # iasl: the ACPI tables' unit test decompiles them
+    pyflakes3                               # make lint: tools/ and Fuzz/
     "$@"
 )
 

@@ -44,7 +44,6 @@ import contextlib
 import dataclasses
 import os
 import re
-import shutil
 import select
 import signal
 import socket

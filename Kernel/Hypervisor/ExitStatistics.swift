@@ -29,8 +29,6 @@ struct ExitStatistics {
         cycles[slot] &+= spent
     }
 
-    func count(_ reason: ExitReason) -> UInt64 { counts[Int(reason.rawValue)] }
-
     var total: UInt64 {
         var sum: UInt64 = 0
         for i in 0..<Self.slots { sum &+= counts[i] }

@@ -176,7 +176,7 @@ enum GuestRunner {
         if vm.pointee.stop == nil && vm.pointee.budgetTicks == 0 {
             vm.pointee.stop = .timeBudgetExhausted(rip: (try? vm.pointee.vmcs.read(.guestRIP)) ?? 0)
         }
-        if vm.pointee.stop == nil && !vm.pointee.yielded && !vm.pointee.halted {
+        if vm.pointee.run.isRunning {
             vm.pointee.stop = .leftWithoutReason
         }
     }

@@ -32,11 +32,13 @@ struct GuestSpec {
     var apic = false
 
     enum ParseError: Error {
-        case empty, badValue(Substring), noSuchGuest(Substring)
+        case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring)
         var description: String {
             switch self {
             case .empty: return "empty module line"
             case .badValue(let word): return "bad module argument '\(word)' (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...] [-- cmdline])"
+            case .unknownArgument(let word):
+                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic=, then -- cmdline)"
             case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
             }
         }
@@ -53,7 +55,8 @@ struct GuestSpec {
             words = Array(words[..<dashes])
         }
         for word in words.dropFirst() {
-            guard let eq = word.firstIndex(of: "=") else { continue }
+            // A misspelled or unknown argument would silently give the guest a default it did not ask for.
+            guard let eq = word.firstIndex(of: "=") else { throw .unknownArgument(word) }
             let key = word[word.startIndex..<eq], value = word[word.index(after: eq)...]
             switch key {
             case "mode": guard let m = GuestMode(name: value) else { throw .badValue(word) }; mode = m
@@ -66,7 +69,7 @@ struct GuestSpec {
             case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
             case "acpi": guard value == "on" || value == "off" else { throw .badValue(word) }; acpi = value == "on"
             case "apic": guard value == "on" || value == "off" else { throw .badValue(word) }; apic = value == "on"
-            default: break
+            default: throw .unknownArgument(word)
             }
         }
     }

@@ -1,10 +1,9 @@
 import VTx
 
-/// Why a guest stopped running. Plain values only: the exit path records it, and
-/// the exit path must not touch reference counts (formatting waits for the report).
-///
 /// Why a guest stopped running. Every guest ends with one of these, reported
 /// with its details; the hypervisor itself carries on with the next guest.
+/// Plain values only: the exit path records it, and the exit path must not touch
+/// reference counts (formatting waits for the report).
 enum StopReason {
     case shutdown(code: UInt64)
     case halted(interruptsEnabled: Bool)
@@ -29,12 +28,6 @@ enum StopReason {
     /// Ctrl-A x on the hypervisor's console stopped every VM.
     case stoppedFromConsole
     case unhandledExit(reason: UInt16, qualification: UInt64, instructionLength: UInt64, instructionInformation: UInt64, rip: UInt64)
-
-    /// A guest that asked to stop with code 0 succeeded; everything else is a failure.
-    var isSuccess: Bool {
-        if case .shutdown(let code) = self { return code == 0 }
-        return false
-    }
 
     var description: String {
         switch self {

@@ -22,19 +22,16 @@ struct VirtualMachine {
     var armedDeadline: UInt64 = .max
     /// This turn ends at this TSC (the slice, or what is left of the budget).
     var sliceEndTSC: UInt64 = .max
-    /// HLT with interrupts enabled: the VM waits for an interrupt (its next device timer).
-    var halted = false
     var procBasedControls: PrimaryProcessorBasedControls
     /// IA32_VMX_MISC bits 4:0: the preemption timer counts once per 2^rate TSC ticks.
     let preemptionTimerRate: Int
     var hypercalls: GuestHypercallConsole
     let stats = ExitStatistics()
-    var stop: StopReason? = nil
+    /// Running, halted, yielded or stopped (RunState, Sources/VMX): the one record of where the VM stands.
+    var run = RunState<StopReason>.running
     /// Guest time left (TSC ticks), and the most it may run before another VM's turn.
     var budgetTicks: UInt64
     var sliceTicks: UInt64
-    /// Set by the exit path when the VM's time slice ended but its budget did not.
-    var yielded = false
     var context: GuestContext
     /// The guest's VGA text screen as last mirrored to the console.
     var vga = VGATextMirror()
@@ -52,6 +49,24 @@ struct VirtualMachine {
     var stopTSC: UInt64 = 0
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []
+
+    /// Why it stopped; setting a reason stops it (the exit handlers' and the scheduler's view of `run`).
+    var stop: StopReason? {
+        @inline(__always) get { run.stopReason }
+        @inline(__always) set { if let reason = newValue { run = .stopped(reason) } else if run.stopReason != nil { run = .running } }
+    }
+
+    /// HLT with interrupts enabled: waiting for an interrupt (its next device timer).
+    var halted: Bool {
+        @inline(__always) get { if case .halted = run { return true } else { return false } }
+        @inline(__always) set { if newValue { run = .halted } else if halted { run = .running } }
+    }
+
+    /// The time slice ended but the budget did not.
+    var yielded: Bool {
+        @inline(__always) get { if case .yielded = run { return true } else { return false } }
+        @inline(__always) set { if newValue { run = .yielded } else if yielded { run = .running } }
+    }
 
     func printReport() {
         let prefix = "[\(name.string)] "

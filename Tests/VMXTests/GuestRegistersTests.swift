@@ -22,3 +22,14 @@ final class GuestRegistersTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<GuestRegisters>.offset(of: \.r15), 120)
     }
 }
+
+final class RunStateTests: XCTestCase {
+    func testOnlyStoppedCarriesAReason() {
+        XCTAssertNil(RunState<Int>.running.stopReason)
+        XCTAssertNil(RunState<Int>.halted.stopReason)
+        XCTAssertNil(RunState<Int>.yielded.stopReason)
+        XCTAssertEqual(RunState<Int>.stopped(7).stopReason, 7)
+        XCTAssertTrue(RunState<Int>.running.isRunning)
+        XCTAssertFalse(RunState<Int>.yielded.isRunning)
+    }
+}
