@@ -71,12 +71,7 @@ enum InterruptDelivery {
 
     /// An exit that interrupted the delivery of an event (IDT-vectoring information
     /// valid, SDM Vol. 3C §28.2.4): deliver it again on the next entry, or it is lost.
-    static func reinjectInterruptedEvent() {
-        let info = vmreadFast(.idtVectoringInformation)
-        guard info & UInt64(InterruptionInfo.validBit) != 0 else { return }
-        let event = InterruptionInfo(rawValue: UInt32(truncatingIfNeeded: info) & ~InterruptionInfo.nmiUnblockingBit)
-        if event.deliversErrorCode { vmwriteFast(.vmEntryExceptionErrorCode, vmreadFast(.idtVectoringErrorCode)) }
-        if event.needsInstructionLength { vmwriteFast(.vmEntryInstructionLength, vmreadFast(.vmExitInstructionLength)) }
-        vmwriteFast(.vmEntryInterruptionInformation, UInt64(event.rawValue))
-    }
+    /// (Sources/VMX/EventReinjection.swift.)
+    @inline(__always)
+    static func reinjectInterruptedEvent() { EventReinjection.reinjectInterruptedEvent(HardwareVMCS()) }
 }
