@@ -623,6 +623,7 @@ def hostile_pair(finding, hostile, hostile_args, hostile_first, hostile_last=(),
                          *hostile_first, *VICTIM_PASSES, *hostile_last,
                          r"^vmx: CPU share: victim [\d.]+% ", r"^vmx: CPU share: hostile [\d.]+% ",
                          r"swiftvisor: host events: 0 NMIs \(0 during guests\), 0 machine checks",
+                         r"swiftvisor: VM switches: [1-9]\d* \(barriers on each: ",
                          r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
                  **kw)
 
@@ -663,6 +664,19 @@ CASES += [
                   r"^\[hostile\] PASS 3 DR6 kept my value across other VMs' turns$",
                   *as_expected("hostile")]),
 ]
+
+# The same pair on Bochs `tigerlake`, whose CPUID offers IBRS/IBPB, L1D_FLUSH and MD_CLEAR: every
+# VM switch runs IBPB, the L1D flush and VERW, and none of them faults.
+_tigerlake_pair = hostile_pair("cr2dr-tigerlake", "hostile_cr2dr", "",
+                               [r"^\[hostile\] hostile: CR2, DR0-DR3 and DR6 set to 0x41 patterns$"],
+                               [r"^\[hostile\] PASS 3 DR6 kept my value across other VMs' turns$", *as_expected("hostile")],
+                               model="tigerlake")
+_tigerlake_pair["expect"] = [*_tigerlake_pair["expect"][:-2],
+                             r"swiftvisor: VM switches: [1-9]\d* \(barriers on each: IBPB, L1D flush, VERW\)$",
+                             _tigerlake_pair["expect"][-1]]
+_tigerlake_pair["check"] = lambda r: (None if re.search(r"host events: .* 0 guarded faults fixed up$", r.serial, re.M)
+                                      else "a VM-switch barrier faulted (guarded faults fixed up)")
+CASES += [_tigerlake_pair]
 
 # Huge slice= and budget= values saturate ("no limit") instead of overflowing and trapping; the
 # boot-time checks show the NMI and #MC handlers and the fault fixup coming back; VMCALL from CPL 3.

@@ -56,6 +56,15 @@ struct GuestContext {
         frames.free(UInt64(UInt(bitPattern: area)), count: areaFrames)
     }
 
+    /// "IBPB, L1D flush, VERW" (what a VM switch does besides switching registers), or "none".
+    static var switchBarriers: String {
+        var parts: [String] = []
+        if hasIBPB { parts.append("IBPB") }
+        if hasL1DFlush { parts.append("L1D flush") }
+        if hasMDClear { parts.append("VERW") }
+        return parts.isEmpty ? "none offered by CPUID" : parts.joined(separator: ", ")
+    }
+
     /// Make this VM's registers the processor's.
     func load() {
         if Self.lastLoaded != area {
@@ -64,6 +73,7 @@ struct GuestContext {
             if Self.hasL1DFlush { _ = guarded_wrmsr(MSR.ia32FlushCmd, 1) } // IA32_FLUSH_CMD.L1D_FLUSH
             if Self.hasMDClear { cpu_buffers_clear() }
             Self.lastLoaded = area
+            HostEvents.vmSwitches &+= 1
         }
         withUnsafeBytes(of: debugRegisters) { debug_registers_load($0.baseAddress.unsafelyUnwrapped) }
         if useXSAVE {

@@ -23,6 +23,8 @@ enum HostEvents {
     nonisolated(unsafe) static var machineChecks: UInt64 = 0
     /// Guarded instructions that faulted and resumed at their fixup.
     nonisolated(unsafe) static var faultFixups: UInt64 = 0
+    /// Times the CPU changed from one VM's registers to another's (GuestContext.load).
+    nonisolated(unsafe) static var vmSwitches: UInt64 = 0
 
     /// Before any guest runs: a guarded XSETBV of XCR1 (always refused: #GP, or #UD without
     /// CR4.OSXSAVE) must come back through its fixup with the run going on.
@@ -48,6 +50,7 @@ enum HostEvents {
     static func report() {
         print("swiftvisor: host events: \(nmis) NMIs (\(nmisDuringGuests) during guests), \(machineChecks) machine checks, "
             + "\(faultFixups) guarded faults fixed up")
+        print("swiftvisor: VM switches: \(vmSwitches) (barriers on each: \(GuestContext.switchBarriers))")
     }
 }
 
