@@ -79,10 +79,7 @@ public enum CRAccessExit {
         case .generalProtection:
             GuestEvents.injectGeneralProtection(hw)
         case .load(let longMode, let loadPDPTEs, let flush):
-            if loadPDPTEs && !GuestControlState.loadPDPTEs(hw, cr3: state.cr3, memory: memory) {
-                GuestEvents.injectGeneralProtection(hw)
-                return
-            }
+            guard pdptesLoaded(hw, loadPDPTEs, cr3: state.cr3, memory: memory) else { return }
             switch longMode {
             case .none:
                 break
@@ -106,8 +103,7 @@ public enum CRAccessExit {
             }
             hw.write(.guestCR0, GuestControlRegister.actual(forGuestValue: value, fixed: cpu.cr0Fixed))
             hw.write(.cr0ReadShadow, value)
-            if flush { flushGuestTLB(hw, cpu) }
-            GuestEvents.skipInstruction(hw)
+            completed(hw, cpu, flush: flush)
         }
     }
 
@@ -119,14 +115,10 @@ public enum CRAccessExit {
         case .generalProtection:
             GuestEvents.injectGeneralProtection(hw)
         case .load(_, let loadPDPTEs, let flush):
-            if loadPDPTEs && !GuestControlState.loadPDPTEs(hw, cr3: state.cr3, memory: memory) {
-                GuestEvents.injectGeneralProtection(hw)
-                return
-            }
+            guard pdptesLoaded(hw, loadPDPTEs, cr3: state.cr3, memory: memory) else { return }
             hw.write(.guestCR4, GuestControlRegister.actual(forGuestValue: value, fixed: cpu.cr4Fixed))
             hw.write(.cr4ReadShadow, value)
-            if flush { flushGuestTLB(hw, cpu) }
-            GuestEvents.skipInstruction(hw)
+            completed(hw, cpu, flush: flush)
         }
     }
 
@@ -138,19 +130,26 @@ public enum CRAccessExit {
         case .generalProtection:
             GuestEvents.injectGeneralProtection(hw)
         case .load(_, let loadPDPTEs, let flush):
-            if loadPDPTEs && !GuestControlState.loadPDPTEs(hw, cr3: cr3, memory: memory) {
-                GuestEvents.injectGeneralProtection(hw)
-                return
-            }
+            guard pdptesLoaded(hw, loadPDPTEs, cr3: cr3, memory: memory) else { return }
             hw.write(.guestCR3, cr3)
-            if flush { flushGuestTLB(hw, cpu) }
-            GuestEvents.skipInstruction(hw)
+            completed(hw, cpu, flush: flush)
         }
     }
 
-    /// A MOV to CR0/CR3/CR4 we emulate does not flush the guest's TLB the way the real
+    /// A write that loads the PDPTE registers loads them first: false (and #GP(0) injected, nothing
+    /// else changed) when one has a reserved bit set or the table is outside the guest's RAM.
+    @inline(__always)
+    static func pdptesLoaded<H: VMXHardware>(_ hw: H, _ load: Bool, cr3: UInt64, memory: GuestMemory) -> Bool {
+        if !load || GuestControlState.loadPDPTEs(hw, cr3: cr3, memory: memory) { return true }
+        GuestEvents.injectGeneralProtection(hw)
+        return false
+    }
+
+    /// The emulated MOV to CR0/CR3/CR4 is done. It does not flush the guest's TLB the way the real
     /// instruction would; with VPID the guest's translations survive exits, so drop them.
-    static func flushGuestTLB<H: VMXHardware>(_ hw: H, _ cpu: VCPUState) {
-        if cpu.vpid != 0 { hw.invalidateVPID(cpu.vpid) }
+    @inline(__always)
+    static func completed<H: VMXHardware>(_ hw: H, _ cpu: VCPUState, flush: Bool) {
+        if flush && cpu.vpid != 0 { hw.invalidateVPID(cpu.vpid) }
+        GuestEvents.skipInstruction(hw)
     }
 }
