@@ -94,10 +94,9 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
             vm.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
             return false
         }
-        let q = EPTViolationQualification(rawValue: vmreadFast(.exitQualification))
-        vm.pointee.stop = .eptViolation(gpa: vmreadFast(.guestPhysicalAddress), qualification: q,
-                                        linearAddress: q.contains(.guestLinearAddressValid) ? vmreadFast(.guestLinearAddress) : nil,
-                                        rip: vmreadFast(.guestRIP))
+        let access = EPTViolationExit.access(hw)
+        vm.pointee.stop = .eptViolation(gpa: access.gpa, qualification: access.qualification,
+                                        linearAddress: access.linearAddress, rip: access.rip)
         return false
     case ExitReason.eptMisconfiguration.rawValue:
         vm.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
