@@ -32,9 +32,13 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// 8259's INTR through LINT0 in virtual-wire mode (ExtINT).
     public var ioapic: IOAPIC? = nil
     public var lapic: LocalAPIC? = nil
+    /// `ioapic` and `lapic` are there (a stored Bool: testing the optionals on the exit path
+    /// copies the whole APIC structures, about 20 instructions a exit on a VM without them).
+    public private(set) var hasAPIC = false
 
     /// Turns on the APIC interrupt model (one vCPU, APIC ID 0).
     public mutating func enableAPIC(tscHz: UInt64, x2APIC: Bool, tscDeadline: Bool, physicalAddressBits: Int) {
+        hasAPIC = true
         ioapic = IOAPIC(id: ACPITables.ioAPICID(vcpus: 1))
         lapic = LocalAPIC(id: 0, bootstrapProcessor: true, virtualWire: true, timerHz: tscHz, tscHz: tscHz,
                           x2APICSupported: x2APIC, tscDeadlineSupported: tscDeadline,
@@ -92,7 +96,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// INTA: the vector to deliver (the request moves to in-service).
     public mutating func acknowledge() -> UInt8 {
         let vector: UInt8
-        if lapic != nil, lapic!.highestDeliverable() != nil {
+        if hasAPIC, lapic.unsafelyUnwrapped.highestDeliverable() != nil {
             vector = lapic!.acknowledge()
         } else {
             vector = pic.acknowledge()      // the 8259 through LINT0 (ExtINT), or no APIC at all
@@ -105,7 +109,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// reaches the CPU (no local APIC, or LINT0 in ExtINT mode).
     @inline(__always)
     mutating func refreshInterruptPending() {
-        if let apic = lapic {
+        if hasAPIC {
+            let apic = lapic.unsafelyUnwrapped
             interruptPending = apic.highestDeliverable() != nil || (pic.interruptRequested && apic.acceptsPICInterrupt)
         } else {
             interruptPending = pic.interruptRequested
@@ -223,6 +228,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     /// Whether an emulated device decodes the guest-physical address `gpa` (outside RAM).
     public func hasMMIODevice(at gpa: UInt64) -> Bool {
+        guard hasAPIC else { return false }
         if ioapic != nil && gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize { return true }
         if let apic = lapic, apic.xAPICMode, gpa >= apic.mmioBase, gpa - apic.mmioBase < 0x1000 { return true }
         return false
@@ -339,7 +345,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     }
 
     private mutating func fireTimers(tsc: UInt64) {
-        if lapic != nil, tsc >= lapic!.nextTimerTSC {
+        if hasAPIC, tsc >= lapic.unsafelyUnwrapped.nextTimerTSC {
             lapic!.update(tsc: tsc)
             refreshInterruptPending()
         }
@@ -365,7 +371,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// The earliest of the PIT's next IRQ0, the drive's busy end and the local APIC timer.
     @inline(__always)
     private mutating func recomputeNextTimer() {
-        nextTimerTSC = min(pitTimerTSC, ataTimerTSC, lapic?.nextTimerTSC ?? .max)
+        nextTimerTSC = hasAPIC ? min(pitTimerTSC, ataTimerTSC, lapic.unsafelyUnwrapped.nextTimerTSC)
+            : min(pitTimerTSC, ataTimerTSC)
     }
 
     /// An edge on an ISA line: the 8259 holds it (PIC8259.pulse), the I/O APIC sees the pin rise and fall.

@@ -28,7 +28,7 @@ enum APICExit {
     static func msr(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>,
                     write: Bool) -> Bool {
         let msr = UInt32(truncatingIfNeeded: regs.pointee.rcx)
-        guard vm.pointee.pc.lapic != nil, isAPICMSR(msr) else { return false }
+        guard vm.pointee.pc.hasAPIC, isAPICMSR(msr) else { return false }
         let offset = vmreadFast(.tscOffset)
         let now = rdtsc()
         if write {

@@ -40,7 +40,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.cpuid.rawValue:
         let leaf = UInt32(truncatingIfNeeded: regs.pointee.rax)
         CPUIDExit.handle(hw, &regs.pointee)
-        if vm.pointee.pc.lapic != nil { APICExit.adjustCPUID(&regs.pointee, leaf: leaf) }
+        if vm.pointee.pc.hasAPIC { APICExit.adjustCPUID(&regs.pointee, leaf: leaf) }
         return true
     case ExitReason.ioInstruction.rawValue:
         switch IOExit.handle(hw, &regs.pointee, pc: &vm.pointee.pc) {
@@ -89,7 +89,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.eptViolation.rawValue:
         // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
         let gpa = vmreadFast(.guestPhysicalAddress)
-        if vm.pointee.pc.hasMMIODevice(at: gpa) {
+        if vm.pointee.pc.hasAPIC && vm.pointee.pc.hasMMIODevice(at: gpa) {
             guard let failure = MMIOExit.handle(vm, regs, gpa: gpa) else { return true }
             vm.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
             return false
