@@ -816,7 +816,7 @@ def linux_pvh_case():
     return bochs(name,
                  modules=[("build/linux/vmlinux", f"linux mem=256 budget=20000 expect=poweroff apic=on -- {LINUX_CMDLINE}"),
                           ("build/linux/initramfs.cpio.gz", "+initrd linux")],
-                 megs=512, cpu_options="ignore_bad_msrs=1", timeout=900,
+                 megs=512, cpu_options="ignore_bad_msrs=0", timeout=900,
                  expect=[r"^\[linux\] PVH kernel loaded: 32-bit protected mode, entry 0x0000000001",
                          r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.",
                          r"^\[linux\] \[\s*\d+\.\d+\] IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23$",
