@@ -29,10 +29,40 @@ public enum ELF64Loader {
     public static let bootBlockSize: UInt64 = 0x8000
     static let mappedGibibytes = 4
 
+    /// Everything `commit` will write, decided and checked.
+    public struct Plan: Equatable, Sendable {
+        /// The PT_LOAD segments with a non-zero p_memsz, in program header order.
+        public var segments: [ELFSegment]
+        /// e_entry translated to its physical address.
+        public var entry: UInt64
+        /// B: where the GDT, page tables and stack go.
+        public var bootBlockBase: UInt64
+        public var identityMappedGibibytes: Int
+        /// RBX at entry: the RAM size.
+        public var ramSize: UInt64
+
+        public var gdtAddress: UInt64 { bootBlockBase + ELF64Loader.gdtOffset }
+        public var pml4Address: UInt64 { bootBlockBase + ELF64Loader.pml4Offset }
+        public var stackTop: UInt64 { bootBlockBase + ELF64Loader.bootBlockSize }
+    }
+
     public enum LoadError: Error, Equatable, Sendable {
         case emptyImage
         case elf(ELFError)
         case noRoomForBootBlock(segmentsEnd: UInt64, ramSize: UInt64)
+        case writeFailed(Structure)
+
+        /// What the commit step writes (for the error that names the one that did not fit).
+        public enum Structure: Equatable, Sendable {
+            case kernelSegment, gdt, pageTables
+            public var name: StaticString {
+                switch self {
+                case .kernelSegment: return "a kernel segment"
+                case .gdt: return "the boot GDT"
+                case .pageTables: return "the identity-map page tables"
+                }
+            }
+        }
 
         public var description: String {
             switch self {
@@ -42,11 +72,13 @@ public enum ELF64Loader {
                 return "no room for the GDT, page tables and stack (32 KiB): the segments cover "
                     + "0x500–0x7fff and nothing is free between their end \(LoaderMath.hex(end)) and the end of "
                     + "\(LoaderMath.describeSize(ram)) of guest RAM below 4 GiB"
+            case .writeFailed(let what): return "could not write \(what.name) into guest memory"
             }
         }
     }
 
-    public static func load(_ image: UnsafeRawBufferPointer, into memory: GuestMemory) throws(LoadError) -> CPUStartState {
+    /// Parses and checks the image against the RAM size and places the boot block; writes nothing.
+    public static func plan(_ image: UnsafeRawBufferPointer, ramSize: UInt64) throws(LoadError) -> Plan {
         guard image.count > 0 else { throw .emptyImage }
         let elf: ELFImage
         do throws(ELFError) {
@@ -56,9 +88,9 @@ public enum ELF64Loader {
             guard elf.machine == ELFImage.machineX86_64 else {
                 throw ELFError.wrongMachine(found: elf.machine, needed: ELFImage.machineX86_64)
             }
-            try elf.checkPlacement(ramSize: memory.size)
-            guard elf.physicalEntry < memory.size else {
-                throw ELFError.entryOutsideRAM(entry: elf.physicalEntry, ramSize: memory.size)
+            try elf.checkPlacement(ramSize: ramSize)
+            guard elf.physicalEntry < ramSize else {
+                throw ELFError.entryOutsideRAM(entry: elf.physicalEntry, ramSize: ramSize)
             }
         } catch {
             throw .elf(error)
@@ -73,22 +105,45 @@ public enum ELF64Loader {
         if !lowFree {
             guard let above = LoaderMath.alignUp(extent.end, PageTable.pageSize),
                   let blockEnd = LoaderMath.end(above, bootBlockSize),
-                  blockEnd <= memory.size, blockEnd <= UInt64(mappedGibibytes) << 30 else {
-                throw .noRoomForBootBlock(segmentsEnd: extent.end, ramSize: memory.size)
+                  blockEnd <= ramSize, blockEnd <= UInt64(mappedGibibytes) << 30 else {
+                throw .noRoomForBootBlock(segmentsEnd: extent.end, ramSize: ramSize)
             }
             base = above
         }
         // Also guard the small-RAM case: the block itself must be in RAM.
-        guard memory.contains(gpa: base, length: bootBlockSize) else {
-            throw .noRoomForBootBlock(segmentsEnd: extent.end, ramSize: memory.size)
+        guard let blockEnd = LoaderMath.end(base, bootBlockSize), blockEnd <= ramSize else {
+            throw .noRoomForBootBlock(segmentsEnd: extent.end, ramSize: ramSize)
         }
+        return Plan(segments: elf.segments.filter { $0.memorySize > 0 }, entry: elf.physicalEntry,
+                    bootBlockBase: base, identityMappedGibibytes: mappedGibibytes, ramSize: ramSize)
+    }
 
-        _ = elf.copySegments(from: image, into: memory)
-        _ = BootGDT.write(at: base + gdtOffset, code64: true, into: memory)
-        _ = IdentityPageTables.write(pml4: base + pml4Offset, gibibytes: mappedGibibytes, into: memory)
-        var state = BootCPU.longMode(entry: elf.physicalEntry, stack: base + bootBlockSize,
-                                     pml4: base + pml4Offset, gdtBase: base + gdtOffset)
-        state.rbx = memory.size
+    /// Writes the plan (segments, GDT, page tables) and returns the start state.
+    public static func commit(_ plan: Plan, image: UnsafeRawBufferPointer,
+                              into memory: GuestMemory) throws(LoadError) -> CPUStartState {
+        let file = ImageBytes(image)
+        for segment in plan.segments {
+            guard let source = file.slice(offset: segment.offset, length: segment.fileSize),
+                  segment.fileSize <= segment.memorySize,
+                  memory.copyIn(source, gpa: segment.physicalAddress),
+                  memory.fill(gpa: segment.physicalAddress + segment.fileSize,
+                              length: segment.memorySize - segment.fileSize, with: 0) else {
+                throw .writeFailed(.kernelSegment)
+            }
+        }
+        guard BootGDT.write(at: plan.gdtAddress, code64: true, into: memory) else { throw .writeFailed(.gdt) }
+        guard IdentityPageTables.write(pml4: plan.pml4Address, gibibytes: plan.identityMappedGibibytes,
+                                       into: memory) else {
+            throw .writeFailed(.pageTables)
+        }
+        var state = BootCPU.longMode(entry: plan.entry, stack: plan.stackTop, pml4: plan.pml4Address,
+                                     gdtBase: plan.gdtAddress)
+        state.rbx = plan.ramSize
         return state
+    }
+
+    public static func load(_ image: UnsafeRawBufferPointer, into memory: GuestMemory) throws(LoadError) -> CPUStartState {
+        let plan = try plan(image, ramSize: memory.size)
+        return try commit(plan, image: image, into: memory)
     }
 }

@@ -242,15 +242,15 @@ public struct ELFImage: Sendable {
     /// Copies every segment's p_filesz bytes from p_offset to p_paddr and zeroes the rest
     /// up to p_memsz. Call only after `checkPlacement` (it re-checks and returns false
     /// instead of trapping).
-    @discardableResult
     public func copySegments(from bytes: UnsafeRawBufferPointer, into memory: GuestMemory) -> Bool {
         let file = ImageBytes(bytes)
         for segment in segments where segment.memorySize > 0 {
             guard let source = file.slice(offset: segment.offset, length: segment.fileSize),
-                  memory.contains(gpa: segment.physicalAddress, length: segment.memorySize) else { return false }
-            _ = memory.copyIn(source, gpa: segment.physicalAddress)
-            _ = memory.fill(gpa: segment.physicalAddress + segment.fileSize,
-                            length: segment.memorySize - segment.fileSize, with: 0)
+                  segment.fileSize <= segment.memorySize,
+                  memory.contains(gpa: segment.physicalAddress, length: segment.memorySize),
+                  memory.copyIn(source, gpa: segment.physicalAddress),
+                  memory.fill(gpa: segment.physicalAddress + segment.fileSize,
+                              length: segment.memorySize - segment.fileSize, with: 0) else { return false }
         }
         return true
     }

@@ -84,15 +84,14 @@ enum BootGDT {
     static let size: UInt64 = 4 * 8
     static let limit: UInt32 = 4 * 8 - 1
 
-    @discardableResult
+    /// Writes the four descriptors; false (and nothing written) when they do not all fit.
     static func write(at base: UInt64, code64: Bool, into memory: GuestMemory) -> Bool {
         guard memory.contains(gpa: base, length: size) else { return false }
         let code = code64 ? SegmentDescriptor.code64() : SegmentDescriptor.code32()
-        _ = memory.store(SegmentDescriptor.null.rawValue, gpa: base)
-        _ = memory.store(SegmentDescriptor.null.rawValue, gpa: base + 8)
-        _ = memory.store(code.rawValue, gpa: base + 16)
-        _ = memory.store(SegmentDescriptor.data().rawValue, gpa: base + 24)
-        return true
+        return memory.store(SegmentDescriptor.null.rawValue, gpa: base)
+            && memory.store(SegmentDescriptor.null.rawValue, gpa: base + 8)
+            && memory.store(code.rawValue, gpa: base + 16)
+            && memory.store(SegmentDescriptor.data().rawValue, gpa: base + 24)
     }
 }
 

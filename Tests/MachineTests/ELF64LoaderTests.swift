@@ -251,6 +251,104 @@ final class ELF64LoaderTests: XCTestCase {
         XCTAssertEqual(ram.u8(0x8000), 0xF4)
     }
 
+    // MARK: plan (pure) and commit
+
+    func testPlanPlacesSegmentsAndBootBlockWithoutMemory() throws {
+        let plan = try higherHalfKernel().bytes.withUnsafeBytes { buffer throws(ELF64Loader.LoadError) in
+            try ELF64Loader.plan(buffer, ramSize: Self.ram16M)
+        }
+        XCTAssertEqual(plan.entry, 0x20_0010)
+        XCTAssertEqual(plan.segments.map(\.physicalAddress), [0x20_0000, 0x20_1000], "PT_NOTE (p_memsz 0) left out")
+        XCTAssertEqual(plan.segments.map(\.memorySize), [0x180, 0x3000])
+        XCTAssertEqual(plan.bootBlockBase, 0)
+        XCTAssertEqual(plan.gdtAddress, 0x500)
+        XCTAssertEqual(plan.pml4Address, 0x1000)
+        XCTAssertEqual(plan.stackTop, 0x8000)
+        XCTAssertEqual(plan.identityMappedGibibytes, 4)
+        XCTAssertEqual(plan.ramSize, Self.ram16M)
+    }
+
+    func testPlanMovesBootBlockAboveLowSegments() throws {
+        var image = ELFBuilder.elf64(entry: 0x1000, segments: [
+            TestSegment(offset: 0x1000, vaddr: 0, paddr: 0, filesz: 0x100, memsz: 0x1_1000),
+        ])
+        image.put(bytes: text, at: 0x1000)
+        let plan = try image.bytes.withUnsafeBytes { buffer throws(ELF64Loader.LoadError) in
+            try ELF64Loader.plan(buffer, ramSize: Self.ram16M)
+        }
+        XCTAssertEqual(plan.bootBlockBase, 0x1_1000)
+        XCTAssertEqual(plan.stackTop, 0x1_9000)
+        let refused = image.bytes.withUnsafeBytes { buffer in
+            Result { () throws(ELF64Loader.LoadError) in try ELF64Loader.plan(buffer, ramSize: 0x1_8000) }
+        }.failure
+        XCTAssertEqual(refused, .noRoomForBootBlock(segmentsEnd: 0x1_1000, ramSize: 0x1_8000))
+    }
+
+    func testCommitOfAPlanForMoreRAMFailsNamingTheSegment() throws {
+        // A plan made for 16 MiB committed into 1 MiB: the kernel at 2 MiB does not fit.
+        let image = higherHalfKernel()
+        let ram = TestRAM(size: 1 << 20)
+        let error = image.bytes.withUnsafeBytes { buffer in
+            Result { () throws(ELF64Loader.LoadError) in
+                let plan = try ELF64Loader.plan(buffer, ramSize: Self.ram16M)
+                return try ELF64Loader.commit(plan, image: buffer, into: ram.memory)
+            }
+        }.failure
+        XCTAssertEqual(error, .writeFailed(.kernelSegment))
+        XCTAssertEqual(error?.description, "could not write a kernel segment into guest memory")
+    }
+
+    func testCommitFailsNamingThePageTables() throws {
+        // Segments low in RAM, the boot block planned at 0 but RAM shrunk under the page tables.
+        let image = minimal([TestSegment(offset: 0x100, vaddr: 0x8000, paddr: 0x8000, filesz: 0x10, memsz: 0x10)],
+                            entry: 0x8000)
+        let ram = TestRAM(size: 0x2000)
+        let error = image.bytes.withUnsafeBytes { buffer in
+            Result { () throws(ELF64Loader.LoadError) in
+                var plan = try ELF64Loader.plan(buffer, ramSize: Self.ram16M)
+                plan.segments = []
+                return try ELF64Loader.commit(plan, image: buffer, into: ram.memory)
+            }
+        }.failure
+        XCTAssertEqual(error, .writeFailed(.pageTables))
+    }
+
+    func testFlatGuestPlanPerMode() throws {
+        let long = try FlatGuestLoader.plan(imageSize: 0x100, mode: .long, ramSize: 1 << 20)
+        XCTAssertEqual(long, FlatGuestLoader.Plan(mode: .long, imageSize: 0x100, loadAddress: 0x8000, entry: 0x8000,
+                                                  stack: 0x8000, identityMappedGibibytes: 4, ramSize: 1 << 20))
+        let real = try FlatGuestLoader.plan(imageSize: 0x100, mode: .real, ramSize: 1 << 20)
+        XCTAssertEqual(real.stack, 0x7FF0)
+        XCTAssertEqual(real.identityMappedGibibytes, 0)
+        XCTAssertEqual(try FlatGuestLoader.plan(imageSize: 1, mode: .protected, ramSize: 1 << 20).identityMappedGibibytes, 0)
+        XCTAssertEqual(FlatGuestLoader.startState(long).cr3, 0x1000)
+        XCTAssertEqual(FlatGuestLoader.startState(long).rbx, 1 << 20)
+        XCTAssertEqual(FlatGuestLoader.startState(real).idtrLimit, 0x3FF)
+
+        XCTAssertThrowsError(try FlatGuestLoader.plan(imageSize: 0, mode: .long, ramSize: 1 << 20)) {
+            XCTAssertEqual($0 as? FlatGuestLoader.LoadError, .emptyImage)
+        }
+        XCTAssertThrowsError(try FlatGuestLoader.plan(imageSize: 0x8001, mode: .long, ramSize: 0x1_0000)) {
+            XCTAssertEqual($0 as? FlatGuestLoader.LoadError, .imageTooLarge(imageSize: 0x8001, room: 0x8000))
+        }
+        XCTAssertThrowsError(try FlatGuestLoader.plan(imageSize: 1, mode: .long, ramSize: 0xFFFF)) {
+            XCTAssertEqual($0 as? FlatGuestLoader.LoadError, .memoryTooSmall(0xFFFF))
+        }
+    }
+
+    func testFlatGuestCommitFailsNamingTheStructure() throws {
+        let image: [UInt8] = Array(repeating: 0xF4, count: 0x100)
+        let plan = try FlatGuestLoader.plan(imageSize: 0x100, mode: .long, ramSize: 1 << 20)
+        let small = TestRAM(size: 0x8000)      // the image at 0x8000 does not fit
+        XCTAssertThrowsError(try image.withUnsafeBytes { try FlatGuestLoader.commit(plan, image: $0, into: small.memory) }) {
+            XCTAssertEqual($0 as? FlatGuestLoader.LoadError, .writeFailed(.image))
+            XCTAssertEqual(($0 as? FlatGuestLoader.LoadError)?.description, "could not write the guest image into guest memory")
+        }
+        XCTAssertThrowsError(try image.withUnsafeBytes { try FlatGuestLoader.commit(plan, image: UnsafeRawBufferPointer(rebasing: $0[0..<1]), into: small.memory) }) {
+            XCTAssertEqual($0 as? FlatGuestLoader.LoadError, .writeFailed(.image), "an image of another size than planned")
+        }
+    }
+
     func testIdentityPageTablesLimits() {
         let ram = TestRAM(size: 0x8000)
         XCTAssertFalse(IdentityPageTables.write(pml4: 0x1000, gibibytes: 0, into: ram.memory))
