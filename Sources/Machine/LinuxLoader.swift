@@ -88,6 +88,43 @@ public enum LinuxLoader {
     /// E820 entries: RAM below 0x9F000, reserved 0x9F000–0xFFFFF (EBDA, VGA, ROM), RAM above 1 MiB.
     public static let reservedLowStart: UInt64 = 0x9F000
 
+    /// One e820 entry of boot_params (struct boot_e820_entry: addr, size, type).
+    public struct E820Entry: Equatable, Sendable {
+        public var base: UInt64
+        public var length: UInt64
+        public var type: UInt32
+        public init(base: UInt64, length: UInt64, type: UInt32) {
+            self.base = base
+            self.length = length
+            self.type = type
+        }
+    }
+
+    /// Everything `commit` will write, decided and checked.
+    public struct Plan: Equatable, Sendable {
+        /// Boot protocol version, e.g. 0x020F for 2.15.
+        public var protocolVersion: UInt16
+        public var entry64: Bool
+        /// RIP at entry: load address + 0x200 (64-bit) or the load address (32-bit).
+        public var entry: UInt64
+        /// The protected-mode kernel: file bytes [kernelOffset, kernelOffset + kernelSize) → loadAddress.
+        public var kernelOffset: UInt64
+        public var kernelSize: UInt64
+        public var loadAddress: UInt64
+        public var runAddress: UInt64
+        public var initSize: UInt64
+        /// The setup header bytes [0x1F1, setupHeaderEnd) copied into boot_params.
+        public var setupHeaderEnd: UInt64
+        /// loadflags as boot_params gets them (CAN_USE_HEAP added).
+        public var loadflags: UInt8
+        public var initrdAddress: UInt64
+        public var initrdSize: UInt64
+        public var commandLineLength: UInt64
+        public var e820: [E820Entry]
+        /// GiB the identity map covers (0 for the 32-bit protocol).
+        public var identityMappedGibibytes: Int
+    }
+
     public struct Loaded: Sendable {
         public var state: CPUStartState
         /// Boot protocol version, e.g. 0x020F for 2.15.
@@ -122,6 +159,23 @@ public enum LinuxLoader {
         case kernelDoesNotFit(address: UInt64, size: UInt64, ramSize: UInt64)
         case initrdDoesNotFit(size: UInt64, lowest: UInt64, highest: UInt64)
         case memoryTooLargeForIdentityMap(UInt64)
+        case writeFailed(Structure)
+
+        /// What the commit step writes (for the error that names the one that did not fit).
+        public enum Structure: Equatable, Sendable {
+            case kernel, initrd, bootParams, e820Table, commandLine, gdt, pageTables
+            public var name: StaticString {
+                switch self {
+                case .kernel: return "the protected-mode kernel"
+                case .initrd: return "the initrd"
+                case .bootParams: return "boot_params"
+                case .e820Table: return "the e820 table"
+                case .commandLine: return "the command line"
+                case .gdt: return "the boot GDT"
+                case .pageTables: return "the identity-map page tables"
+                }
+            }
+        }
 
         public var description: String {
             switch self {
@@ -155,6 +209,7 @@ public enum LinuxLoader {
             case .memoryTooLargeForIdentityMap(let size):
                 return "guest RAM of \(LoaderMath.describeSize(size)) is more than the boot identity map "
                     + "(page tables at 0x10000–0x9efff) can cover"
+            case .writeFailed(let what): return "could not write \(what.name) into guest memory"
             }
         }
     }
@@ -165,9 +220,10 @@ public enum LinuxLoader {
         return "\(version >> 8)." + (minor < 10 ? "0" : "") + "\(minor)"
     }
 
-    public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "",
-                            initrd: UnsafeRawBufferPointer? = nil,
-                            into memory: GuestMemory) throws(LoadError) -> Loaded {
+    /// Parses and checks the bzImage, the command line and the initrd size against the RAM
+    /// size and decides where everything goes; writes nothing.
+    public static func plan(_ image: UnsafeRawBufferPointer, commandLine: String = "", initrdSize: UInt64 = 0,
+                            ramSize: UInt64) throws(LoadError) -> Plan {
         guard image.count > 0 else { throw .emptyImage }
         let file = ImageBytes(image)
         // The magic and version come first; a file too short to hold them is truncated.
@@ -217,19 +273,19 @@ public enum LinuxLoader {
             throw .commandLineTooLong(length: commandLineLength, maximum: commandLineMaximum)
         }
 
-        guard memory.size > defaultLoadAddress else { throw .memoryTooSmall(memory.size) }
+        guard ramSize > defaultLoadAddress else { throw .memoryTooSmall(ramSize) }
 
         // Where to load. The kernel occupies [load, load + max(file size, init_size)) while it
         // decompresses; init_size (2.10) is the linear memory it needs from its start.
         let footprint = max(kernelSize, initSize)
         var loadAddress = defaultLoadAddress
         if relocatable && prefAddress >= defaultLoadAddress && prefAddress & 0xFFF == 0,
-           let end = LoaderMath.end(prefAddress, footprint), end <= memory.size {
+           let end = LoaderMath.end(prefAddress, footprint), end <= ramSize {
             // A relocatable kernel may go anywhere; its preferred address saves it a move.
             loadAddress = prefAddress
         }
-        guard let loadEnd = LoaderMath.end(loadAddress, footprint), loadEnd <= memory.size else {
-            throw .kernelDoesNotFit(address: loadAddress, size: footprint, ramSize: memory.size)
+        guard let loadEnd = LoaderMath.end(loadAddress, footprint), loadEnd <= ramSize else {
+            throw .kernelDoesNotFit(address: loadAddress, size: footprint, ramSize: ramSize)
         }
         // Where it will run. A non-relocatable kernel "will unconditionally move itself and
         // run at" pref_address. A relocatable one realigns itself to kernel_alignment and,
@@ -245,19 +301,18 @@ public enum LinuxLoader {
         } else if prefAddress != 0 {
             runAddress = prefAddress
         }
-        guard let runEnd = LoaderMath.end(runAddress, initSize), runEnd <= memory.size else {
-            throw .kernelDoesNotFit(address: runAddress, size: initSize, ramSize: memory.size)
+        guard let runEnd = LoaderMath.end(runAddress, initSize), runEnd <= ramSize else {
+            throw .kernelDoesNotFit(address: runAddress, size: initSize, ramSize: ramSize)
         }
         let kernelAreaEnd = max(loadEnd, runEnd)
 
         // The initrd: as high as allowed, page aligned, above everything the kernel uses.
         // initrd_addr_max is the highest address the initrd may occupy (inclusive);
         // XLF_CAN_BE_LOADED_ABOVE_4G lifts that limit (and the identity map covers all RAM).
-        var initrdAddress: UInt64 = 0, initrdSize: UInt64 = 0
-        if let initrd = initrd, initrd.count > 0 {
-            initrdSize = UInt64(initrd.count)
+        var initrdAddress: UInt64 = 0
+        if initrdSize > 0 {
             let top = xloadflags & XLoadFlag.canBeLoadedAbove4G != 0
-                ? memory.size : min(memory.size, initrdAddrMax + 1)
+                ? ramSize : min(ramSize, initrdAddrMax + 1)
             let lowest = LoaderMath.alignUp(kernelAreaEnd, PageTable.pageSize) ?? UInt64.max
             guard initrdSize <= top, LoaderMath.alignDown(top - initrdSize, PageTable.pageSize) >= lowest else {
                 throw .initrdDoesNotFit(size: initrdSize, lowest: kernelAreaEnd, highest: top)
@@ -270,68 +325,104 @@ public enum LinuxLoader {
         // ident mapping"; we map all RAM and at least 4 GiB.
         var gibibytes = 0
         if entry64 {
-            gibibytes = max(4, IdentityPageTables.gibibytes(covering: memory.size))
+            gibibytes = max(4, IdentityPageTables.gibibytes(covering: ramSize))
             guard pml4Address + IdentityPageTables.size(gibibytes: gibibytes) <= lowMemoryEnd else {
-                throw .memoryTooLargeForIdentityMap(memory.size)
+                throw .memoryTooLargeForIdentityMap(ramSize)
             }
         }
 
-        // Everything is checked; write.
-        _ = memory.copyIn(file.slice(offset: kernelOffset, length: kernelSize)!, gpa: loadAddress)
-        if let initrd = initrd, initrdSize > 0 { _ = memory.copyIn(initrd, gpa: initrdAddress) }
-
-        let bp = bootParamsAddress
-        _ = memory.fill(gpa: bp, length: BootParams.size, with: 0)
+        // The e820 map: RAM below 0x9F000, reserved 0x9F000–0xFFFFF (EBDA, VGA, ROM), RAM above 1 MiB.
+        let e820 = [
+            E820Entry(base: 0, length: reservedLowStart, type: e820RAM),
+            E820Entry(base: reservedLowStart, length: defaultLoadAddress - reservedLowStart, type: e820Reserved),
+            E820Entry(base: defaultLoadAddress, length: ramSize - defaultLoadAddress, type: e820RAM),
+        ]
         // The setup header goes to the same offset in boot_params; a header claiming to
         // run past boot_params' header area is cut there.
-        let copyEnd = min(headerEnd, BootParams.headerAreaEnd)
-        _ = memory.copyIn(file.slice(offset: Header.start, length: copyEnd - Header.start)!, gpa: bp + Header.start)
-        _ = memory.store(UInt8(0xFF), gpa: bp + Header.typeOfLoader)          // "undefined" loader ID
-        _ = memory.store(loadflags | LoadFlag.canUseHeap, gpa: bp + Header.loadflags)
-        // heap_end_ptr is an offset from the real-mode code's start, used only by the
-        // real-mode setup we skip; 0xFE00 is the customary value for a 64 KiB segment.
-        _ = memory.store(UInt16(0xFE00), gpa: bp + Header.heapEndPtr)
-        // code32_start defaults to the load address; a loader putting a kernel elsewhere
-        // must update it. It is also the 32-bit entry point.
-        _ = memory.store(UInt32(truncatingIfNeeded: loadAddress), gpa: bp + Header.code32Start)
-        _ = memory.store(UInt32(truncatingIfNeeded: commandLineAddress), gpa: bp + Header.cmdLinePtr)
-        _ = memory.store(UInt32(truncatingIfNeeded: commandLineAddress >> 32), gpa: bp + BootParams.extCmdLinePtr)
-        _ = memory.store(UInt32(truncatingIfNeeded: initrdAddress), gpa: bp + Header.ramdiskImage)
-        _ = memory.store(UInt32(truncatingIfNeeded: initrdSize), gpa: bp + Header.ramdiskSize)
-        _ = memory.store(UInt32(truncatingIfNeeded: initrdAddress >> 32), gpa: bp + BootParams.extRamdiskImage)
-        _ = memory.store(UInt32(truncatingIfNeeded: initrdSize >> 32), gpa: bp + BootParams.extRamdiskSize)
+        return Plan(protocolVersion: version, entry64: entry64,
+                    // The 64-bit entry point is 0x200 past the start of the protected-mode kernel.
+                    entry: entry64 ? loadAddress + 0x200 : loadAddress,
+                    kernelOffset: kernelOffset, kernelSize: kernelSize, loadAddress: loadAddress,
+                    runAddress: runAddress, initSize: initSize,
+                    setupHeaderEnd: min(headerEnd, BootParams.headerAreaEnd),
+                    loadflags: loadflags | LoadFlag.canUseHeap, initrdAddress: initrdAddress, initrdSize: initrdSize,
+                    commandLineLength: commandLineLength, e820: e820, identityMappedGibibytes: gibibytes)
+    }
 
-        var e820: [(base: UInt64, length: UInt64, type: UInt32)] = [
-            (0, reservedLowStart, e820RAM),
-            (reservedLowStart, defaultLoadAddress - reservedLowStart, e820Reserved),
-        ]
-        e820.append((defaultLoadAddress, memory.size - defaultLoadAddress, e820RAM))
-        for (index, region) in e820.enumerated() {
-            let entry = bp + BootParams.e820Table + UInt64(index) * BootParams.e820EntrySize
-            _ = memory.store(region.base, gpa: entry)
-            _ = memory.store(region.length, gpa: entry + 8)
-            _ = memory.store(region.type, gpa: entry + 16)
+    /// Writes the plan: kernel, initrd, boot_params with its e820 table, command line,
+    /// GDT and (64-bit) page tables; returns the start state with what was loaded.
+    public static func commit(_ plan: Plan, image: UnsafeRawBufferPointer, commandLine: String = "",
+                              initrd: UnsafeRawBufferPointer? = nil,
+                              into memory: GuestMemory) throws(LoadError) -> Loaded {
+        let file = ImageBytes(image)
+        guard let kernel = file.slice(offset: plan.kernelOffset, length: plan.kernelSize),
+              memory.copyIn(kernel, gpa: plan.loadAddress) else { throw .writeFailed(.kernel) }
+        if plan.initrdSize > 0 {
+            guard let initrd, UInt64(initrd.count) == plan.initrdSize, memory.copyIn(initrd, gpa: plan.initrdAddress) else {
+                throw .writeFailed(.initrd)
+            }
         }
-        _ = memory.store(UInt8(e820.count), gpa: bp + BootParams.e820Entries)
 
+        let bp = bootParamsAddress
+        guard memory.fill(gpa: bp, length: BootParams.size, with: 0),
+              let header = file.slice(offset: Header.start, length: plan.setupHeaderEnd - Header.start),
+              memory.copyIn(header, gpa: bp + Header.start),
+              memory.store(UInt8(0xFF), gpa: bp + Header.typeOfLoader),          // "undefined" loader ID
+              memory.store(plan.loadflags, gpa: bp + Header.loadflags),
+              // heap_end_ptr is an offset from the real-mode code's start, used only by the
+              // real-mode setup we skip; 0xFE00 is the customary value for a 64 KiB segment.
+              memory.store(UInt16(0xFE00), gpa: bp + Header.heapEndPtr),
+              // code32_start defaults to the load address; a loader putting a kernel elsewhere
+              // must update it. It is also the 32-bit entry point.
+              memory.store(UInt32(truncatingIfNeeded: plan.loadAddress), gpa: bp + Header.code32Start),
+              memory.store(UInt32(truncatingIfNeeded: commandLineAddress), gpa: bp + Header.cmdLinePtr),
+              memory.store(UInt32(truncatingIfNeeded: commandLineAddress >> 32), gpa: bp + BootParams.extCmdLinePtr),
+              memory.store(UInt32(truncatingIfNeeded: plan.initrdAddress), gpa: bp + Header.ramdiskImage),
+              memory.store(UInt32(truncatingIfNeeded: plan.initrdSize), gpa: bp + Header.ramdiskSize),
+              memory.store(UInt32(truncatingIfNeeded: plan.initrdAddress >> 32), gpa: bp + BootParams.extRamdiskImage),
+              memory.store(UInt32(truncatingIfNeeded: plan.initrdSize >> 32), gpa: bp + BootParams.extRamdiskSize) else {
+            throw .writeFailed(.bootParams)
+        }
+        for (index, region) in plan.e820.enumerated() {
+            let entry = bp + BootParams.e820Table + UInt64(index) * BootParams.e820EntrySize
+            guard memory.store(region.base, gpa: entry), memory.store(region.length, gpa: entry + 8),
+                  memory.store(region.type, gpa: entry + 16) else { throw .writeFailed(.e820Table) }
+        }
+        guard memory.store(UInt8(truncatingIfNeeded: plan.e820.count), gpa: bp + BootParams.e820Entries) else {
+            throw .writeFailed(.e820Table)
+        }
+
+        guard UInt64(commandLine.utf8.count) == plan.commandLineLength else { throw .writeFailed(.commandLine) }
         var gpa = commandLineAddress
-        for byte in commandLine.utf8 { _ = memory.store(byte, gpa: gpa); gpa += 1 }
-        _ = memory.store(UInt8(0), gpa: gpa)
+        for byte in commandLine.utf8 {
+            guard memory.store(byte, gpa: gpa) else { throw .writeFailed(.commandLine) }
+            gpa += 1
+        }
+        guard memory.store(UInt8(0), gpa: gpa) else { throw .writeFailed(.commandLine) }
 
-        _ = BootGDT.write(at: gdtAddress, code64: entry64, into: memory)
+        guard BootGDT.write(at: gdtAddress, code64: plan.entry64, into: memory) else { throw .writeFailed(.gdt) }
         var state: CPUStartState
-        if entry64 {
-            _ = IdentityPageTables.write(pml4: pml4Address, gibibytes: gibibytes, into: memory)
-            // The 64-bit entry point is 0x200 past the start of the protected-mode kernel.
-            state = BootCPU.longMode(entry: loadAddress + 0x200, stack: stackTop, pml4: pml4Address,
-                                     gdtBase: gdtAddress)
+        if plan.entry64 {
+            guard IdentityPageTables.write(pml4: pml4Address, gibibytes: plan.identityMappedGibibytes, into: memory) else {
+                throw .writeFailed(.pageTables)
+            }
+            state = BootCPU.longMode(entry: plan.entry, stack: stackTop, pml4: pml4Address, gdtBase: gdtAddress)
         } else {
-            state = BootCPU.protectedMode(entry: loadAddress, stack: stackTop, gdtBase: gdtAddress)
+            state = BootCPU.protectedMode(entry: plan.entry, stack: stackTop, gdtBase: gdtAddress)
         }
         state.rsi = bp
-        return Loaded(state: state, protocolVersion: version, entry64: entry64, loadAddress: loadAddress,
-                      kernelSize: kernelSize, runAddress: runAddress, initSize: initSize,
-                      bootParamsAddress: bp, commandLineAddress: commandLineAddress,
-                      initrdAddress: initrdAddress, initrdSize: initrdSize, identityMappedGibibytes: gibibytes)
+        return Loaded(state: state, protocolVersion: plan.protocolVersion, entry64: plan.entry64,
+                      loadAddress: plan.loadAddress, kernelSize: plan.kernelSize, runAddress: plan.runAddress,
+                      initSize: plan.initSize, bootParamsAddress: bp, commandLineAddress: commandLineAddress,
+                      initrdAddress: plan.initrdAddress, initrdSize: plan.initrdSize,
+                      identityMappedGibibytes: plan.identityMappedGibibytes)
+    }
+
+    public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "",
+                            initrd: UnsafeRawBufferPointer? = nil,
+                            into memory: GuestMemory) throws(LoadError) -> Loaded {
+        let plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0),
+                            ramSize: memory.size)
+        return try commit(plan, image: image, commandLine: commandLine, initrd: initrd, into: memory)
     }
 }

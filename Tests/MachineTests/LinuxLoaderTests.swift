@@ -186,6 +186,78 @@ final class LinuxLoaderTests: XCTestCase {
         XCTAssertEqual(ram.u32(Self.bp + 0x290), 0)
     }
 
+    // MARK: - plan (pure) and commit
+
+    func plan(_ image: TestImage, commandLine: String = "", initrdSize: UInt64 = 0,
+              ramSize: UInt64 = ram32M) throws -> LinuxLoader.Plan {
+        try image.bytes.withUnsafeBytes { buffer throws(LinuxLoader.LoadError) in
+            try LinuxLoader.plan(buffer, commandLine: commandLine, initrdSize: initrdSize, ramSize: ramSize)
+        }
+    }
+
+    func testPlanDecidesTheLayoutWithoutMemory() throws {
+        let plan = try plan(BzImageSpec().build(), commandLine: "console=ttyS0", initrdSize: 10_000)
+        XCTAssertEqual(plan.protocolVersion, 0x020F)
+        XCTAssertTrue(plan.entry64)
+        XCTAssertEqual(plan.loadAddress, 0x100_0000, "relocatable: at pref_address")
+        XCTAssertEqual(plan.entry, 0x100_0200, "64-bit entry: load address + 0x200")
+        XCTAssertEqual(plan.kernelOffset, 5 * 512)
+        XCTAssertEqual(plan.kernelSize, 0x3000)
+        XCTAssertEqual(plan.initrdSize, 10_000)
+        XCTAssertEqual(plan.initrdAddress, Self.ram32M - 0x3000, "page aligned at the top of RAM")
+        XCTAssertEqual(plan.commandLineLength, 13)
+        XCTAssertEqual(plan.loadflags & LinuxLoader.LoadFlag.canUseHeap, LinuxLoader.LoadFlag.canUseHeap)
+        XCTAssertEqual(plan.identityMappedGibibytes, 4)
+        XCTAssertEqual(plan.e820, [
+            LinuxLoader.E820Entry(base: 0, length: 0x9_F000, type: 1),
+            LinuxLoader.E820Entry(base: 0x9_F000, length: 0x6_1000, type: 2),
+            LinuxLoader.E820Entry(base: 0x10_0000, length: Self.ram32M - 0x10_0000, type: 1),
+        ])
+        // load = plan + commit: what it reports is what the plan said.
+        let ram = TestRAM(size: Int(Self.ram32M))
+        let loaded = try BzImageSpec().build().loadLinux(into: ram, commandLine: "console=ttyS0",
+                                                        initrd: TestImage.pattern(10_000)).get()
+        XCTAssertEqual(loaded.state.rip, plan.entry)
+        XCTAssertEqual(loaded.initrdAddress, plan.initrdAddress)
+        XCTAssertEqual(ram.u8(Self.bp + LinuxLoader.BootParams.e820Entries), 3)
+    }
+
+    func testPlanForRAMAbove4GiBMapsAllOfIt() throws {
+        // No 4 GiB buffer needed: the plan only does arithmetic on the size.
+        let ram: UInt64 = (4 << 30) + (1 << 20)
+        let plan = try plan(BzImageSpec().build(), ramSize: ram)
+        XCTAssertEqual(plan.identityMappedGibibytes, 5)
+        XCTAssertEqual(plan.e820.last, LinuxLoader.E820Entry(base: 0x10_0000, length: ram - 0x10_0000, type: 1))
+        var spec = BzImageSpec()
+        spec.xloadflags = 0
+        XCTAssertEqual(try self.plan(spec.build(), ramSize: ram).identityMappedGibibytes, 0, "32-bit: no page tables")
+    }
+
+    func testCommitFailsNamingTheStructure() throws {
+        let image = BzImageSpec().build()
+        let plan = try plan(image, commandLine: "quiet", initrdSize: 0x1000)
+        let initrd = TestImage.pattern(0x1000)
+        func commit(_ ram: TestRAM, commandLine: String = "quiet", initrd: [UInt8]) -> LinuxLoader.LoadError? {
+            image.bytes.withUnsafeBytes { buffer in
+                initrd.withUnsafeBytes { initrdBuffer in
+                    Result { () throws(LinuxLoader.LoadError) in
+                        try LinuxLoader.commit(plan, image: buffer, commandLine: commandLine, initrd: initrdBuffer,
+                                               into: ram.memory)
+                    }
+                }
+            }.failure
+        }
+        // Planned for 32 MiB, committed into 16 MiB: the kernel at 16 MiB does not fit.
+        let error = commit(TestRAM(size: 16 << 20), initrd: initrd)
+        XCTAssertEqual(error, .writeFailed(.kernel))
+        XCTAssertEqual(error?.description, "could not write the protected-mode kernel into guest memory")
+        XCTAssertEqual(commit(TestRAM(size: Int(Self.ram32M)), initrd: Array(initrd[0..<0x800])), .writeFailed(.initrd),
+                       "an initrd of another size than planned")
+        XCTAssertEqual(commit(TestRAM(size: Int(Self.ram32M)), commandLine: "loud", initrd: initrd),
+                       .writeFailed(.commandLine), "a command line of another length than planned")
+        XCTAssertNil(commit(TestRAM(size: Int(Self.ram32M)), initrd: initrd))
+    }
+
     func testVersionString() {
         XCTAssertEqual(LinuxLoader.versionString(0x0206), "2.06")
         XCTAssertEqual(LinuxLoader.versionString(0x020F), "2.15")
