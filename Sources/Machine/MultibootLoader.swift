@@ -103,6 +103,48 @@ public enum MultibootLoader {
         public var stringAddress: UInt64
     }
 
+    /// One entry of the memory map (§3.3 mmap: base_addr, length, type).
+    public struct MemoryRegion: Equatable, Sendable {
+        public var base: UInt64
+        public var length: UInt64
+        public var type: UInt32
+        public init(base: UInt64, length: UInt64, type: UInt32) {
+            self.base = base
+            self.length = length
+            self.type = type
+        }
+    }
+
+    /// Everything `commit` will write, decided and checked.
+    public struct Plan: Equatable, Sendable {
+        public var format: KernelFormat
+        public var headerOffset: UInt64
+        public var headerFlags: UInt32
+        /// ELF: the segments with a non-zero p_memsz (empty for the a.out kludge).
+        public var segments: [ELFSegment]
+        /// a.out kludge: file bytes [fileOffset, fileOffset + fileSize) → kernelStart, zeros to kernelEnd.
+        public var fileOffset: UInt64
+        public var fileSize: UInt64
+        public var kernelStart: UInt64
+        public var kernelEnd: UInt64
+        public var entry: UInt64
+        /// Where the modules go, with the addresses of their strings.
+        public var modules: [LoadedModule]
+        public var infoAddress: UInt64
+        public var infoSize: UInt64
+        /// Inside the info block: the memory map, the module list, the strings.
+        public var memoryMapAddress: UInt64
+        public var moduleListAddress: UInt64
+        public var commandLineAddress: UInt64
+        public var bootLoaderNameAddress: UInt64
+        public var memoryMap: [MemoryRegion]
+        /// mem_lower and mem_upper, in KiB.
+        public var memLower: UInt32
+        public var memUpper: UInt32
+
+        public var infoEnd: UInt64 { infoAddress + infoSize }
+    }
+
     /// The result of a load.
     public struct Loaded: Sendable {
         public var state: CPUStartState
@@ -143,6 +185,23 @@ public enum MultibootLoader {
         case moduleDoesNotFit(index: Int, size: UInt64, start: UInt64)
         case nulInString(String)
         case noRoomForInfo(size: UInt64)
+        case writeFailed(Structure)
+
+        /// What the commit step writes (for the error that names the one that did not fit).
+        public enum Structure: Equatable, Sendable {
+            case kernel, module, info, strings, moduleList, memoryMap, gdt
+            public var name: StaticString {
+                switch self {
+                case .kernel: return "the kernel"
+                case .module: return "a boot module"
+                case .info: return "the Multiboot information structure"
+                case .strings: return "the Multiboot strings"
+                case .moduleList: return "the module list"
+                case .memoryMap: return "the memory map"
+                case .gdt: return "the boot GDT"
+                }
+            }
+        }
 
         public var description: String {
             switch self {
@@ -189,6 +248,7 @@ public enum MultibootLoader {
             case .noRoomForInfo(let size):
                 return "no room for the Multiboot information (\(size) bytes) below 0x80000 or above the "
                     + "kernel and modules"
+            case .writeFailed(let what): return "could not write \(what.name) into guest memory"
             }
         }
     }
@@ -300,37 +360,37 @@ public enum MultibootLoader {
                           entry: elf.physicalEntry, elf: elf)
     }
 
-    /// Loads `image` with `commandLine` and `modules` into `memory`.
-    public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "", modules: [Module] = [],
-                            bootLoaderName: String = "Swiftvisor",
-                            into memory: GuestMemory) throws(LoadError) -> Loaded {
+    /// Parses and checks the kernel, its modules and strings against the RAM size and
+    /// places everything; writes nothing (the modules' bytes are only counted).
+    public static func plan(_ image: UnsafeRawBufferPointer, commandLine: String = "", modules: [Module] = [],
+                            bootLoaderName: String = "Swiftvisor", ramSize: UInt64) throws(LoadError) -> Plan {
         guard image.count > 0 else { throw .emptyImage }
-        guard memory.size >= 1 << 20 else { throw .memoryTooSmall(memory.size) }
+        guard ramSize >= 1 << 20 else { throw .memoryTooSmall(ramSize) }
         let file = ImageBytes(image)
         let header = try findHeader(file)
         let unknownRequirements = header.flags & 0xFFFF & ~HeaderFlag.understoodRequirements
         guard unknownRequirements == 0 else { throw .unsupportedRequiredFlags(unknownRequirements) }
 
         // Flag 16 takes precedence over the executable format, ELF or not (§3.1.3).
-        let plan: KernelPlan
+        let kernel: KernelPlan
         if header.flags & HeaderFlag.addressFields != 0 {
-            plan = try planAOut(file, header: header, ramSize: memory.size)
+            kernel = try planAOut(file, header: header, ramSize: ramSize)
         } else {
-            plan = try planELF(image, ramSize: memory.size)
+            kernel = try planELF(image, ramSize: ramSize)
         }
         // Below 4 GiB implies below 2^32: EIP is 32 bits wide.
-        guard plan.entry < memory.size && plan.entry < 1 << 32 else {
-            throw .entryOutsideRAM(entry: plan.entry, ramSize: memory.size)
+        guard kernel.entry < ramSize && kernel.entry < 1 << 32 else {
+            throw .entryOutsideRAM(entry: kernel.entry, ramSize: ramSize)
         }
         var kernelStart = UInt64.max, kernelEnd: UInt64 = 0
-        for range in plan.ranges {
+        for range in kernel.ranges {
             guard !LoaderMath.overlaps(range.start, range.end, loaderAreaStart, loaderAreaEnd) else {
                 throw .overlapsLoaderArea(start: range.start, end: range.end)
             }
             kernelStart = min(kernelStart, range.start)
             kernelEnd = max(kernelEnd, range.end)
         }
-        if plan.ranges.isEmpty { kernelStart = plan.loadAddress; kernelEnd = plan.loadAddress }
+        if kernel.ranges.isEmpty { kernelStart = kernel.loadAddress; kernelEnd = kernel.loadAddress }
 
         // Strings are NUL-terminated in guest memory: an embedded NUL would cut them short.
         guard !commandLine.utf8.contains(0) else { throw .nulInString("kernel command line") }
@@ -341,7 +401,7 @@ public enum MultibootLoader {
 
         // Modules: page-aligned (always, so header flag 0 is honoured), above the kernel.
         var placed: [LoadedModule] = []
-        let limit = min(memory.size, 1 << 32)
+        let limit = min(ramSize, 1 << 32)
         // (A kernel entirely below 0x500 must not push them into the loader's area.)
         var cursor = max(LoaderMath.alignUp(kernelEnd, PageTable.pageSize) ?? UInt64.max, loaderAreaEnd)
         for (index, module) in modules.enumerated() {
@@ -355,10 +415,11 @@ public enum MultibootLoader {
         let allocatedEnd = placed.last?.end ?? kernelEnd
 
         // The memory map: conventional memory, the reserved EBDA/VGA/ROM area, RAM above 1 MiB.
-        var map: [(base: UInt64, length: UInt64, type: UInt32)] = []
-        map.append((0, min(memory.size, lowMemoryEnd), memoryAvailable))
-        map.append((lowMemoryEnd, 0x10_0000 - lowMemoryEnd, memoryReserved))
-        if memory.size > 0x10_0000 { map.append((0x10_0000, memory.size - 0x10_0000, memoryAvailable)) }
+        var map = [MemoryRegion(base: 0, length: min(ramSize, lowMemoryEnd), type: memoryAvailable),
+                   MemoryRegion(base: lowMemoryEnd, length: 0x10_0000 - lowMemoryEnd, type: memoryReserved)]
+        if ramSize > 0x10_0000 {
+            map.append(MemoryRegion(base: 0x10_0000, length: ramSize - 0x10_0000, type: memoryAvailable))
+        }
 
         // The info block's size and internal layout.
         let mmapOffset = InfoOffset.structureSize
@@ -370,7 +431,7 @@ public enum MultibootLoader {
 
         // Where it goes: just below 0x80000, else on the page after the last module.
         func isFree(_ start: UInt64, _ end: UInt64) -> Bool {
-            for range in plan.ranges where LoaderMath.overlaps(start, end, range.start, range.end) { return false }
+            for range in kernel.ranges where LoaderMath.overlaps(start, end, range.start, range.end) { return false }
             for module in placed where LoaderMath.overlaps(start, end, module.start, module.end) { return false }
             return true
         }
@@ -386,65 +447,123 @@ public enum MultibootLoader {
         }
         guard let info = infoAddress else { throw .noRoomForInfo(size: infoSize) }
 
-        // Everything is checked; write.
-        if let elf = plan.elf {
-            _ = elf.copySegments(from: image, into: memory)
-        } else if let bytes = file.slice(offset: plan.fileOffset, length: plan.fileSize) {
-            _ = memory.copyIn(bytes, gpa: plan.loadAddress)
-            _ = memory.fill(gpa: plan.loadAddress + plan.fileSize,
-                            length: kernelEnd - plan.loadAddress - plan.fileSize, with: 0)
-        }
-        for (index, module) in modules.enumerated() {
-            _ = memory.copyIn(module.image, gpa: placed[index].start)
-        }
-        _ = memory.fill(gpa: info, length: infoSize, with: 0)
+        // The strings, in the order commit writes them: command line, module strings, name.
         var stringCursor = info + stringsOffset
-        func putString(_ s: String) -> UInt64 {
+        func stringAt(_ s: String) -> UInt64 {
             let at = stringCursor
-            var gpa = at
-            for byte in s.utf8 { _ = memory.store(byte, gpa: gpa); gpa += 1 }
-            _ = memory.store(UInt8(0), gpa: gpa)
-            stringCursor = gpa + 1
+            stringCursor += UInt64(s.utf8.count) + 1
             return at
         }
-        let commandLineAddress = putString(commandLine)
-        for index in placed.indices {
-            placed[index].stringAddress = putString(modules[index].string)
-            let entry = info + modsOffset + UInt64(index) * moduleEntrySize
-            _ = memory.store(UInt32(truncatingIfNeeded: placed[index].start), gpa: entry)
-            _ = memory.store(UInt32(truncatingIfNeeded: placed[index].end), gpa: entry + 4)
-            _ = memory.store(UInt32(truncatingIfNeeded: placed[index].stringAddress), gpa: entry + 8)
-        }
-        let nameAddress = putString(bootLoaderName)
-        for (index, region) in map.enumerated() {
-            let entry = info + mmapOffset + UInt64(index) * memoryMapEntrySize
-            _ = memory.store(UInt32(memoryMapEntrySize - 4), gpa: entry)   // size excludes itself
-            _ = memory.store(region.base, gpa: entry + 4)
-            _ = memory.store(region.length, gpa: entry + 12)
-            _ = memory.store(region.type, gpa: entry + 20)
-        }
+        let commandLineAddress = stringAt(commandLine)
+        for index in placed.indices { placed[index].stringAddress = stringAt(modules[index].string) }
+        let nameAddress = stringAt(bootLoaderName)
         // mem_lower: KiB from 0 (at most 640); mem_upper: KiB from 1 MiB to the first hole.
-        let memLower = UInt32(min(memory.size, lowMemoryEnd) >> 10)
-        let memUpper = memory.size > 0x10_0000 ? UInt32(min((memory.size - 0x10_0000) >> 10, 0xFFFF_FFFF)) : 0
+        let memLower = UInt32(min(ramSize, lowMemoryEnd) >> 10)
+        let memUpper = ramSize > 0x10_0000 ? UInt32(min((ramSize - 0x10_0000) >> 10, 0xFFFF_FFFF)) : 0
+        return Plan(format: kernel.format, headerOffset: header.offset, headerFlags: header.flags,
+                    segments: kernel.elf?.segments.filter { $0.memorySize > 0 } ?? [],
+                    fileOffset: kernel.fileOffset, fileSize: kernel.fileSize,
+                    kernelStart: kernelStart, kernelEnd: kernelEnd, entry: kernel.entry, modules: placed,
+                    infoAddress: info, infoSize: infoSize, memoryMapAddress: info + mmapOffset,
+                    moduleListAddress: info + modsOffset, commandLineAddress: commandLineAddress,
+                    bootLoaderNameAddress: nameAddress, memoryMap: map, memLower: memLower, memUpper: memUpper)
+    }
+
+    /// Writes the plan: kernel, modules, the information structure with its memory map,
+    /// module list and strings, and the GDT; returns the start state with what was loaded.
+    public static func commit(_ plan: Plan, image: UnsafeRawBufferPointer, commandLine: String = "",
+                              modules: [Module] = [], bootLoaderName: String = "Swiftvisor",
+                              into memory: GuestMemory) throws(LoadError) -> Loaded {
+        let file = ImageBytes(image)
+        if plan.format == .aoutKludge {
+            guard plan.kernelEnd >= plan.kernelStart, plan.kernelEnd - plan.kernelStart >= plan.fileSize,
+                  let bytes = file.slice(offset: plan.fileOffset, length: plan.fileSize),
+                  memory.copyIn(bytes, gpa: plan.kernelStart),
+                  memory.fill(gpa: plan.kernelStart + plan.fileSize,
+                              length: plan.kernelEnd - plan.kernelStart - plan.fileSize, with: 0) else {
+                throw .writeFailed(.kernel)
+            }
+        } else {
+            for segment in plan.segments {
+                guard let source = file.slice(offset: segment.offset, length: segment.fileSize),
+                      segment.fileSize <= segment.memorySize,
+                      memory.copyIn(source, gpa: segment.physicalAddress),
+                      memory.fill(gpa: segment.physicalAddress + segment.fileSize,
+                                  length: segment.memorySize - segment.fileSize, with: 0) else {
+                    throw .writeFailed(.kernel)
+                }
+            }
+        }
+        guard modules.count == plan.modules.count else { throw .writeFailed(.module) }
+        for (index, module) in modules.enumerated() {
+            let placed = plan.modules[index]
+            guard UInt64(module.image.count) == placed.end - placed.start, memory.copyIn(module.image, gpa: placed.start) else {
+                throw .writeFailed(.module)
+            }
+        }
+        let info = plan.infoAddress
+        guard memory.fill(gpa: info, length: plan.infoSize, with: 0) else { throw .writeFailed(.info) }
+        /// Writes `s` and its NUL at `at`, inside the info block.
+        func putString(_ s: String, at: UInt64) throws(LoadError) {
+            guard let end = LoaderMath.end(at, UInt64(s.utf8.count) + 1), end <= plan.infoEnd else {
+                throw .writeFailed(.strings)
+            }
+            var gpa = at
+            for byte in s.utf8 {
+                guard memory.store(byte, gpa: gpa) else { throw .writeFailed(.strings) }
+                gpa += 1
+            }
+            guard memory.store(UInt8(0), gpa: gpa) else { throw .writeFailed(.strings) }
+        }
+        try putString(commandLine, at: plan.commandLineAddress)
+        for (index, placed) in plan.modules.enumerated() {
+            try putString(modules[index].string, at: placed.stringAddress)
+            let entry = plan.moduleListAddress + UInt64(index) * moduleEntrySize
+            guard memory.store(UInt32(truncatingIfNeeded: placed.start), gpa: entry),
+                  memory.store(UInt32(truncatingIfNeeded: placed.end), gpa: entry + 4),
+                  memory.store(UInt32(truncatingIfNeeded: placed.stringAddress), gpa: entry + 8) else {
+                throw .writeFailed(.moduleList)
+            }
+        }
+        try putString(bootLoaderName, at: plan.bootLoaderNameAddress)
+        for (index, region) in plan.memoryMap.enumerated() {
+            let entry = plan.memoryMapAddress + UInt64(index) * memoryMapEntrySize
+            guard memory.store(UInt32(memoryMapEntrySize - 4), gpa: entry),   // size excludes itself
+                  memory.store(region.base, gpa: entry + 4),
+                  memory.store(region.length, gpa: entry + 12),
+                  memory.store(region.type, gpa: entry + 20) else { throw .writeFailed(.memoryMap) }
+        }
         let flags = InfoFlag.memory | InfoFlag.commandLine | InfoFlag.modules | InfoFlag.memoryMap
             | InfoFlag.bootLoaderName
-        _ = memory.store(flags, gpa: info + InfoOffset.flags)
-        _ = memory.store(memLower, gpa: info + InfoOffset.memLower)
-        _ = memory.store(memUpper, gpa: info + InfoOffset.memUpper)
-        _ = memory.store(UInt32(truncatingIfNeeded: commandLineAddress), gpa: info + InfoOffset.cmdline)
-        _ = memory.store(UInt32(placed.count), gpa: info + InfoOffset.modsCount)
-        _ = memory.store(UInt32(truncatingIfNeeded: info + modsOffset), gpa: info + InfoOffset.modsAddr)
-        _ = memory.store(UInt32(UInt64(map.count) * memoryMapEntrySize), gpa: info + InfoOffset.mmapLength)
-        _ = memory.store(UInt32(truncatingIfNeeded: info + mmapOffset), gpa: info + InfoOffset.mmapAddr)
-        _ = memory.store(UInt32(truncatingIfNeeded: nameAddress), gpa: info + InfoOffset.bootLoaderName)
+        guard memory.store(flags, gpa: info + InfoOffset.flags),
+              memory.store(plan.memLower, gpa: info + InfoOffset.memLower),
+              memory.store(plan.memUpper, gpa: info + InfoOffset.memUpper),
+              memory.store(UInt32(truncatingIfNeeded: plan.commandLineAddress), gpa: info + InfoOffset.cmdline),
+              memory.store(UInt32(truncatingIfNeeded: plan.modules.count), gpa: info + InfoOffset.modsCount),
+              memory.store(UInt32(truncatingIfNeeded: plan.moduleListAddress), gpa: info + InfoOffset.modsAddr),
+              memory.store(UInt32(truncatingIfNeeded: UInt64(plan.memoryMap.count) * memoryMapEntrySize),
+                           gpa: info + InfoOffset.mmapLength),
+              memory.store(UInt32(truncatingIfNeeded: plan.memoryMapAddress), gpa: info + InfoOffset.mmapAddr),
+              memory.store(UInt32(truncatingIfNeeded: plan.bootLoaderNameAddress), gpa: info + InfoOffset.bootLoaderName)
+        else { throw .writeFailed(.info) }
 
-        _ = BootGDT.write(at: gdtAddress, code64: false, into: memory)
+        guard BootGDT.write(at: gdtAddress, code64: false, into: memory) else { throw .writeFailed(.gdt) }
         var state = BootCPU.protectedMode(entry: plan.entry, stack: stackTop, gdtBase: gdtAddress)
         state.rax = UInt64(bootloaderMagic)
         state.rbx = info
-        return Loaded(state: state, format: plan.format, headerOffset: header.offset, headerFlags: header.flags,
-                      kernelStart: kernelStart, kernelEnd: kernelEnd, entry: plan.entry,
-                      infoAddress: info, infoEnd: info + infoSize, modules: placed,
-                      videoModeIgnored: header.flags & HeaderFlag.videoMode != 0)
+        return Loaded(state: state, format: plan.format, headerOffset: plan.headerOffset, headerFlags: plan.headerFlags,
+                      kernelStart: plan.kernelStart, kernelEnd: plan.kernelEnd, entry: plan.entry,
+                      infoAddress: info, infoEnd: plan.infoEnd, modules: plan.modules,
+                      videoModeIgnored: plan.headerFlags & HeaderFlag.videoMode != 0)
+    }
+
+    /// Loads `image` with `commandLine` and `modules` into `memory`.
+    public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "", modules: [Module] = [],
+                            bootLoaderName: String = "Swiftvisor",
+                            into memory: GuestMemory) throws(LoadError) -> Loaded {
+        let plan = try plan(image, commandLine: commandLine, modules: modules, bootLoaderName: bootLoaderName,
+                            ramSize: memory.size)
+        return try commit(plan, image: image, commandLine: commandLine, modules: modules,
+                          bootLoaderName: bootLoaderName, into: memory)
     }
 }

@@ -164,6 +164,83 @@ final class MultibootLoaderTests: XCTestCase {
         XCTAssertEqual(loaded.state.mode, .protected)
     }
 
+    // MARK: - plan (pure) and commit
+
+    func testPlanPlacesKernelModulesInfoAndStringsWithoutMemory() throws {
+        let module0 = TestImage.pattern(5000, seed: 1), module1 = TestImage.pattern(10, seed: 2)
+        let plan = try higherHalfKernel().bytes.withUnsafeBytes { image in
+            try module0.withUnsafeBytes { m0 in
+                try module1.withUnsafeBytes { m1 in
+                    try MultibootLoader.plan(image, commandLine: "console=ttyS0 debug",
+                                             modules: [.init(image: m0, string: "initrd.img"), .init(image: m1, string: "x")],
+                                             ramSize: Self.ram16M)
+                }
+            }
+        }
+        XCTAssertEqual(plan.format, .elf32)
+        XCTAssertEqual(plan.headerOffset, 0x1000)
+        XCTAssertEqual(plan.entry, 0x10_000C)
+        XCTAssertEqual(plan.segments.map(\.physicalAddress), [0x10_0000, 0x10_1000])
+        XCTAssertEqual(plan.kernelStart, 0x10_0000)
+        XCTAssertEqual(plan.kernelEnd, 0x10_3000)
+        XCTAssertEqual(plan.modules.map(\.start), [0x10_3000, 0x10_5000])
+        XCTAssertEqual(plan.modules.map(\.end), [0x10_3000 + 5000, 0x10_500A])
+        // The info block: structure (128), memory map (3 × 24), module list (2 × 16), then the strings.
+        let info = plan.infoAddress
+        XCTAssertEqual(plan.memoryMapAddress, info + 128)
+        XCTAssertEqual(plan.moduleListAddress, info + 128 + 72)
+        XCTAssertEqual(plan.commandLineAddress, info + 128 + 72 + 32)
+        XCTAssertEqual(plan.modules[0].stringAddress, plan.commandLineAddress + 20, "after \"console=ttyS0 debug\" and its NUL")
+        XCTAssertEqual(plan.modules[1].stringAddress, plan.modules[0].stringAddress + 11)
+        XCTAssertEqual(plan.bootLoaderNameAddress, plan.modules[1].stringAddress + 2)
+        XCTAssertEqual(plan.infoEnd, plan.bootLoaderNameAddress + 11, "\"Swiftvisor\" and its NUL end the block")
+        XCTAssertLessThanOrEqual(plan.infoEnd, 0x80000)
+        XCTAssertEqual(plan.memoryMap, [
+            MultibootLoader.MemoryRegion(base: 0, length: 0x9_FC00, type: 1),
+            MultibootLoader.MemoryRegion(base: 0x9_FC00, length: 0x6_0400, type: 2),
+            MultibootLoader.MemoryRegion(base: 0x10_0000, length: 0xF0_0000, type: 1),
+        ])
+        XCTAssertEqual(plan.memLower, 639)
+        XCTAssertEqual(plan.memUpper, 15 * 1024)
+    }
+
+    func testPlanOfAnAOutKludgeKernel() throws {
+        let plan = try aoutKernel().bytes.withUnsafeBytes { try MultibootLoader.plan($0, ramSize: Self.ram16M) }
+        XCTAssertEqual(plan.format, .aoutKludge)
+        XCTAssertEqual(plan.segments, [])
+        XCTAssertEqual(plan.fileOffset, 0)
+        XCTAssertEqual(plan.fileSize, 0x200)
+        XCTAssertEqual(plan.kernelStart, 0x10_0000)
+        XCTAssertEqual(plan.kernelEnd, 0x10_2000)
+        XCTAssertEqual(plan.entry, 0x10_0080)
+        XCTAssertEqual(plan.modules, [])
+    }
+
+    func testCommitFailsNamingTheStructure() throws {
+        let image = higherHalfKernel()
+        let module = TestImage.pattern(16, seed: 9)
+        func commit(ramSize: Int, withModule: Bool) throws -> MultibootLoader.LoadError? {
+            let ram = TestRAM(size: ramSize)
+            return image.bytes.withUnsafeBytes { buffer in
+                module.withUnsafeBytes { m in
+                    Result { () throws(MultibootLoader.LoadError) in
+                        // Planned for 16 MiB with one module.
+                        let plan = try MultibootLoader.plan(buffer, modules: [.init(image: m)], ramSize: Self.ram16M)
+                        return try MultibootLoader.commit(plan, image: buffer, modules: withModule ? [.init(image: m)] : [],
+                                                          into: ram.memory)
+                    }
+                }
+            }.failure
+        }
+        // 1 MiB of RAM: the kernel at 1 MiB does not fit.
+        let error = try commit(ramSize: 1 << 20, withModule: true)
+        XCTAssertEqual(error, .writeFailed(.kernel))
+        XCTAssertEqual(error?.description, "could not write the kernel into guest memory")
+        XCTAssertEqual(try commit(ramSize: Int(Self.ram16M), withModule: false), .writeFailed(.module),
+                       "other modules than planned")
+        XCTAssertNil(try commit(ramSize: Int(Self.ram16M), withModule: true))
+    }
+
     /// A raw binary with an a.out-kludge header at offset 0x40.
     func aoutKernel(loadEnd: UInt32 = 0x10_0200, bssEnd: UInt32 = 0x10_2000, load: UInt32 = 0x10_0000,
                     header: UInt32 = 0x10_0040, entry: UInt32 = 0x10_0080, size: Int = 0x300) -> TestImage {
