@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import swiftvisor_run  # noqa: E402
 
-TARGETS = {"vmcall": 150, "cpuid": 150, "out-uart": 300}   # issue 3, instructions per round trip
+# Instructions per round trip. Issue 3 set 150/150/300; issue 9 (isolation on the exit path: the
+# VMCALL CPL check, wall-time turns re-arming the preemption timer on every entry) allows 10% over
+# the figures before it (148, 137, 250), which also stays under issue 3's OUT target.
+TARGETS = {"vmcall": 162, "cpuid": 150, "out-uart": 275}
 MODEL = "corei7_haswell_4770"
 
 
