@@ -121,16 +121,7 @@ public enum ELF64Loader {
     /// Writes the plan (segments, GDT, page tables) and returns the start state.
     public static func commit(_ plan: Plan, image: UnsafeRawBufferPointer,
                               into memory: GuestMemory) throws(LoadError) -> CPUStartState {
-        let file = ImageBytes(image)
-        for segment in plan.segments {
-            guard let source = file.slice(offset: segment.offset, length: segment.fileSize),
-                  segment.fileSize <= segment.memorySize,
-                  memory.copyIn(source, gpa: segment.physicalAddress),
-                  memory.fill(gpa: segment.physicalAddress + segment.fileSize,
-                              length: segment.memorySize - segment.fileSize, with: 0) else {
-                throw .writeFailed(.kernelSegment)
-            }
-        }
+        guard ELFImage.copy(plan.segments, from: image, into: memory) else { throw .writeFailed(.kernelSegment) }
         guard BootGDT.write(at: plan.gdtAddress, code64: true, into: memory) else { throw .writeFailed(.gdt) }
         guard IdentityPageTables.write(pml4: plan.pml4Address, gibibytes: plan.identityMappedGibibytes,
                                        into: memory) else {

@@ -243,6 +243,14 @@ public struct ELFImage: Sendable {
     /// up to p_memsz. Call only after `checkPlacement` (it re-checks and returns false
     /// instead of trapping).
     public func copySegments(from bytes: UnsafeRawBufferPointer, into memory: GuestMemory) -> Bool {
+        ELFImage.copy(segments.filter { $0.memorySize > 0 }, from: bytes, into: memory)
+    }
+
+    /// Copies `segments` (as a loader's plan kept them) from the file `bytes` into guest
+    /// memory: p_filesz bytes from p_offset to p_paddr, zeros up to p_memsz. False as soon
+    /// as one does not fit (in the file or in RAM): the commit steps name it in their error.
+    public static func copy(_ segments: [ELFSegment], from bytes: UnsafeRawBufferPointer,
+                            into memory: GuestMemory) -> Bool {
         let file = ImageBytes(bytes)
         for segment in segments where segment.memorySize > 0 {
             guard let source = file.slice(offset: segment.offset, length: segment.fileSize),

@@ -484,15 +484,7 @@ public enum MultibootLoader {
                 throw .writeFailed(.kernel)
             }
         } else {
-            for segment in plan.segments {
-                guard let source = file.slice(offset: segment.offset, length: segment.fileSize),
-                      segment.fileSize <= segment.memorySize,
-                      memory.copyIn(source, gpa: segment.physicalAddress),
-                      memory.fill(gpa: segment.physicalAddress + segment.fileSize,
-                                  length: segment.memorySize - segment.fileSize, with: 0) else {
-                    throw .writeFailed(.kernel)
-                }
-            }
+            guard ELFImage.copy(plan.segments, from: image, into: memory) else { throw .writeFailed(.kernel) }
         }
         guard modules.count == plan.modules.count else { throw .writeFailed(.module) }
         for (index, module) in modules.enumerated() {

@@ -313,6 +313,24 @@ final class ELF64LoaderTests: XCTestCase {
         XCTAssertEqual(error, .writeFailed(.pageTables))
     }
 
+    func testELFImageCopyReportsASegmentThatDoesNotFit() throws {
+        let image = higherHalfKernel()
+        let plan = try image.bytes.withUnsafeBytes { buffer throws(ELF64Loader.LoadError) in
+            try ELF64Loader.plan(buffer, ramSize: Self.ram16M)
+        }
+        let ram = TestRAM(size: 0x20_2000)      // segment 1 (0x201000 + 0x3000) runs past the end
+        ram.scribble()
+        XCTAssertFalse(image.bytes.withUnsafeBytes { ELFImage.copy(plan.segments, from: $0, into: ram.memory) })
+        let big = TestRAM(size: Int(Self.ram16M))
+        big.scribble()
+        XCTAssertTrue(image.bytes.withUnsafeBytes { ELFImage.copy(plan.segments, from: $0, into: big.memory) })
+        XCTAssertEqual(big.bytes(at: 0x20_1000, count: 0x40), data)
+        XCTAssertEqual(big.bytes(at: 0x20_1040, count: 0x2FC0), Array(repeating: 0, count: 0x2FC0), "bss zeroed")
+        var truncated = plan.segments
+        truncated[0].offset = UInt64(image.count)       // p_offset past the end of the file
+        XCTAssertFalse(image.bytes.withUnsafeBytes { ELFImage.copy(truncated, from: $0, into: big.memory) })
+    }
+
     func testFlatGuestPlanPerMode() throws {
         let long = try FlatGuestLoader.plan(imageSize: 0x100, mode: .long, ramSize: 1 << 20)
         XCTAssertEqual(long, FlatGuestLoader.Plan(mode: .long, imageSize: 0x100, loadAddress: 0x8000, entry: 0x8000,
