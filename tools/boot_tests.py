@@ -656,6 +656,12 @@ CASES += [
                  [r"^\[hostile\] unhandled ports \(read as all ones, writes ignored\): 0xec r0 w\d+$",
                   *as_expected("hostile")],
                  check=_longest_turn_at_most("hostile", 1_100_000)),
+    # The APIC model's guest-facing paths (emulated MMIO, x2APIC/TSC-deadline/APIC_BASE MSRs, the
+    # I/O APIC) under a seeded random stream, interrupts off: the hostile burns only its own turns.
+    hostile_pair("apic", "hostile_apic", "apic=on budget=40 expect=time-budget",
+                 [r"^\[hostile\] hostile: random local APIC, I/O APIC and APIC MSR accesses with interrupts off$"],
+                 [r"^\[hostile\] stopped: used up its time budget", *as_expected("hostile")],
+                 check=_longest_turn_at_most("hostile", 2_000_000)),
     # Finding 5: CR2, DR0-DR3 and DR6 leaked between VMs. Now saved and restored on every VM switch.
     hostile_pair("cr2dr", "hostile_cr2dr", "",
                  [r"^\[hostile\] hostile: CR2, DR0-DR3 and DR6 set to 0x41 patterns$"],
