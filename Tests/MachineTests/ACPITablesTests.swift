@@ -83,30 +83,12 @@ final class ACPITablesTests: XCTestCase {
     /// ACPICA's own disassembler reads every table back without complaint, and the DSDT
     /// decompiles to the \_S5 package.
     func testIaslDecompilesTheTables() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iasl") else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("iasl missing: tools/deps.sh installs acpica-tools") }
-            throw XCTSkip("iasl (acpica-tools) not installed")
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvisor-acpi-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        try IASL.requireInstalled()
         for (name, address) in [("facp", ACPITables.fadtAddress), ("dsdt", ACPITables.dsdtAddress),
                                 ("xsdt", ACPITables.xsdtAddress), ("rsdt", ACPITables.rsdtAddress)] {
-            let file = dir.appendingPathComponent("\(name).dat")
-            try Data(table(at: address)).write(to: file)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/iasl")
-            p.arguments = ["-d", file.path]
-            p.currentDirectoryURL = dir
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, "iasl -d \(name): \(output)")
-            let dsl = try String(contentsOf: dir.appendingPathComponent("\(name).dsl"), encoding: .utf8)
+            let r = try IASL.decompile(table(at: address), name: name)
+            XCTAssertEqual(r.status, 0, "iasl -d \(name): \(r.output)")
+            let dsl = r.dsl
             XCTAssertFalse(dsl.contains("Invalid"), "iasl found an invalid field in \(name): \(dsl)")
             XCTAssertFalse(dsl.lowercased().contains("incorrect checksum"), "\(name): \(dsl)")
             if name == "dsdt" {
@@ -205,30 +187,12 @@ final class MADTTests: XCTestCase {
 
     /// `iasl -d` reads the MADT back: the processors, the I/O APIC, the overrides and the NMI.
     func testIaslDecompilesTheMADT() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iasl") else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("iasl missing: tools/deps.sh installs acpica-tools") }
-            throw XCTSkip("iasl (acpica-tools) not installed")
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvisor-madt-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        try IASL.requireInstalled()
         let t = Tables(block: ACPITables.build(vcpus: 4, apic: true))
         for (name, address) in [("apic", ACPITables.madtAddress), ("xsdt", ACPITables.xsdtAddress), ("rsdt", ACPITables.rsdtAddress)] {
-            let file = dir.appendingPathComponent("\(name).dat")
-            try Data(t.table(at: address)).write(to: file)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/iasl")
-            p.arguments = ["-d", file.path]
-            p.currentDirectoryURL = dir
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, "iasl -d \(name): \(output)")
-            let dsl = try String(contentsOf: dir.appendingPathComponent("\(name).dsl"), encoding: .utf8)
+            let r = try IASL.decompile(t.table(at: address), name: name)
+            XCTAssertEqual(r.status, 0, "iasl -d \(name): \(r.output)")
+            let dsl = r.dsl
             XCTAssertFalse(dsl.contains("Invalid"), "\(name): \(dsl)")
             XCTAssertFalse(dsl.lowercased().contains("incorrect checksum"), "\(name): \(dsl)")
             XCTAssertFalse(dsl.contains("**** Unknown"), "\(name): \(dsl)")
