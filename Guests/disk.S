@@ -284,37 +284,7 @@ _start:
 /* ---------------------------------------------------------------- helpers */
 	.text
 
-/* Selects the master in LBA mode with LBA28 address EAX and a count of 1.
- * Clobbers RAX, RDX. */
-ata_select_lba:
-	push %rcx
-	mov %eax, %ecx
-	shr $24, %eax
-	and $0x0F, %al
-	or $0xE0, %al                   /* LBA, master */
-	mov $ATA_DEVICE, %dx
-	outb %al, %dx
-	mov $ATA_COUNT, %dx
-	mov $1, %al
-	outb %al, %dx
-	mov %cl, %al
-	mov $ATA_LBA_LO, %dx
-	outb %al, %dx
-	mov %ch, %al
-	mov $ATA_LBA_MID, %dx
-	outb %al, %dx
-	shr $16, %ecx
-	mov %cl, %al
-	mov $ATA_LBA_HI, %dx
-	outb %al, %dx
-	pop %rcx
-	ret
-
-/* Writes command AL.  Clobbers RDX. */
-ata_command:
-	mov $ATA_COMMAND, %dx
-	outb %al, %dx
-	ret
+#include "ata64.inc"
 
 /* Polls Status until BSY is clear; EAX = that status (0x100 added on timeout).  Clobbers RCX, RDX. */
 ata_wait_not_busy:
