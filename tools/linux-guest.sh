@@ -77,6 +77,22 @@ echo "SWIFTVISOR-LINUX-INIT-OK $(uname -r)"
 echo "uptime: $(cat /proc/uptime)"
 # The interrupt controllers the kernel chose, and how many interrupts each CPU took.
 grep -E "^ *(0|LOC|CPU)" /proc/interrupts | sed "s/^/interrupts: /"
+# A scenario named on the kernel command line (swiftvisor.test=NAME) runs next: /tests/NAME.sh,
+# from tools/linux-init/NAME.sh. It prints its own PASS/FAIL lines; power-off follows either way.
+for word in $(cat /proc/cmdline); do
+    case "$word" in
+    swiftvisor.test=*)
+        name=${word#swiftvisor.test=}
+        if [ -f "/tests/$name.sh" ]; then
+            echo "SWIFTVISOR-TEST-BEGIN $name"
+            sh "/tests/$name.sh"
+            echo "SWIFTVISOR-TEST-END $name status $?"
+        else
+            echo "SWIFTVISOR-TEST-MISSING $name"
+        fi
+        ;;
+    esac
+done
 # Power off: busybox poweroff -f calls reboot(RB_POWER_OFF) directly; on a machine without a
 # working ACPI S5 the kernel then halts (reboot=t panic=-1 do not apply). If it returns, try
 # SysRq o (power off), then halt, then stop here without letting init exit (which panics).
@@ -86,18 +102,21 @@ halt -f
 while :; do sleep 3600; done
 '
 # Rebuild when the script, busybox or this file changed (a stamp holds their digest).
-stamp=$( { printf '%s' "$init_script"; cat "$busybox" "$0"; } | sha256sum | cut -d' ' -f1)
+scenarios=("$here"/tools/linux-init/*.sh)
+stamp=$( { printf '%s' "$init_script"; cat "$busybox" "$0" "${scenarios[@]}"; } | sha256sum | cut -d' ' -f1)
 if [[ -f "$out/initramfs.cpio.gz" && "$(cat "$out/initramfs.stamp" 2>/dev/null)" == "$stamp" ]]; then
     exit 0
 fi
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/swiftvisor-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage"/{bin,sbin,proc,sys,dev,etc,tmp,root}
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,etc,tmp,root,tests}
 cp "$busybox" "$stage/bin/busybox"
-for applet in sh mount umount echo cat uname ls sleep poweroff halt reboot dmesg grep sed; do
-    ln -s busybox "$stage/bin/$applet"
+# Every applet busybox has (nproc, taskset, sha256sum, nc, ping, ip, mount, ...), as links.
+for applet in $("$busybox" --list); do
+    [[ -e "$stage/bin/$applet" ]] || ln -s busybox "$stage/bin/$applet"
 done
+cp "${scenarios[@]}" "$stage/tests/"
 printf '%s' "$init_script" > "$stage/init"
 chmod 755 "$stage/init"
 # The kernel opens /dev/console for /init before anything is mounted: without the node in the
