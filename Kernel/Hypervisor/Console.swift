@@ -72,7 +72,7 @@ enum Console {
                 vm.pointee.pc.typeConsoleKey(key, route: route(of: vm))
                 // A VM halted in HLT with interrupts on wakes for its keyboard or UART interrupt
                 // now, not at its next timer (a tickless kernel may sleep for seconds).
-                if vm.pointee.halted && vm.pointee.pc.interruptPending { vm.pointee.halted = false }
+                VirtualMachine.wakeHaltedVCPUs(vm)
             }
         case .command(.nextVM):
             var next = focused

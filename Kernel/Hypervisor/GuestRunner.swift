@@ -84,7 +84,9 @@ enum GuestRunner {
         for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
     }
 
-    /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops.
+    /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops. Within a
+    /// VM's turn each runnable vCPU gets an equal part of the slice; halted vCPUs wait off the CPU
+    /// until an interrupt is pending for them, APs until their start-up IPI.
     private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], focused: Int, vmx: VMXOperation,
                             stopped: (Int) -> Void = { _ in }) {
         var focused = focused
@@ -94,13 +96,26 @@ enum GuestRunner {
             var earliestWake: UInt64 = .max
             for i in vms.indices where vms[i].pointee.stop == nil {
                 let vm = vms[i]
-                if vm.pointee.halted {
-                    let wake = vm.pointee.pc.nextTimerTSC
-                    if rdtsc() < wake { earliestWake = min(earliestWake, wake); continue }
-                    vm.pointee.halted = false
+                let now = rdtsc()
+                vm.pointee.pc.update(tsc: now)
+                var waiting = 0
+                for v in 0..<vm.pointee.vcpuCount where vm.pointee.stop == nil {
+                    let vcpu = vm.pointee.vcpu(v)
+                    guard readyToRun(vcpu, vmx: vmx) else {
+                        waiting += 1
+                        continue
+                    }
+                    runTurn(vcpu, vmx: vmx)
+                    ranOne = true
                 }
-                runTurn(vm, vmx: vmx)
-                ranOne = true
+                if vm.pointee.stop == nil && waiting == vm.pointee.vcpuCount {
+                    // Every vCPU waits: for a device timer, or for nothing that can ever come.
+                    if vm.pointee.pc.nextTimerTSC == .max && vm.pointee.pc.signalledVCPUs == 0 {
+                        vm.pointee.stop = .halted(interruptsEnabled: true)
+                    } else {
+                        earliestWake = min(earliestWake, vm.pointee.pc.nextTimerTSC)
+                    }
+                }
                 Console.afterTurn(vm, focused: i == focused)
                 if vm.pointee.stop != nil {
                     running -= 1
@@ -123,6 +138,58 @@ enum GuestRunner {
         }
     }
 
+    /// Whether `vcpu` can take a turn now: a halted one when an interrupt (or NMI, INIT, SIPI) is
+    /// pending for it, one waiting for a start-up IPI once the SIPI came (it is then loaded with
+    /// the SIPI's real-mode state here).
+    private static func readyToRun(_ vcpu: UnsafeMutablePointer<VCPU>, vmx: VMXOperation) -> Bool {
+        let index = vcpu.pointee.index
+        let bit = UInt8(truncatingIfNeeded: 1 &<< index)
+        switch vcpu.pointee.run {
+        case .running, .yielded:
+            return true
+        case .halted:
+            guard vcpu.pointee.pc.interruptPending(vcpu: index) || vcpu.pointee.pc.signals[index].nmi
+                    || vcpu.pointee.pc.signals[index].initialization else { return false }
+            vcpu.pointee.run = .running
+            return true
+        case .waitingForStartup:
+            if vcpu.pointee.pc.signalledVCPUs & bit != 0 {
+                let signals = vcpu.pointee.pc.takeSignals(vcpu: index)
+                if signals.initialization { vcpu.pointee.startupVector = nil }
+                if let vector = signals.startupVector { vcpu.pointee.startupVector = vector }
+            }
+            guard let vector = vcpu.pointee.startupVector else { return false }
+            vcpu.pointee.startupVector = nil
+            start(vcpu, vector: vector, vmx: vmx)
+            return vcpu.pointee.stop == nil
+        }
+    }
+
+    /// A start-up IPI with `vector` reached a vCPU in wait-for-SIPI: it starts in real mode at
+    /// vector << 12 with its registers as after INIT (SDM Vol. 3A §8.4.4.1, Table 10-1).
+    private static func start(_ vcpu: UnsafeMutablePointer<VCPU>, vector: UInt8, vmx: VMXOperation) {
+        let caps = vmx.capabilities
+        do throws(VMXError) {
+            try vcpu.pointee.vmcs.makeCurrent()
+            var entry = vcpu.pointee.cpu.entryControls
+            entry.remove(.ia32eModeGuest)
+            vcpu.pointee.cpu.entryControls = entry
+            try vcpu.pointee.vmcs.write(.vmEntryControls, UInt64(entry.rawValue))
+            try vcpu.pointee.vmcs.write(.vmEntryInterruptionInformation, 0)
+            try GuestState.write(.startupIPI(vector: vector), to: vcpu.pointee.vmcs, caps: caps, unrestrictedGuest: true)
+        } catch {
+            vcpu.pointee.stop = .vmInstructionFailed(error)
+            return
+        }
+        vcpu.pointee.registers.initialize(to: GuestRegisters())
+        vcpu.pointee.cpu.taskPriority = 0
+        vcpu.pointee.interruptWindowRequested = false
+        vcpu.pointee.procBasedControls.remove(.interruptWindowExiting)
+        _ = try? vcpu.pointee.vmcs.write(.procBasedControls, UInt64(vcpu.pointee.procBasedControls.rawValue))
+        vcpu.pointee.run = .running
+        print("[\(vcpu.pointee.name.string)] vCPU \(vcpu.pointee.index) started by SIPI at \(hex(UInt64(vector) << 12))")
+    }
+
     private static func create(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                                frames: inout FrameAllocator) -> UnsafeMutablePointer<VirtualMachine>? {
         print("[\(spec.name)] starting: \(spec.memoryMiB) MiB RAM, image \(spec.image.count) bytes")
@@ -134,33 +201,41 @@ enum GuestRunner {
             return nil
         }
         Console.register(vm, input: spec.input)
+        _ = try? vm.pointee.vcpus[0].vmcs.makeCurrent()      // the checks below read the current VMCS: the BSP's
         if let what = spec.breakState { GuestStateCheck.breakDeliberately(what) }
-        for problem in GuestStateCheck.problems(unrestrictedGuest: vm.pointee.cpu.cr0Fixed.fixed0 & 1 == 0) {
+        for problem in GuestStateCheck.problems(unrestrictedGuest: vm.pointee.vcpus[0].cpu.cr0Fixed.fixed0 & 1 == 0) {
             print("[\(spec.name)] guest-state check: \(problem)")
         }
         return vm
     }
 
-    /// One turn of a VM on the CPU: make its VMCS current and its registers the
-    /// processor's, enter it until it stops, halts or its turn ends, take its registers back.
-    static func runTurn(_ vm: UnsafeMutablePointer<VirtualMachine>, vmx: VMXOperation) {
+    /// One turn of a vCPU on the CPU: make its VMCS current and its registers the processor's,
+    /// enter it until it stops, halts or its turn ends, take its registers back. Its VM's budget
+    /// and CPU time are charged.
+    static func runTurn(_ vcpu: UnsafeMutablePointer<VCPU>, vmx: VMXOperation) {
+        let vm = vcpu.pointee.machine
         do throws(VMXError) {
-            try vm.pointee.vmcs.makeCurrent()
+            try vcpu.pointee.vmcs.makeCurrent()
         } catch {
             vm.pointee.stop = .vmInstructionFailed(error)
             return
         }
         let start = rdtsc()
         if vm.pointee.firstEntryTSC == 0 { vm.pointee.firstEntryTSC = start }
-        // The turn ends by host wall time (exit handling included): checked on every exit.
-        vm.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, vm.pointee.sliceTicks, CPUShare.maxTurn))
-        vm.pointee.context.load()
-        vm.pointee.yielded = false
-        _ = InterruptDelivery.beforeEntry(vm, now: start)
-        let launched = vm.pointee.vmcs.launchState == .launched
-        let status = vmx_run(UnsafeMutableRawPointer(vm.pointee.registers), UnsafeMutableRawPointer(vm), launched ? 1 : 0,
+        // The turn ends by host wall time (exit handling included): checked on every exit. The
+        // VM's slice is shared by its vCPUs.
+        let slice = max(vm.pointee.sliceTicks / UInt64(vm.pointee.vcpuCount), 1)
+        vcpu.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, slice, CPUShare.maxTurn))
+        vcpu.pointee.context.load()
+        vcpu.pointee.yielded = false
+        let entering = InterruptDelivery.beforeEntry(vcpu, now: start)
+        var status: Int32 = 0
+        let launched = vcpu.pointee.vmcs.launchState == .launched
+        if entering {
+            status = vmx_run(UnsafeMutableRawPointer(vcpu.pointee.registers), UnsafeMutableRawPointer(vcpu), launched ? 1 : 0,
                              vm.pointee.baselineExitPath ? vmx_baseline_exit_entry() : nil)
-        vm.pointee.context.save()
+        }
+        vcpu.pointee.context.save()
         let used = rdtsc() &- start
         CPUShare.account(vm, turn: used)
         vm.pointee.budgetTicks = vm.pointee.budgetTicks > used ? vm.pointee.budgetTicks - used : 0
@@ -168,15 +243,15 @@ enum GuestRunner {
             // VMLAUNCH/VMRESUME itself failed: VMfailInvalid, or VMfailValid with an error number.
             let instruction: StaticString = launched ? "VMRESUME" : "VMLAUNCH"
             let error: VMXError = status == 1 ? .failInvalid(instruction: instruction)
-                : .failValid(instruction: instruction, error: UInt32(truncatingIfNeeded: (try? vm.pointee.vmcs.read(.vmInstructionError)) ?? 0))
+                : .failValid(instruction: instruction, error: UInt32(truncatingIfNeeded: (try? vcpu.pointee.vmcs.read(.vmInstructionError)) ?? 0))
             vm.pointee.stop = .vmInstructionFailed(error)
             return
         }
-        vm.pointee.vmcs.markLaunched()
+        if entering { vcpu.pointee.vmcs.markLaunched() }
         if vm.pointee.stop == nil && vm.pointee.budgetTicks == 0 {
-            vm.pointee.stop = .timeBudgetExhausted(rip: (try? vm.pointee.vmcs.read(.guestRIP)) ?? 0)
+            vm.pointee.stop = .timeBudgetExhausted(rip: (try? vcpu.pointee.vmcs.read(.guestRIP)) ?? 0)
         }
-        if vm.pointee.run.isRunning {
+        if vm.pointee.stop == nil && vcpu.pointee.run == .running {
             vm.pointee.stop = .leftWithoutReason
         }
     }
@@ -188,9 +263,9 @@ enum GuestRunner {
         vm.pointee.pc.bus.debugConsole.sink.flush()
         vm.pointee.hypercalls.output.flush()
         vm.pointee.printReport()
-        vm.pointee.cpu.msrs.printReport(prefix: "[\(spec.name)] ")
+        vm.pointee.vcpus[0].cpu.msrs.printReport(prefix: "[\(spec.name)] ")
         if isEntryFailure(vm.pointee.stop) {
-            _ = try? vm.pointee.vmcs.makeCurrent()
+            _ = try? vm.pointee.vcpus[0].vmcs.makeCurrent()
             VMCSDump.print(prefix: "[\(spec.name)] ")
         }
         return report(spec, outcome: outcomeName(vm.pointee.stop))

@@ -2,7 +2,7 @@ import Machine
 
 // A guest as the boot modules describe it. Module lines (docs/guests.md):
 //   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...]
-//        [acpi=on|off] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
+//        [acpi=on|off] [apic=on|off] [vcpus=N] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
 //   +initrd NAME        this module is guest NAME's initrd (Linux)
 //   +disk NAME          this module is guest NAME's ATA disk (read/write, in place)
 //   +module NAME ...    this module is a Multiboot module of guest NAME (its string follows)
@@ -30,6 +30,9 @@ struct GuestSpec {
     /// The APIC interrupt model (`apic=on`): today the I/O APIC's registers at 0xFEC00000,
     /// reached through MMIO exits; the local APIC and the MADT join it as they land (issue 10).
     var apic = false
+    /// vCPUs (`vcpus=N`, 1...VirtualPC.maxVCPUs); more than one needs the local APICs (IPIs, INIT-SIPI),
+    /// so it turns `apic` on.
+    var vcpus = 1
 
     enum ParseError: Error {
         case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring)
@@ -38,7 +41,7 @@ struct GuestSpec {
             case .empty: return "empty module line"
             case .badValue(let word): return "bad module argument '\(word)' (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...] [-- cmdline])"
             case .unknownArgument(let word):
-                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic=, then -- cmdline)"
+                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= vcpus=, then -- cmdline)"
             case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
             }
         }
@@ -69,9 +72,13 @@ struct GuestSpec {
             case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
             case "acpi": guard value == "on" || value == "off" else { throw .badValue(word) }; acpi = value == "on"
             case "apic": guard value == "on" || value == "off" else { throw .badValue(word) }; apic = value == "on"
+            case "vcpus":
+                guard let v = Int(value), v >= 1, v <= GuestPC.maxVCPUs else { throw .badValue(word) }
+                vcpus = v
             default: throw .unknownArgument(word)
             }
         }
+        if vcpus > 1 { apic = true }
     }
 
     /// Turns the boot modules into guests, attaching +initrd/+disk/+module lines to theirs.

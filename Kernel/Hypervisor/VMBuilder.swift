@@ -33,18 +33,30 @@ enum VMBuilder {
     static func build(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                       frames: inout FrameAllocator) throws(VMBuildError) -> UnsafeMutablePointer<VirtualMachine> {
         let caps = vmx.capabilities
+        let vcpuCount = spec.vcpus
         // One owner for every frame this build takes, whoever takes it (EPT tables and the
-        // FPU area included): the allocator records them all, they become the VM's list,
-        // and a build that fails anywhere gives all of them back here.
+        // FPU areas included): the allocator records them all, they become the VM's list,
+        // and a build that fails anywhere gives all of them back here; the heap blocks (the VM,
+        // its PC, its vCPUs and their register blocks) likewise.
         frames.beginOwnership()
         var built = false
-        var vmcsToClear: VMCS? = nil
-        var registersToFree: UnsafeMutablePointer<GuestRegisters>? = nil
+        let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
+        let vcpus = UnsafeMutablePointer<VCPU>.allocate(capacity: vcpuCount)
+        let pcStorage = UnsafeMutablePointer<GuestPC>.allocate(capacity: 1)
+        var pcInitialized = false
+        var vcpusBuilt = 0
         defer {
             if !built {
-                // A VMCS that was current is cleared before its frame is reused (SDM Vol. 3C §25.11.3).
-                if var vmcs = vmcsToClear { try? vmcs.clear() }
-                registersToFree?.deallocate()
+                for i in 0..<vcpusBuilt {
+                    // A VMCS that was current is cleared before its frame is reused (SDM Vol. 3C §25.11.3).
+                    try? vcpus[i].vmcs.clear()
+                    vcpus[i].registers.deallocate()
+                }
+                (vcpus).deinitialize(count: vcpusBuilt)
+                vcpus.deallocate()
+                if pcInitialized { pcStorage.deinitialize(count: 1) }
+                pcStorage.deallocate()
+                vm.deallocate()
                 frames.free(frames.endOwnership())
             }
         }
@@ -58,8 +70,8 @@ enum VMBuilder {
         let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
 
         // ACPI tables in the BIOS area (a kernel image loaded over them wins).
-        if spec.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: 1, apic: spec.apic) {
-            ACPITables.write(into: memory, vcpus: 1, apic: spec.apic)
+        if spec.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: vcpuCount, apic: spec.apic) {
+            ACPITables.write(into: memory, vcpus: vcpuCount, apic: spec.apic)
         }
 
         // The loader the image asks for; it refuses malformed images with a reason.
@@ -67,10 +79,16 @@ enum VMBuilder {
         let start: CPUStartState
         start = try load(spec, kind: kind, into: memory)
         try reached(.image, spec)
-        print("[\(spec.name)] \(kind.name) loaded: \(start.mode.name), entry \(hex(start.rip))")
+        print("[\(spec.name)] \(kind.name) loaded: \(start.mode.name), entry \(hex(start.rip))"
+            + (vcpuCount > 1 ? ", \(vcpuCount) vCPUs" : ""))
 
-        let controls: VMControls
-        do { controls = try VMControls.compute(caps, mode: start.mode) } catch { throw .vmx(error) }
+        // The BSP starts where the loader says; APs wait for a start-up IPI, which starts them in
+        // real mode (needs unrestricted guest, SDM Vol. 3C §26.3.1.1).
+        let controls: VMControls, apControls: VMControls
+        do {
+            controls = try VMControls.compute(caps, mode: start.mode, pauseLoopExiting: vcpuCount > 1)
+            apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true) : controls
+        } catch { throw .vmx(error) }
         try reached(.controls, spec)
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
@@ -81,8 +99,10 @@ enum VMBuilder {
 
         // I/O bitmaps: every port exits (the guest owns no physical device).
         // MSR bitmap, default deny: every MSR exits but MSRPolicyTable's pass-through ones.
-        guard let ioA = frames.allocate(), let ioB = frames.allocate(), let msrPage = frames.allocate(),
-              let vmcsRegion = frames.allocate() else { throw .outOfMemory("VMCS and bitmaps") }
+        // One set per VM, shared by its vCPUs.
+        guard let ioA = frames.allocate(), let ioB = frames.allocate(), let msrPage = frames.allocate() else {
+            throw .outOfMemory("I/O and MSR bitmaps")
+        }
         IOBitmap(a: physicalPointer(ioA), b: physicalPointer(ioB)).setAll()
         let msrBitmap = MSRBitmap(page: physicalPointer(msrPage))
         msrBitmap.setAll()
@@ -100,81 +120,90 @@ enum VMBuilder {
 
         try reached(.disk, spec)
 
-        let vpid: UInt16 = controls.vpid ? nextVPID : 0
-        if controls.vpid { nextVPID = nextVPID == 0xFFFF ? 1 : nextVPID + 1 }
-
-        let registers = UnsafeMutablePointer<GuestRegisters>.allocate(capacity: 1)
-        registersToFree = registers
-        registers.initialize(to: GuestRegisters())
-        registers.pointee.rax = start.rax
-        registers.pointee.rbx = start.rbx
-        registers.pointee.rsi = start.rsi
-
-        let vmName = VMName(spec.name)
-        let printer = GuestLinePrinter(name: vmName)
-        var vmcs: VMCS
-        do throws(VMXError) {
-            vmcs = try VMCS(region: vmcsRegion, revision: caps.vmxBasic.revisionID)
-            vmcsToClear = vmcs
-            try vmcs.makeCurrent()
-            try controls.write(vmcs)
-            try vmcs.write(.ioBitmapA, ioA)
-            try vmcs.write(.ioBitmapB, ioB)
-            try vmcs.write(.msrBitmaps, msrPage)
-            let eptp = ept.pointer(caps.eptVPID).rawValue
-            try vmcs.write(.eptPointer, eptp)
-            // The frames of this EPT may have served an earlier VM's EPT with the same EPTP:
-            // drop any translations still cached for it (SDM Vol. 3C §29.4.3.1).
-            // Without single-context, all-context (§31.3 INVEPT: the type must be supported).
-            if caps.eptVPID.inveptSingleContext { try VMXInstruction.invept(singleContext: eptp) }
-            else if caps.eptVPID.invept && caps.eptVPID.inveptAllContext { try VMXInstruction.inveptAllContexts() }
-            if vpid != 0 {
-                try vmcs.write(.virtualProcessorIdentifier, UInt64(vpid))
-                // VPIDs wrap after 65535 VMs: a reused tag must not find old linear translations.
-                if caps.eptVPID.invvpidSingleContext { try VMXInstruction.invvpid(singleContext: vpid) }
-                else if caps.eptVPID.invvpid && caps.eptVPID.invvpidAllContext { try VMXInstruction.invvpidAllContexts() }
-            }
-            try HostState.write(vmcs, exitControls: controls.exit)
-            try GuestState.write(start, to: vmcs, caps: caps, unrestrictedGuest: controls.unrestrictedGuest)
-        } catch {
-            throw .vmx(error)
-        }
-        try reached(.vmcs, spec)
-
         let hasXSAVE = CPUFeatures.read().hasXSAVE
         let supportedXCR0: UInt64 = hasXSAVE
             ? { let r = cpuid(0xD, 0); return (UInt64(r.edx) << 32) | UInt64(r.eax) }() : 1
-        guard let context = GuestContext(frames: &frames, useXSAVE: hasXSAVE, supportedXCR0: supportedXCR0) else {
-            throw .outOfMemory("the guest's FPU save area")
+        let eptp = ept.pointer(caps.eptVPID).rawValue
+        for index in 0..<vcpuCount {
+            let isBSP = index == 0
+            let vcpuControls = isBSP ? controls : apControls
+            let vcpuStart = isBSP ? start : CPUStartState.startupIPI(vector: 0)
+            guard let vmcsRegion = frames.allocate() else { throw .outOfMemory("a VMCS") }
+            let vpid: UInt16 = vcpuControls.vpid ? nextVPID : 0
+            if vcpuControls.vpid { nextVPID = nextVPID == 0xFFFF ? 1 : nextVPID + 1 }
+            var vmcs: VMCS
+            do throws(VMXError) {
+                vmcs = try VMCS(region: vmcsRegion, revision: caps.vmxBasic.revisionID)
+                try vmcs.makeCurrent()
+            } catch { throw .vmx(error) }
+            guard let context = GuestContext(frames: &frames, useXSAVE: hasXSAVE, supportedXCR0: supportedXCR0) else {
+                try? vmcs.clear()
+                throw .outOfMemory("the guest's FPU save area")
+            }
+            let registers = UnsafeMutablePointer<GuestRegisters>.allocate(capacity: 1)
+            registers.initialize(to: GuestRegisters())
+            if isBSP {
+                registers.pointee.rax = start.rax
+                registers.pointee.rbx = start.rbx
+                registers.pointee.rsi = start.rsi
+            }
+            (vcpus + index).initialize(to: VCPU(
+                index: index, machine: vm, registers: registers, vmcs: vmcs, context: context,
+                cpu: VCPUState(vpid: vpid, cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: vcpuControls.unrestrictedGuest),
+                               cr4Fixed: caps.cr4, entryControls: vcpuControls.entry, supportedXCR0: supportedXCR0,
+                               msrs: GuestMSRs.forThisProcessor()),
+                procBasedControls: vcpuControls.procBased, preemptionTimerRate: caps.vmxMisc.preemptionTimerRate,
+                run: isBSP ? .running : .waitingForStartup, memory: memory))
+            vcpus[index].cpu.msrs.vmcsSwitchesPAT = vcpuControls.switchesPAT
+            vcpusBuilt += 1
+            do throws(VMXError) {
+                try vcpuControls.write(vmcs)
+                try vmcs.write(.ioBitmapA, ioA)
+                try vmcs.write(.ioBitmapB, ioB)
+                try vmcs.write(.msrBitmaps, msrPage)
+                try vmcs.write(.eptPointer, eptp)
+                // The frames of this EPT may have served an earlier VM's EPT with the same EPTP:
+                // drop any translations still cached for it (SDM Vol. 3C §29.4.3.1).
+                // Without single-context, all-context (§31.3 INVEPT: the type must be supported).
+                if isBSP {
+                    if caps.eptVPID.inveptSingleContext { try VMXInstruction.invept(singleContext: eptp) }
+                    else if caps.eptVPID.invept && caps.eptVPID.inveptAllContext { try VMXInstruction.inveptAllContexts() }
+                }
+                if vpid != 0 {
+                    try vmcs.write(.virtualProcessorIdentifier, UInt64(vpid))
+                    // VPIDs wrap after 65535 vCPUs: a reused tag must not find old linear translations.
+                    if caps.eptVPID.invvpidSingleContext { try VMXInstruction.invvpid(singleContext: vpid) }
+                    else if caps.eptVPID.invvpid && caps.eptVPID.invvpidAllContext { try VMXInstruction.invvpidAllContexts() }
+                }
+                try HostState.write(vmcs, exitControls: vcpuControls.exit)
+                try GuestState.write(vcpuStart, to: vmcs, caps: caps, unrestrictedGuest: vcpuControls.unrestrictedGuest)
+            } catch {
+                throw .vmx(error)
+            }
+            try reached(.vmcs, spec)
+            try reached(.context, spec)
         }
-        try reached(.context, spec)
         let budget = CPUShare.ticks(millions: spec.budgetMillions)
 
-        var pc = VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
-                           clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
-                           wallClock: HostTime.now(), ramBytes: ramBytes)
-        if let disk { pc.ata = ATAChannel(storage: ATABlockStorage(disk)) }
+        let printer = GuestLinePrinter(name: VMName(spec.name))
+        pcStorage.initialize(to: VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
+                                           clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
+                                           wallClock: HostTime.now(), ramBytes: ramBytes))
+        pcInitialized = true
+        if let disk { pcStorage.pointee.ata = ATAChannel(storage: ATABlockStorage(disk)) }
         if spec.apic {
-            pc.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
-                          physicalAddressBits: GuestControlState.maxPhysicalAddressBits)
+            pcStorage.pointee.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
+                                         physicalAddressBits: GuestControlState.maxPhysicalAddressBits, vcpus: vcpuCount)
         }
 
         // Nothing below fails: the frames taken become the VM's.
         let owned = frames.endOwnership()
         built = true
-        let vm = UnsafeMutablePointer<VirtualMachine>.allocate(capacity: 1)
         vm.initialize(to: VirtualMachine(
-            name: vmName, registers: registers, vmcs: vmcs, memory: memory, ept: ept,
-            pc: pc,
-            procBasedControls: controls.procBased, preemptionTimerRate: caps.vmxMisc.preemptionTimerRate,
+            name: VMName(spec.name), memory: memory, ept: ept, pcStorage: pcStorage, vcpus: vcpus, vcpuCount: vcpuCount,
             hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)),
-            budgetTicks: budget, sliceTicks: min(budget, sliceTicks), context: context,
-            baselineExitPath: spec.baselineExitPath,
-            cpu: VCPUState(vpid: vpid, cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: controls.unrestrictedGuest),
-                           cr4Fixed: caps.cr4, entryControls: controls.entry, supportedXCR0: supportedXCR0,
-                           msrs: GuestMSRs.forThisProcessor()),
-            frames: owned))
-        vm.pointee.cpu.msrs.vmcsSwitchesPAT = controls.switchesPAT
+            budgetTicks: budget, sliceTicks: min(budget, sliceTicks),
+            baselineExitPath: spec.baselineExitPath, frames: owned))
         return vm
     }
 
@@ -211,12 +240,18 @@ enum VMBuilder {
     }
 
     static func destroy(_ vm: UnsafeMutablePointer<VirtualMachine>, frames: inout FrameAllocator) {
-        try? vm.pointee.vmcs.clear()
-        // Every frame the VM took, EPT tables and FPU area included, is in its one list
+        for i in 0..<vm.pointee.vcpuCount {
+            try? vm.pointee.vcpus[i].vmcs.clear()
+            vm.pointee.vcpus[i].registers.deallocate()
+        }
+        // Every frame the VM took, EPT tables and FPU areas included, is in its one list
         // (frames.beginOwnership() in build): freeing them elsewhere too would free twice.
         frames.free(vm.pointee.frames)
         vm.pointee.stats.release()
-        vm.pointee.registers.deallocate()
+        vm.pointee.vcpus.deinitialize(count: vm.pointee.vcpuCount)
+        vm.pointee.vcpus.deallocate()
+        vm.pointee.pcStorage.deinitialize(count: 1)
+        vm.pointee.pcStorage.deallocate()
         vm.deinitialize(count: 1)
         vm.deallocate()
     }

@@ -20,7 +20,9 @@ struct VMControls {
     /// PAT is loaded on entry and saved/loaded on exit: the guest's PAT may pass through (MSRPolicyTable).
     var switchesPAT: Bool { entry.contains(.loadPAT) && exit.contains([.savePAT, .loadPAT]) }
 
-    static func compute(_ caps: VMXCapabilities, mode: GuestMode) throws(VMXError) -> VMControls {
+    /// `pauseLoopExiting`: a VM of several vCPUs, which take turns on one CPU, leaves a spin loop
+    /// (PAUSE-loop exiting, SDM Vol. 3C §26.1.3) so the vCPU it waits for can run.
+    static func compute(_ caps: VMXCapabilities, mode: GuestMode, pauseLoopExiting: Bool = false) throws(VMXError) -> VMControls {
         do throws(VMXControlError) {
             // Host interrupts and NMIs are the host's; the preemption timer bounds guest time.
             let pin = try caps.pinBasedCapability.adjust(
@@ -37,10 +39,10 @@ struct VMControls {
             var required2: SecondaryProcessorBasedControls = [.enableEPT]
             if mode.needsUnrestrictedGuest { required2.insert(.unrestrictedGuest) }
             // Without these enables, RDTSCP/INVPCID/XSAVES raise #UD in the guest even where the CPU has them.
-            let proc2 = try caps.procBased2Capability.adjust(
-                required: required2,
-                optional: [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID, .enableXSAVESXRSTORS,
-                           .wbinvdExiting])
+            var optional2: SecondaryProcessorBasedControls = [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID,
+                                                               .enableXSAVESXRSTORS, .wbinvdExiting]
+            if pauseLoopExiting { optional2.insert(.pauseLoopExiting) }
+            let proc2 = try caps.procBased2Capability.adjust(required: required2, optional: optional2)
             // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
             // DR7 and IA32_DEBUGCTL are switched by the VMCS (save/load debug controls); the
             // guest's PERF_GLOBAL_CTRL is 0 on entry where the CPU can load it.
@@ -75,5 +77,10 @@ struct VMControls {
         // No performance counters for guests, and the host's (unused) stay off after an exit.
         if entry.contains(.loadPerfGlobalCtrl) { try vmcs.write(.guestIA32PerfGlobalCtrl, 0) }
         if exit.contains(.loadPerfGlobalCtrl) { try vmcs.write(.hostIA32PerfGlobalCtrl, 0) }
+        // A loop of PAUSEs at most 128 TSC ticks apart that lasts 4096 ticks exits (KVM's defaults).
+        if procBased2.contains(.pauseLoopExiting) {
+            try vmcs.write(.pleGap, 128)
+            try vmcs.write(.pleWindow, 4096)
+        }
     }
 }

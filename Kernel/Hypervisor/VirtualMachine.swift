@@ -3,44 +3,42 @@ import VTx
 import Machine
 import VMX
 
-// One guest: its VMCS and registers (a single vCPU), its RAM and EPT, its
-// virtual devices, its statistics. Lives at a fixed address for its whole life
-// (VirtualMachine.create), so the exit path reaches it through one pointer with
-// no reference counting.
+/// The guest PC type every VM has: its serial and debug-port output go to the hypervisor's console.
+typealias GuestPC = VirtualPC<GuestOutput, GuestOutput>
+
+// One guest: its RAM and EPT, its virtual PC, its vCPUs (VCPU.swift), its statistics and its
+// end. Lives at a fixed address for its whole life (VMBuilder.build), so the exit path reaches
+// it through one pointer with no reference counting.
+//
+// Ownership: the VM owns every frame in `frames` (RAM, EPT tables, bitmaps, VMCSs, FPU areas,
+// scratch disk), its PC and its vCPU block; VMBuilder.destroy gives all of them back.
 
 struct VirtualMachine {
     var name: VMName
-    let registers: UnsafeMutablePointer<GuestRegisters>
-    var vmcs: VMCS
     let memory: GuestMemory
     var ept: EPTTables
-    /// The guest's PC: PIC, PIT, RTC, keyboard, disk, UART and the rest of its port space.
-    var pc: VirtualPC<GuestOutput, GuestOutput>
-    /// Interrupt-window exiting is on: the guest could not take a pending interrupt at the last entry.
-    var interruptWindowRequested = false
-    /// The TSC deadline the VMX-preemption timer was last armed for (slice end or device timer).
-    var armedDeadline: UInt64 = .max
-    /// This turn ends at this TSC (the slice, or what is left of the budget).
-    var sliceEndTSC: UInt64 = .max
-    var procBasedControls: PrimaryProcessorBasedControls
-    /// IA32_VMX_MISC bits 4:0: the preemption timer counts once per 2^rate TSC ticks.
-    let preemptionTimerRate: Int
+    /// The guest's PC: PIC, PIT, RTC, keyboard, disk, UART, APICs and the rest of its port space.
+    /// Its own heap block, so vCPUs reach it through a plain pointer (VCPU.pc).
+    let pcStorage: UnsafeMutablePointer<GuestPC>
+    var pc: GuestPC {
+        @inline(__always) unsafeAddress { UnsafePointer(pcStorage) }
+        @inline(__always) nonmutating unsafeMutableAddress { pcStorage }
+    }
+    /// The vCPUs, `vcpuCount` of them in one block; vCPU 0 is the bootstrap processor.
+    let vcpus: UnsafeMutablePointer<VCPU>
+    let vcpuCount: Int
     var hypercalls: GuestHypercallConsole
     let stats = ExitStatistics()
-    /// Running, halted, yielded or stopped (RunState, Sources/VMX): the one record of where the VM stands.
-    var run = RunState<StopReason>.running
-    /// Guest time left (TSC ticks), and the most it may run before another VM's turn.
+    /// Why the VM stopped (nil while it runs): set by any vCPU's exit handler or by the scheduler.
+    var stop: StopReason? = nil
+    /// Guest time left (TSC ticks) for all its vCPUs together, and the most it may run per turn.
     var budgetTicks: UInt64
     var sliceTicks: UInt64
-    var context: GuestContext
     /// The guest's VGA text screen as last mirrored to the console.
     var vga = VGATextMirror()
     /// make bench: exits may go through the minimal stub (GuestSpec.baselineExitPath).
     let baselineExitPath: Bool
-    /// The vCPU state the exit handlers keep (Sources/VMX): VPID, fixed CR bits, entry controls,
-    /// XCR0 support, CR8, emulated MSRs.
-    var cpu: VCPUState
-    /// Host TSC ticks this VM held the CPU (turns, exit handling included), and its longest turn.
+    /// Host TSC ticks this VM's vCPUs held the CPU (turns, exit handling included), and its longest turn.
     var cpuTicks: UInt64 = 0
     var turns: UInt64 = 0
     var longestTurn: UInt64 = 0
@@ -50,22 +48,15 @@ struct VirtualMachine {
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []
 
-    /// Why it stopped; setting a reason stops it (the exit handlers' and the scheduler's view of `run`).
-    var stop: StopReason? {
-        @inline(__always) get { run.stopReason }
-        @inline(__always) set { if let reason = newValue { run = .stopped(reason) } else if run.stopReason != nil { run = .running } }
-    }
+    /// vCPU `i`.
+    @inline(__always) func vcpu(_ i: Int) -> UnsafeMutablePointer<VCPU> { vcpus + i }
 
-    /// HLT with interrupts enabled: waiting for an interrupt (its next device timer).
-    var halted: Bool {
-        @inline(__always) get { if case .halted = run { return true } else { return false } }
-        @inline(__always) set { if newValue { run = .halted } else if halted { run = .running } }
-    }
-
-    /// The time slice ended but the budget did not.
-    var yielded: Bool {
-        @inline(__always) get { if case .yielded = run { return true } else { return false } }
-        @inline(__always) set { if newValue { run = .yielded } else if yielded { run = .running } }
+    /// A halted vCPU with an interrupt pending for it runs again (a key typed, a timer, an IPI).
+    static func wakeHaltedVCPUs(_ vm: UnsafeMutablePointer<VirtualMachine>) {
+        let pc = vm.pointee.pcStorage
+        for i in 0..<vm.pointee.vcpuCount where vm.pointee.vcpus[i].run == .halted && pc.pointee.interruptPending(vcpu: i) {
+            vm.pointee.vcpus[i].run = .running
+        }
     }
 
     func printReport() {

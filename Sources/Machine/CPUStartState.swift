@@ -79,3 +79,20 @@ public struct CPUStartState: Sendable {
         self.tr = tr
     }
 }
+
+extension CPUStartState {
+    /// An application processor started by a start-up IPI with `vector` (SDM Vol. 3A §8.4.4.1,
+    /// Table 10-1 for the rest of the INIT state): real mode at CS:IP = (vector << 8):0000, CS base
+    /// vector << 12, the other segments 0 with 64 KiB limits, the IVT at 0, paging and caching
+    /// state as after INIT (CR0 = ET | NE here: the VMX-fixed NE is kept visible).
+    public static func startupIPI(vector: UInt8) -> CPUStartState {
+        let data = SegmentState(selector: 0, limit: 0xFFFF, accessRights: .realMode(code: false))
+        var state = CPUStartState(mode: .real, cr0: [.et, .ne], cr4: [], efer: [], rip: 0, rsp: 0,
+                                  cs: SegmentState(selector: UInt16(vector) << 8, base: UInt64(vector) << 12,
+                                                   limit: 0xFFFF, accessRights: .realMode(code: true)),
+                                  data: data,
+                                  tr: SegmentState(selector: 0, limit: 0xFFFF, accessRights: .tssBusy16))
+        state.idtrLimit = 0x3FF
+        return state
+    }
+}

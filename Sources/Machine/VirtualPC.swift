@@ -26,23 +26,35 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// ACPI's PM1a event/control blocks and the reset register (ports 0x600-0x605, 0xCF9).
     public var acpi = ACPIPowerManagement()
     /// The APIC interrupt model (nil: the PC has only its 8259 pair): the I/O APIC at 0xFEC00000
-    /// and the vCPU's local APIC at IA32_APIC_BASE (0xFEE00000), both reached through MMIO exits
-    /// (`mmioRead`/`mmioWrite`); the ISA lines drive the 8259 pair and the I/O APIC's pins side
-    /// by side (IRQ 0 on pin 2, as the MADT's override says), and the local APIC takes the
-    /// 8259's INTR through LINT0 in virtual-wire mode (ExtINT).
+    /// and one local APIC per vCPU at IA32_APIC_BASE (0xFEE00000; each vCPU reaches its own at the
+    /// same address), reached through MMIO exits (`mmioRead`/`mmioWrite`) and the x2APIC MSRs;
+    /// the ISA lines drive the 8259 pair and the I/O APIC's pins side by side (IRQ 0 on pin 2, as
+    /// the MADT's override says), and the BSP's local APIC takes the 8259's INTR through LINT0 in
+    /// virtual-wire mode (ExtINT). I/O APIC messages and IPIs reach the local APICs they address.
     public var ioapic: IOAPIC? = nil
-    public var lapic: LocalAPIC? = nil
-    /// `ioapic` and `lapic` are there (a stored Bool: testing the optionals on the exit path
-    /// copies the whole APIC structures, about 20 instructions a exit on a VM without them).
+    /// The local APICs, APIC ID = vCPU index; only the first `vcpuCount` exist.
+    public var lapics = InlineArray<8, LocalAPIC>(repeating: LocalAPIC(id: 0, bootstrapProcessor: false, virtualWire: false,
+                                                                       timerHz: 1, tscHz: 1))
+    /// The most vCPUs a VM has (the local APIC array's size).
+    public static var maxVCPUs: Int { 8 }
+    /// vCPUs of the machine (1 without the APIC model: the 8259 has one INTR output).
+    public private(set) var vcpuCount = 1
+    /// `ioapic` and the local APICs are there (a stored Bool: testing the optional on the exit path
+    /// copies the whole I/O APIC structure, about 20 instructions a exit on a VM without one).
     public private(set) var hasAPIC = false
 
-    /// Turns on the APIC interrupt model (one vCPU, APIC ID 0).
-    public mutating func enableAPIC(tscHz: UInt64, x2APIC: Bool, tscDeadline: Bool, physicalAddressBits: Int) {
+    /// Turns on the APIC interrupt model with `vcpus` local APICs (IDs 0..<vcpus; 0 is the BSP,
+    /// in virtual-wire mode as firmware leaves it).
+    public mutating func enableAPIC(tscHz: UInt64, x2APIC: Bool, tscDeadline: Bool, physicalAddressBits: Int,
+                                    vcpus: Int = 1) {
         hasAPIC = true
-        ioapic = IOAPIC(id: ACPITables.ioAPICID(vcpus: 1))
-        lapic = LocalAPIC(id: 0, bootstrapProcessor: true, virtualWire: true, timerHz: tscHz, tscHz: tscHz,
-                          x2APICSupported: x2APIC, tscDeadlineSupported: tscDeadline,
-                          physicalAddressBits: physicalAddressBits)
+        vcpuCount = min(max(vcpus, 1), Self.maxVCPUs)
+        ioapic = IOAPIC(id: ACPITables.ioAPICID(vcpus: vcpuCount))
+        for i in 0..<vcpuCount {
+            lapics[i] = LocalAPIC(id: UInt32(i), bootstrapProcessor: i == 0, virtualWire: i == 0, timerHz: tscHz,
+                                  tscHz: tscHz, x2APICSupported: x2APIC, tscDeadlineSupported: tscDeadline,
+                                  physicalAddressBits: physicalAddressBits)
+        }
     }
 
     /// The guest asked its keyboard controller to reset the machine (command 0xFE, or the
@@ -76,9 +88,16 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     public let ataBusyTSC: UInt64
     /// IRQ0 edges delivered to the PIC so far.
     public private(set) var timerInterrupts: UInt64 = 0
-    /// The PIC's INTR output, recomputed whenever PIC state changes (a stored Bool, so
-    /// the exit path's check costs one load).
-    public private(set) var interruptPending = false
+    /// INTR per vCPU (bit i: vCPU i has an interrupt to take), recomputed whenever interrupt
+    /// state changes (stored, so the exit path's check costs one load).
+    public private(set) var pendingVCPUs: UInt8 = 0
+    /// The BSP's INTR (the only vCPU of a machine without the APIC model).
+    public var interruptPending: Bool { pendingVCPUs & 1 != 0 }
+    /// Whether vCPU `vcpu` has an interrupt to take.
+    @inline(__always) public func interruptPending(vcpu: Int) -> Bool { pendingVCPUs & (1 << UInt8(truncatingIfNeeded: vcpu)) != 0 }
+    /// INIT, SIPI and NMI waiting for each vCPU (`takeSignals`), and which vCPUs have any (bit i).
+    public private(set) var signals = InlineArray<8, VCPUSignals>(repeating: VCPUSignals())
+    public private(set) var signalledVCPUs: UInt8 = 0
     /// The last level driven on each device-owned IRQ line (bit n = IRQ n).
     private var lineLevels: UInt16 = 0
 
@@ -93,28 +112,37 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         if ramBytes > 0 { rtc.setMemorySize(bytesBelow4GiB: ramBytes) }
     }
 
-    /// INTA: the vector to deliver (the request moves to in-service).
-    public mutating func acknowledge() -> UInt8 {
+    /// INTA on vCPU `vcpu`: the vector to deliver (the request moves to in-service).
+    public mutating func acknowledge(vcpu: Int = 0) -> UInt8 {
         let vector: UInt8
-        if hasAPIC, lapic.unsafelyUnwrapped.highestDeliverable() != nil {
-            vector = lapic!.acknowledge()
+        if hasAPIC, lapics[vcpu].highestDeliverable() != nil {
+            vector = lapics[vcpu].acknowledge()
         } else {
-            vector = pic.acknowledge()      // the 8259 through LINT0 (ExtINT), or no APIC at all
+            vector = pic.acknowledge()      // the 8259 through the BSP's LINT0 (ExtINT), or no APIC at all
         }
         refreshInterruptPending()
         return vector
     }
 
-    /// INTR as the vCPU sees it: a deliverable local-APIC vector, or the 8259's request where it
-    /// reaches the CPU (no local APIC, or LINT0 in ExtINT mode).
+    /// INTR as each vCPU sees it: a deliverable local-APIC vector, or (BSP only) the 8259's
+    /// request where it reaches the CPU (no local APIC, or LINT0 in ExtINT mode).
     @inline(__always)
     mutating func refreshInterruptPending() {
         if hasAPIC {
-            let apic = lapic.unsafelyUnwrapped
-            interruptPending = apic.highestDeliverable() != nil || (pic.interruptRequested && apic.acceptsPICInterrupt)
+            var mask: UInt8 = pic.interruptRequested && lapics[0].acceptsPICInterrupt ? 1 : 0
+            for i in 0..<vcpuCount where lapics[i].highestDeliverable() != nil { mask |= 1 << UInt8(i) }
+            pendingVCPUs = mask
         } else {
-            interruptPending = pic.interruptRequested
+            pendingVCPUs = pic.interruptRequested ? 1 : 0
         }
+    }
+
+    /// The INIT/SIPI/NMI signals waiting for vCPU `vcpu`, taken (cleared).
+    public mutating func takeSignals(vcpu: Int) -> VCPUSignals {
+        let taken = signals[vcpu]
+        signals[vcpu] = VCPUSignals()
+        signalledVCPUs &= ~(1 << UInt8(vcpu))
+        return taken
     }
 
     /// Bring the timers up to `tsc`: IRQ0 edges that came due are handed to the PIC.
@@ -227,16 +255,21 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     }
 
     /// Whether an emulated device decodes the guest-physical address `gpa` (outside RAM).
-    public func hasMMIODevice(at gpa: UInt64) -> Bool {
+    public func hasMMIODevice(at gpa: UInt64, vcpu: Int = 0) -> Bool {
         guard hasAPIC else { return false }
-        if ioapic != nil && gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize { return true }
-        if let apic = lapic, apic.xAPICMode, gpa >= apic.mmioBase, gpa - apic.mmioBase < 0x1000 { return true }
-        return false
+        if gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize { return true }
+        return isLocalAPICPage(gpa, vcpu: vcpu)
+    }
+
+    /// `gpa` is in vCPU `vcpu`'s xAPIC page.
+    @inline(__always)
+    private func isLocalAPICPage(_ gpa: UInt64, vcpu: Int) -> Bool {
+        lapics[vcpu].xAPICMode && gpa >= lapics[vcpu].mmioBase && gpa - lapics[vcpu].mmioBase < 0x1000
     }
 
     /// A read of the emulated MMIO space at `gpa` (outside RAM), or nil when no device is there.
     /// Device registers are 32 bits wide: a narrower read takes the low bytes, a wider one two halves.
-    public mutating func mmioRead(gpa: UInt64, size: Int, tsc: UInt64) -> UInt64? {
+    public mutating func mmioRead(gpa: UInt64, size: Int, tsc: UInt64, vcpu: Int = 0) -> UInt64? {
         if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             let offset = gpa - IOAPIC.defaultBase
             var value = UInt64(io.readMMIO(offset: offset, size: size))
@@ -244,14 +277,14 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             ioapic = io
             return value & IOAccess.mask(size: min(size, 8))
         }
-        if lapic != nil, lapic!.xAPICMode, gpa >= lapic!.mmioBase, gpa - lapic!.mmioBase < 0x1000 {
-            return UInt64(lapic!.readMMIO(offset: gpa - lapic!.mmioBase, size: size, tsc: tsc))
+        if hasAPIC, isLocalAPICPage(gpa, vcpu: vcpu) {
+            return UInt64(lapics[vcpu].readMMIO(offset: gpa - lapics[vcpu].mmioBase, size: size, tsc: tsc))
         }
         return nil
     }
 
     /// A write of the emulated MMIO space at `gpa`; false when no device is there.
-    public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64, tsc: UInt64) -> Bool {
+    public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64, tsc: UInt64, vcpu: Int = 0) -> Bool {
         if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             io.writeMMIO(offset: gpa - IOAPIC.defaultBase, size: size, value: UInt32(truncatingIfNeeded: value))
             ioapic = io
@@ -259,10 +292,10 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             refreshInterruptPending()
             return true
         }
-        if lapic != nil, lapic!.xAPICMode, gpa >= lapic!.mmioBase, gpa - lapic!.mmioBase < 0x1000 {
-            let effect = lapic!.writeMMIO(offset: gpa - lapic!.mmioBase, size: size,
-                                          value: UInt32(truncatingIfNeeded: value), tsc: tsc)
-            handle(effect)
+        if hasAPIC, isLocalAPICPage(gpa, vcpu: vcpu) {
+            let effect = lapics[vcpu].writeMMIO(offset: gpa - lapics[vcpu].mmioBase, size: size,
+                                                value: UInt32(truncatingIfNeeded: value), tsc: tsc)
+            handle(effect, from: vcpu)
             return true
         }
         return false
@@ -270,30 +303,30 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     /// RDMSR of a local-APIC MSR (IA32_APIC_BASE, x2APIC 0x800-0x8FF, IA32_TSC_DEADLINE with `tsc`
     /// in host time): nil means #GP. Not an APIC MSR, or no APIC: nil too.
-    public mutating func apicMSRRead(_ msr: UInt32, tsc: UInt64) -> UInt64? {
-        guard lapic != nil else { return nil }
+    public mutating func apicMSRRead(_ msr: UInt32, tsc: UInt64, vcpu: Int = 0) -> UInt64? {
+        guard hasAPIC else { return nil }
         switch msr {
-        case 0x1B: return lapic!.apicBase
-        case 0x6E0: return lapic!.readTSCDeadline()
-        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: return lapic!.readMSR(msr, tsc: tsc)
+        case 0x1B: return lapics[vcpu].apicBase
+        case 0x6E0: return lapics[vcpu].readTSCDeadline()
+        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: return lapics[vcpu].readMSR(msr, tsc: tsc)
         default: return nil
         }
     }
 
     /// WRMSR of a local-APIC MSR; false means #GP.
-    public mutating func apicMSRWrite(_ msr: UInt32, value: UInt64, tsc: UInt64) -> Bool {
-        guard lapic != nil else { return false }
+    public mutating func apicMSRWrite(_ msr: UInt32, value: UInt64, tsc: UInt64, vcpu: Int = 0) -> Bool {
+        guard hasAPIC else { return false }
         let effect: LocalAPICEffect
         switch msr {
-        case 0x1B: effect = lapic!.writeAPICBase(value)
+        case 0x1B: effect = lapics[vcpu].writeAPICBase(value)
         case 0x6E0:
-            lapic!.writeTSCDeadline(value, tsc: tsc)
+            lapics[vcpu].writeTSCDeadline(value, tsc: tsc)
             effect = .none
-        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: effect = lapic!.writeMSR(msr, value: value, tsc: tsc)
+        case LocalAPIC.x2APICFirstMSR...LocalAPIC.x2APICLastMSR: effect = lapics[vcpu].writeMSR(msr, value: value, tsc: tsc)
         default: return false
         }
         if effect == .generalProtection { return false }
-        handle(effect)
+        handle(effect, from: vcpu)
         return true
     }
 
@@ -345,8 +378,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     }
 
     private mutating func fireTimers(tsc: UInt64) {
-        if hasAPIC, tsc >= lapic.unsafelyUnwrapped.nextTimerTSC {
-            lapic!.update(tsc: tsc)
+        if hasAPIC {
+            for i in 0..<vcpuCount where tsc >= lapics[i].nextTimerTSC { lapics[i].update(tsc: tsc) }
             refreshInterruptPending()
         }
         if tsc >= ataTimerTSC {
@@ -371,8 +404,11 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// The earliest of the PIT's next IRQ0, the drive's busy end and the local APIC timer.
     @inline(__always)
     private mutating func recomputeNextTimer() {
-        nextTimerTSC = hasAPIC ? min(pitTimerTSC, ataTimerTSC, lapic.unsafelyUnwrapped.nextTimerTSC)
-            : min(pitTimerTSC, ataTimerTSC)
+        var next = min(pitTimerTSC, ataTimerTSC)
+        if hasAPIC {
+            for i in 0..<vcpuCount { next = min(next, lapics[i].nextTimerTSC) }
+        }
+        nextTimerTSC = next
     }
 
     /// An edge on an ISA line: the 8259 holds it (PIC8259.pulse), the I/O APIC sees the pin rise and fall.
@@ -395,15 +431,20 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
         while let message = ioapic!.takeMessage() { deliver(message) }
     }
 
-    /// An I/O APIC message to the (single) local APIC, when it is the destination.
+    /// An I/O APIC message to the local APICs it addresses (lowest priority: the first of them,
+    /// SDM Vol. 3A §11.6.2.4 leaves the choice to the platform).
     private mutating func deliver(_ message: IOAPICMessage) {
-        guard lapic != nil, lapic!.isDestination(UInt32(message.destination), logical: message.logicalDestination) else { return }
-        _ = lapic!.receive(deliveryMode: message.deliveryMode, vector: message.vector, levelTriggered: message.levelTriggered)
+        for i in 0..<vcpuCount where lapics[i].isDestination(UInt32(message.destination), logical: message.logicalDestination) {
+            let delivery = lapics[i].receive(deliveryMode: message.deliveryMode, vector: message.vector,
+                                             levelTriggered: message.levelTriggered)
+            signal(delivery, vcpu: i)
+            if message.deliveryMode == .lowestPriority { break }
+        }
     }
 
-    /// What a local-APIC register write did: EOIs of level-triggered vectors clear the I/O APIC's
-    /// remote IRR; a self-IPI comes back to this APIC (one vCPU: no other targets yet).
-    private mutating func handle(_ effect: LocalAPICEffect) {
+    /// What a local-APIC register write of vCPU `from` did: EOIs of level-triggered vectors clear
+    /// the I/O APIC's remote IRR; an IPI reaches every local APIC it addresses (§11.6.1).
+    private mutating func handle(_ effect: LocalAPICEffect, from sender: Int) {
         switch effect {
         case .none, .generalProtection:
             break
@@ -413,10 +454,31 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
                 drainIOAPIC()
             }
         case .interprocessorInterrupt(let ipi):
-            if lapic!.isTarget(of: ipi, isSender: true) { _ = lapic!.receive(ipi) }
+            guard !ipi.isINITLevelDeassert else { break }
+            for i in 0..<vcpuCount where lapics[i].isTarget(of: ipi, isSender: i == sender) {
+                signal(lapics[i].receive(ipi), vcpu: i)
+                if i != sender {
+                    signals[sender].sentIPI = true
+                    signalledVCPUs |= 1 << UInt8(sender)
+                }
+                if ipi.deliveryMode == .lowestPriority { break }
+            }
         }
         recomputeNextTimer()
         refreshInterruptPending()
+    }
+
+    /// Records what an arriving message asks of vCPU `vcpu` beyond its IRR.
+    private mutating func signal(_ delivery: LocalAPICDelivery, vcpu: Int) {
+        switch delivery {
+        case .ignored, .requested, .extINT: return
+        case .nmi: signals[vcpu].nmi = true
+        case .initialization:
+            signals[vcpu].initialization = true
+            signals[vcpu].startupVector = nil
+        case .startup(let vector): signals[vcpu].startupVector = vector
+        }
+        signalledVCPUs |= 1 << UInt8(vcpu)
     }
 
     private mutating func scheduleTimer(afterPITTick now: UInt64) {

@@ -1,23 +1,18 @@
-/// Where a VM stands between two turns: one value, not flags whose combination means something.
-/// `Reason` is the engine's stop reason (the kernel's StopReason).
-public enum RunState<Reason> {
+/// Where a vCPU stands between two turns: one value, not flags whose combination means something.
+/// (The VM's end is its stop reason: once a VM stops, none of its vCPUs runs again.)
+public enum RunState: Equatable, Sendable {
     /// Runnable: its next turn enters it.
     case running
-    /// HLT with interrupts enabled and a device timer armed: it waits off the CPU for an interrupt.
+    /// HLT with interrupts enabled: it waits off the CPU until an interrupt is pending for it
+    /// (a device timer, an IPI, an I/O APIC message).
     case halted
-    /// Its turn ended on time (the slice) with budget left: it runs again at its next turn.
+    /// Its turn ended on time (the slice, or a yield to a sibling vCPU) with budget left: it runs
+    /// again at its next turn.
     case yielded
-    /// Done for good, and why.
-    case stopped(Reason)
+    /// An application processor before its start-up IPI, or any vCPU after INIT (SDM Vol. 3A
+    /// §8.4.4: wait-for-SIPI): held by the hypervisor, never entered, until a SIPI arrives.
+    case waitingForStartup
 
-    /// The stop reason, nil while the VM can still run.
-    @inline(__always) public var stopReason: Reason? {
-        if case .stopped(let reason) = self { return reason }
-        return nil
-    }
-
-    @inline(__always) public var isRunning: Bool {
-        if case .running = self { return true }
-        return false
-    }
+    /// Runnable now or at its next turn (not waiting for an interrupt or a SIPI).
+    @inline(__always) public var isRunnable: Bool { self == .running || self == .yielded }
 }

@@ -24,12 +24,10 @@ final class GuestRegistersTests: XCTestCase {
 }
 
 final class RunStateTests: XCTestCase {
-    func testOnlyStoppedCarriesAReason() {
-        XCTAssertNil(RunState<Int>.running.stopReason)
-        XCTAssertNil(RunState<Int>.halted.stopReason)
-        XCTAssertNil(RunState<Int>.yielded.stopReason)
-        XCTAssertEqual(RunState<Int>.stopped(7).stopReason, 7)
-        XCTAssertTrue(RunState<Int>.running.isRunning)
-        XCTAssertFalse(RunState<Int>.yielded.isRunning)
+    func testRunnableStates() {
+        XCTAssertTrue(RunState.running.isRunnable)
+        XCTAssertTrue(RunState.yielded.isRunnable)
+        XCTAssertFalse(RunState.halted.isRunnable)
+        XCTAssertFalse(RunState.waitingForStartup.isRunnable)
     }
 }

@@ -11,13 +11,32 @@ import VMX
 // itself is emulated MMIO (MMIOExit). Guest TSC values (the deadline) are host TSC plus the VMCS
 // TSC offset; the APIC keeps host time, like the rest of the virtual PC.
 enum APICExit {
-    /// CPUID leaf 1 after CPUIDExit: the APIC features the VM has.
+    /// CPUID after CPUIDExit: the APIC features the VM has (leaf 1), and the topology of its
+    /// vCPUs (CPUIDTopology: APIC ID = vCPU index in leaf 1 and leaves 0xB/0x1F, core counts in
+    /// leaf 4).
     @inline(__always)
-    static func adjustCPUID(_ regs: inout GuestRegisters, leaf: UInt32) {
-        guard leaf == 1 else { return }
-        regs.rdx |= UInt64(CPUIDFeatureEDX.apic.rawValue)
-        regs.rcx |= UInt64(CPUIDFeatureECX.x2apic.rawValue | CPUIDFeatureECX.tscDeadline.rawValue)
-        regs.rbx &= 0x00FF_FFFF               // EBX[31:24]: the initial APIC ID, 0
+    static func adjustCPUID(_ regs: UnsafeMutablePointer<GuestRegisters>, leaf: UInt32, subleaf: UInt32,
+                            vcpu: UnsafeMutablePointer<VCPU>) {
+        let topology = CPUIDTopology(vcpus: vcpu.pointee.pc.vcpuCount)
+        let id = UInt32(vcpu.pointee.index)
+        var r = CPUIDResult(eax: UInt32(truncatingIfNeeded: regs.pointee.rax), ebx: UInt32(truncatingIfNeeded: regs.pointee.rbx),
+                            ecx: UInt32(truncatingIfNeeded: regs.pointee.rcx), edx: UInt32(truncatingIfNeeded: regs.pointee.rdx))
+        switch leaf {
+        case 1:
+            r = topology.leaf1(r, apicID: id)
+            r.edx |= CPUIDFeatureEDX.apic.rawValue
+            r.ecx |= CPUIDFeatureECX.x2apic.rawValue | CPUIDFeatureECX.tscDeadline.rawValue
+        case 4:
+            r = topology.leaf4(r)
+        case 0xB, 0x1F:
+            r = topology.extendedTopology(subleaf: subleaf, x2APICID: id)
+        default:
+            return
+        }
+        regs.pointee.rax = UInt64(r.eax)
+        regs.pointee.rbx = UInt64(r.ebx)
+        regs.pointee.rcx = UInt64(r.ecx)
+        regs.pointee.rdx = UInt64(r.edx)
     }
 
     static func isAPICMSR(_ msr: UInt32) -> Bool {
@@ -25,21 +44,21 @@ enum APICExit {
     }
 
     /// RDMSR/WRMSR of a local-APIC MSR; false when `regs.rcx` names another MSR (MSRExit's).
-    static func msr(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>,
+    static func msr(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
                     write: Bool) -> Bool {
         let msr = UInt32(truncatingIfNeeded: regs.pointee.rcx)
-        guard vm.pointee.pc.hasAPIC, isAPICMSR(msr) else { return false }
+        guard vcpu.pointee.pc.hasAPIC, isAPICMSR(msr) else { return false }
         let offset = vmreadFast(.tscOffset)
         let now = rdtsc()
         if write {
             var value = regs.pointee.edxEAX
             if msr == 0x6E0 && value != 0 { value = value &- offset }       // guest TSC → host TSC
-            guard vm.pointee.pc.apicMSRWrite(msr, value: value, tsc: now) else {
+            guard vcpu.pointee.pc.apicMSRWrite(msr, value: value, tsc: now, vcpu: vcpu.pointee.index) else {
                 Guest.injectGeneralProtection()
                 return true
             }
         } else {
-            guard var value = vm.pointee.pc.apicMSRRead(msr, tsc: now) else {
+            guard var value = vcpu.pointee.pc.apicMSRRead(msr, tsc: now, vcpu: vcpu.pointee.index) else {
                 Guest.injectGeneralProtection()
                 return true
             }

@@ -6,81 +6,82 @@ import VMX
 // The VM-exit path, from VMEntryExit.S's call to the handler of one exit reason.
 //
 // Read the basic exit reason (SDM Vol. 3C §28.2.1), dispatch with a switch, and
-// return 1 to VMRESUME straight away or 0 to leave the guest (vm.stop says why).
+// return 1 to VMRESUME straight away or 0 to leave the guest (vcpu.stop says why).
 // Everything here works on the VM through one unsafe pointer: no allocation, no
 // reference counting, no dynamic dispatch (`make check-exit-path` checks it).
 
-/// VMEntryExit.S passes the register block it saved and the VM it entered (vmx_run's arguments).
+/// VMEntryExit.S passes the register block it saved and the vCPU it entered (vmx_run's arguments).
 @_cdecl("swiftvisor_handle_exit")
-func handleVMExit(_ regs: UnsafeMutablePointer<GuestRegisters>, _ rawVM: UnsafeMutableRawPointer) -> Int32 {
+func handleVMExit(_ regs: UnsafeMutablePointer<GuestRegisters>, _ rawVCPU: UnsafeMutableRawPointer) -> Int32 {
     let start = rdtsc()
-    let vm = rawVM.assumingMemoryBound(to: VirtualMachine.self)
+    let vcpu = rawVCPU.assumingMemoryBound(to: VCPU.self)
     let reason = ExitReasonField(rawValue: UInt32(truncatingIfNeeded: vmreadFast(.exitReason)))
     var resume: Bool
     if reason.entryFailure {
-        vm.pointee.stop = .entryFailed(reason: reason, qualification: vmreadFast(.exitQualification))
+        vcpu.pointee.stop = .entryFailed(reason: reason, qualification: vmreadFast(.exitQualification))
         resume = false
     } else {
-        resume = dispatch(reason.basicValue, vm, regs)
+        resume = dispatch(reason.basicValue, vcpu, regs)
         // The turn ends by host wall time whatever the guest does (exit handling is charged too).
-        if resume { resume = InterruptDelivery.beforeEntry(vm, now: start) }
+        if resume { resume = InterruptDelivery.beforeEntry(vcpu, now: start) }
     }
-    vm.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
+    vcpu.pointee.machine.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
     return resume ? 1 : 0
 }
 
 @inline(__always)
-private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine>,
+private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
                       _ regs: UnsafeMutablePointer<GuestRegisters>) -> Bool {
     let hw = HardwareVMCS()
     // Switch on the raw number (a jump table) rather than through ExitReason(rawValue:).
     switch basic {
     case ExitReason.vmcall.rawValue:
-        return VMCALLExit.handle(vm, regs)
+        return VMCALLExit.handle(vcpu, regs)
     case ExitReason.cpuid.rawValue:
         let leaf = UInt32(truncatingIfNeeded: regs.pointee.rax)
+        let subleaf = UInt32(truncatingIfNeeded: regs.pointee.rcx)
         CPUIDExit.handle(hw, &regs.pointee)
-        if vm.pointee.pc.hasAPIC { APICExit.adjustCPUID(&regs.pointee, leaf: leaf) }
+        if vcpu.pointee.pc.hasAPIC { APICExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf, vcpu: vcpu) }
         return true
     case ExitReason.ioInstruction.rawValue:
-        switch IOExit.handle(hw, &regs.pointee, pc: &vm.pointee.pc) {
+        switch IOExit.handle(hw, &regs.pointee, pc: &vcpu.pointee.pc) {
         case .resume:
             return true
         case .string(let q):
-            return StringIOExit.handle(vm, regs, q)
+            return StringIOExit.handle(vcpu, regs, q)
         case .power(let request, let rip):
             switch request {
-            case .keyboardControllerReset: vm.pointee.stop = .keyboardControllerReset(rip: rip)
-            case .acpiPowerOff: vm.pointee.stop = .poweredOff(rip: rip)
-            case .acpiReset: vm.pointee.stop = .acpiReset(rip: rip)
+            case .keyboardControllerReset: vcpu.pointee.stop = .keyboardControllerReset(rip: rip)
+            case .acpiPowerOff: vcpu.pointee.stop = .poweredOff(rip: rip)
+            case .acpiReset: vcpu.pointee.stop = .acpiReset(rip: rip)
             }
             return false
         }
     case ExitReason.rdmsr.rawValue:
-        if APICExit.msr(vm, regs, write: false) { return true }
-        MSRExit.read(hw, &regs.pointee, &vm.pointee.cpu)
+        if APICExit.msr(vcpu, regs, write: false) { return true }
+        MSRExit.read(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
     case ExitReason.wrmsr.rawValue:
-        if APICExit.msr(vm, regs, write: true) { return true }
-        MSRExit.write(hw, &regs.pointee, &vm.pointee.cpu)
+        if APICExit.msr(vcpu, regs, write: true) { return true }
+        MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
     case ExitReason.crAccess.rawValue:
-        switch CRAccessExit.handle(hw, &regs.pointee, &vm.pointee.cpu, memory: vm.pointee.memory) {
+        switch CRAccessExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu, memory: vcpu.pointee.memory) {
         case .handled:
             return true
         case .unsupported(let cr, let accessType):
-            vm.pointee.stop = .unsupportedCRAccess(controlRegister: cr, accessType: accessType, rip: hw.read(.guestRIP))
+            vcpu.pointee.stop = .unsupportedCRAccess(controlRegister: cr, accessType: accessType, rip: hw.read(.guestRIP))
             return false
         }
     case ExitReason.hlt.rawValue:
-        switch HLTExit.handle(hw, pc: &vm.pointee.pc) {
+        switch HLTExit.handle(hw, pc: &vcpu.pointee.pc, vcpu: vcpu.pointee.index) {
         case .resume:
             return true
         case .waitForTimer:
-            vm.pointee.halted = true
+            vcpu.pointee.halted = true
             return false
         case .stop(let interruptsEnabled):
-            vm.pointee.stop = .halted(interruptsEnabled: interruptsEnabled)
+            vcpu.pointee.stop = .halted(interruptsEnabled: interruptsEnabled)
             return false
         }
     case ExitReason.interruptWindow.rawValue:
@@ -89,25 +90,31 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.eptViolation.rawValue:
         // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
         let gpa = vmreadFast(.guestPhysicalAddress)
-        if vm.pointee.pc.hasAPIC && vm.pointee.pc.hasMMIODevice(at: gpa) {
-            guard let failure = MMIOExit.handle(vm, regs, gpa: gpa) else { return true }
-            vm.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
+        if vcpu.pointee.pc.hasAPIC && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
+            guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else { return true }
+            vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
             return false
         }
         let access = EPTViolationExit.access(hw)
-        vm.pointee.stop = .eptViolation(gpa: access.gpa, qualification: access.qualification,
+        vcpu.pointee.stop = .eptViolation(gpa: access.gpa, qualification: access.qualification,
                                         linearAddress: access.linearAddress, rip: access.rip)
         return false
     case ExitReason.eptMisconfiguration.rawValue:
-        vm.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
+        vcpu.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.tripleFault.rawValue:
-        vm.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
+        vcpu.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.preemptionTimerExpired.rawValue:
         // A device timer came due (resume: the interrupt is injected on entry), or the turn is
         // over (handleVMExit's wall-time check ends it).
         return true
+    case ExitReason.pause.rawValue:
+        // PAUSE-loop exiting (VMs of several vCPUs): the guest spins, most likely on a lock or a
+        // flag a sibling vCPU holds; that sibling runs only when this one gives way.
+        Guest.skipInstruction()
+        vcpu.pointee.yielded = true
+        return false
     case ExitReason.wbinvd.rawValue:
         // WBINVD exiting is on: guests own no device that needs caches written back (all their
         // devices are emulated, all their memory write-back), so it completes as a no-op.
@@ -116,7 +123,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
     case ExitReason.taskSwitch.rawValue:
         // A task switch (CALL/JMP through a TSS or task gate, IRET with NT, a task-gate
         // interrupt) exits unconditionally (SDM Vol. 3C §26.1.2); it is not emulated.
-        vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+        vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
                                           instructionLength: vmreadFast(.vmExitInstructionLength),
                                           instructionInformation: 0, rip: vmreadFast(.guestRIP))
         return false
@@ -126,7 +133,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         Guest.skipInstruction()
         return true
     case ExitReason.xsetbv.rawValue:
-        XSETBVExit.handle(hw, &regs.pointee, &vm.pointee.cpu)
+        XSETBVExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
     case ExitReason.mwait.rawValue, ExitReason.monitor.rawValue:
         // MWAIT as a NOP (it may always wake at once, SDM Vol. 2B MWAIT); MONITOR arms nothing.
@@ -154,7 +161,7 @@ private func dispatch(_ basic: UInt16, _ vm: UnsafeMutablePointer<VirtualMachine
         InterruptDelivery.reinjectInterruptedEvent()
         return true
     default:
-        vm.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+        vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
                                           instructionLength: vmreadFast(.vmExitInstructionLength),
                                           instructionInformation: vmreadFast(.vmExitInstructionInformation),
                                           rip: vmreadFast(.guestRIP))

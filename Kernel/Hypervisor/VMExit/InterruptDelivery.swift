@@ -20,53 +20,83 @@ import VMX
 // The common case - nothing pending - is the timer write and a few compares.
 
 enum InterruptDelivery {
-    /// Before every entry: device timers, the preemption timer, a pending interrupt. False when
-    /// the VM's turn is over (host wall time past its slice end): it yields instead of entering.
+    /// Before every entry: device timers, the preemption timer, a pending interrupt or signal. False
+    /// when the vCPU must leave instead of entering: its turn is over (host wall time past its slice
+    /// end), it sent an IPI to a sibling and gives way, or INIT put it in wait-for-SIPI.
     @inline(__always)
-    static func beforeEntry(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64 = rdtsc()) -> Bool {
-        vm.pointee.pc.update(tsc: now)
+    static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>, now: UInt64 = rdtsc()) -> Bool {
+        vcpu.pointee.pc.update(tsc: now)
         // The VMX-preemption timer counts guest time only, so it is re-armed on every entry from
         // the host wall time left until the turn ends or the next device timer, whichever is
         // first: exit handling is charged to the turn. A turn is at most 2^32 - 1 ticks
         // (CPUShare.maxTurn), so the count fits the timer's 32 bits at any rate.
-        let deadline = min(vm.pointee.sliceEndTSC, vm.pointee.pc.nextTimerTSC)
+        let deadline = min(vcpu.pointee.sliceEndTSC, vcpu.pointee.pc.nextTimerTSC)
         var ticks: UInt64 = 0
         if now < deadline {
-            ticks = (deadline &- now) &>> UInt64(truncatingIfNeeded: vm.pointee.preemptionTimerRate)
-        } else if now >= vm.pointee.sliceEndTSC {
-            vm.pointee.yielded = true
+            ticks = (deadline &- now) &>> UInt64(truncatingIfNeeded: vcpu.pointee.preemptionTimerRate)
+        } else if now >= vcpu.pointee.sliceEndTSC {
+            vcpu.pointee.yielded = true
             return false
         }
         vmwriteFast(.vmxPreemptionTimerValue, ticks)
-        if vm.pointee.pc.interruptPending || vm.pointee.interruptWindowRequested {
-            slowPath(vm, now: now)
+        let bit = UInt8(truncatingIfNeeded: 1 &<< vcpu.pointee.index)
+        if (vcpu.pointee.pc.pendingVCPUs | vcpu.pointee.pc.signalledVCPUs) & bit != 0 || vcpu.pointee.interruptWindowRequested {
+            return slowPath(vcpu, bit: bit)
         }
         return true
     }
 
-    static func slowPath(_ vm: UnsafeMutablePointer<VirtualMachine>, now: UInt64) {
-        guard vm.pointee.pc.interruptPending else {
-            if vm.pointee.interruptWindowRequested { setInterruptWindowExiting(vm, false) }
-            return
+    static func slowPath(_ vcpu: UnsafeMutablePointer<VCPU>, bit: UInt8) -> Bool {
+        if vcpu.pointee.pc.signalledVCPUs & bit != 0 {
+            let signals = vcpu.pointee.pc.takeSignals(vcpu: vcpu.pointee.index)
+            if signals.initialization {
+                // INIT (SDM Vol. 3A §8.4.4): the processor waits for a start-up IPI; the scheduler
+                // holds it and loads the real-mode start state when one comes.
+                vcpu.pointee.run = .waitingForStartup
+                vcpu.pointee.startupVector = signals.startupVector
+                return false
+            }
+            if signals.nmi { deliverNMI(vcpu) }
+            if signals.sentIPI && vcpu.pointee.machine.pointee.vcpuCount > 1 {
+                // The target usually has to answer before this vCPU can go on: let it run now.
+                vcpu.pointee.yielded = true
+                return false
+            }
+        }
+        guard vcpu.pointee.pc.interruptPending(vcpu: vcpu.pointee.index) else {
+            if vcpu.pointee.interruptWindowRequested { setInterruptWindowExiting(vcpu, false) }
+            return true
         }
         let injecting = vmreadFast(.vmEntryInterruptionInformation) & UInt64(InterruptionInfo.validBit) != 0
         let interruptsEnabled = vmreadFast(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0
         let blocked = vmreadFast(.guestInterruptibilityState) & 3 != 0     // STI or MOV SS blocking
         if !injecting && interruptsEnabled && !blocked {
-            let vector = vm.pointee.pc.acknowledge()
+            let vector = vcpu.pointee.pc.acknowledge(vcpu: vcpu.pointee.index)
             Guest.inject(.externalInterrupt(vector: vector))
-            vm.pointee.halted = false
-            if vm.pointee.interruptWindowRequested { setInterruptWindowExiting(vm, false) }
-        } else if !vm.pointee.interruptWindowRequested {
-            setInterruptWindowExiting(vm, true)
+            vcpu.pointee.halted = false
+            if vcpu.pointee.interruptWindowRequested { setInterruptWindowExiting(vcpu, false) }
+        } else if !vcpu.pointee.interruptWindowRequested {
+            setInterruptWindowExiting(vcpu, true)
         }
+        return true
     }
 
-    static func setInterruptWindowExiting(_ vm: UnsafeMutablePointer<VirtualMachine>, _ on: Bool) {
-        if on { vm.pointee.procBasedControls.insert(.interruptWindowExiting) }
-        else { vm.pointee.procBasedControls.remove(.interruptWindowExiting) }
-        vm.pointee.interruptWindowRequested = on
-        vmwriteFast(.procBasedControls, UInt64(vm.pointee.procBasedControls.rawValue))
+    /// An NMI IPI (SDM Vol. 3C §26.6.1.1): injected unless another event is being injected or NMIs
+    /// are blocked (interruptibility bit 3), in which case it is dropped, as a second NMI during an
+    /// NMI handler is on one CPU only when a first is already latched. Linux sends NMIs only for
+    /// backtraces and the watchdog.
+    private static func deliverNMI(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let injecting = vmreadFast(.vmEntryInterruptionInformation) & UInt64(InterruptionInfo.validBit) != 0
+        guard !injecting, vmreadFast(.guestInterruptibilityState) & (1 << 3) == 0 else { return }
+        Guest.inject(InterruptionInfo(vector: 2, type: .nmi))
+        vcpu.pointee.halted = false
+    }
+
+    static func setInterruptWindowExiting(_ vcpu: UnsafeMutablePointer<VCPU>, _ on: Bool) {
+        if on { vcpu.pointee.procBasedControls.insert(.interruptWindowExiting) }
+        else { vcpu.pointee.procBasedControls.remove(.interruptWindowExiting) }
+        vcpu.pointee.interruptWindowRequested = on
+        vmwriteFast(.procBasedControls, UInt64(vcpu.pointee.procBasedControls.rawValue))
     }
 
     /// An exit that interrupted the delivery of an event (IDT-vectoring information

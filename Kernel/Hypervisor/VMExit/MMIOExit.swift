@@ -14,12 +14,12 @@ import Machine
 enum MMIOExit {
     /// The virtual PC's MMIO space as MMIOEmulation sees it (a concrete type: direct calls).
     struct Bus: MMIOBus {
-        let vm: UnsafeMutablePointer<VirtualMachine>
+        let vcpu: UnsafeMutablePointer<VCPU>
         mutating func mmioRead(gpa: UInt64, size: Int) -> UInt64? {
-            vm.pointee.pc.mmioRead(gpa: gpa, size: size, tsc: rdtsc())
+            vcpu.pointee.pc.mmioRead(gpa: gpa, size: size, tsc: rdtsc(), vcpu: vcpu.pointee.index)
         }
         mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool {
-            vm.pointee.pc.mmioWrite(gpa: gpa, size: size, value: value, tsc: rdtsc())
+            vcpu.pointee.pc.mmioWrite(gpa: gpa, size: size, value: value, tsc: rdtsc(), vcpu: vcpu.pointee.index)
         }
     }
 
@@ -29,9 +29,9 @@ enum MMIOExit {
     }
 
     /// Emulates the access at `gpa`; nil when done (the guest resumes), else why it could not be.
-    static func handle(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>,
+    static func handle(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
                        gpa: UInt64) -> Failure? {
-        guard gpa >= vm.pointee.memory.size, vm.pointee.pc.hasMMIODevice(at: gpa) else { return .notDevice }
+        guard gpa >= vcpu.pointee.memory.size, vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) else { return .notDevice }
         // An access made while delivering an event (an IDT or stack in device memory) is not an instruction.
         guard vmreadFast(.idtVectoringInformation) & UInt64(InterruptionInfo.validBit) == 0 else { return .duringEventDelivery }
 
@@ -48,10 +48,10 @@ enum MMIOExit {
         while fetched < MMIOInstructionDecoder.maxLength {
             let at = linear &+ UInt64(fetched)
             guard case .mapped(let page) = GuestPageWalk.translate(at, access: access, paging: paging,
-                                                                   memory: vm.pointee.memory) else { break }
+                                                                   memory: vcpu.pointee.memory) else { break }
             let inPage = min(Int(0x1000 - (at & 0xFFF)), MMIOInstructionDecoder.maxLength - fetched)
             var n = 0
-            while n < inPage, let b = vm.pointee.memory.load(UInt8.self, gpa: page &+ UInt64(n)) {
+            while n < inPage, let b = vcpu.pointee.memory.load(UInt8.self, gpa: page &+ UInt64(n)) {
                 bytes[fetched + n] = b
                 n += 1
             }
@@ -69,7 +69,7 @@ enum MMIOExit {
         case .unsupported(let opcode): return .undecodable(opcode: opcode)
         case .incomplete: return .incomplete
         }
-        var bus = Bus(vm: vm)
+        var bus = Bus(vcpu: vcpu)
         let register = Int(insn.register)
         let result = MMIOEmulation.perform(insn, gpa: gpa, registerValue: regs.pointee[register],
                                            rflags: vmreadFast(.guestRFLAGS), bus: &bus)

@@ -13,21 +13,21 @@ import VMX
 enum StringIOExit {
     /// The virtual PC's ports, as StringIO sees them (a concrete type: direct calls, no allocation).
     struct Ports: StringIOPorts {
-        let vm: UnsafeMutablePointer<VirtualMachine>
+        let vcpu: UnsafeMutablePointer<VCPU>
         @inline(__always) mutating func input(port: UInt16, size: Int) -> UInt32 {
-            vm.pointee.pc.portIn(port: port, size: size, tsc: rdtsc())
+            vcpu.pointee.pc.portIn(port: port, size: size, tsc: rdtsc())
         }
         @inline(__always) mutating func output(port: UInt16, size: Int, value: UInt32) {
-            vm.pointee.pc.portOut(port: port, size: size, value: value, tsc: rdtsc())
+            vcpu.pointee.pc.portOut(port: port, size: size, value: value, tsc: rdtsc())
         }
     }
 
-    static func handle(_ vm: UnsafeMutablePointer<VirtualMachine>, _ regs: UnsafeMutablePointer<GuestRegisters>,
+    static func handle(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
                        _ q: IOExitQualification) -> Bool {
         let info = VMExitInstructionInformation(rawValue: UInt32(truncatingIfNeeded: vmreadFast(.vmExitInstructionInformation)))
         let addressSize = info.addressSize
         guard addressSize != 0 else {
-            vm.pointee.stop = .unsupportedStringIO(port: q.port, rip: vmreadFast(.guestRIP))
+            vcpu.pointee.stop = .unsupportedStringIO(port: q.port, rip: vmreadFast(.guestRIP))
             return false
         }
         // INS writes ES:[rDI] (no override); OUTS reads seg:[rSI], DS unless overridden.
@@ -48,8 +48,8 @@ enum StringIOExit {
             index: q.isIn ? regs.pointee.rdi : regs.pointee.rsi, count: regs.pointee.rcx,
             directionDown: vmreadFast(.guestRFLAGS) & RFLAGS.df.rawValue != 0,
             user: GuestControlState.cpl() == 3)
-        var ports = Ports(vm: vm)
-        let out = StringIO.run(op, paging: GuestControlState.paging(), memory: vm.pointee.memory, ports: &ports)
+        var ports = Ports(vcpu: vcpu)
+        let out = StringIO.run(op, paging: GuestControlState.paging(), memory: vcpu.pointee.memory, ports: &ports)
         if q.isIn { regs.pointee.rdi = out.index } else { regs.pointee.rsi = out.index }
         if q.isRep { regs.pointee.rcx = out.count }
         switch out.fault {
@@ -66,7 +66,7 @@ enum StringIOExit {
             inject(12)
         case .outsideRAM(let gpa):
             let access: EPTViolationQualification = q.isIn ? .write : .read
-            vm.pointee.stop = .eptViolation(gpa: gpa, qualification: access, linearAddress: nil, rip: vmreadFast(.guestRIP))
+            vcpu.pointee.stop = .eptViolation(gpa: gpa, qualification: access, linearAddress: nil, rip: vmreadFast(.guestRIP))
             return false
         }
         return true
