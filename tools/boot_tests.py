@@ -972,3 +972,74 @@ CASES += [
                   r"^\[hello2\] stopped: shut down with exit code 0$"],
           status=1),
 ]
+
+
+# ---- Several vCPUs (issue 10): Debian's kernel by PVH with vcpus=N. ----
+# The APs start through INIT-SIPI-SIPI from the kernel's trampoline, every CPU takes its local
+# timer, and /init's smp scenario (tools/linux-init/smp.sh) checks nproc, a job pinned to each
+# CPU and the LOC counts rising on each; then poweroff -f ends the VM through ACPI S5.
+def linux_smp_case(vcpus):
+    def case():
+        import subprocess as _subprocess
+        from pathlib import Path as _Path
+        name = f"bochs-guest-linux-smp{vcpus}"
+        root = _Path(__file__).resolve().parent.parent
+        if _linux_case_selected(name):
+            _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
+        smp = [rf"^\[linux\] PASS smp: nproc = {vcpus}$"]
+        smp += [rf"^\[linux\] PASS smp: job pinned to CPU {cpu} ran on CPU {cpu}$" for cpu in range(vcpus)]
+        smp += [rf"^\[linux\] PASS smp: CPU {cpu} local timer interrupts rose" for cpu in range(vcpus)]
+        return bochs(name,
+                     modules=[("build/linux/vmlinux", f"linux mem=256 budget=40000 expect=poweroff vcpus={vcpus} -- "
+                               f"{LINUX_CMDLINE} swiftvisor.test=smp swiftvisor.vcpus={vcpus}"),
+                              ("build/linux/initramfs.cpio.gz", "+initrd linux")],
+                     megs=512, cpu_options="ignore_bad_msrs=0", timeout=1200,
+                     forbid=[*DEFAULT_FORBID, r"FAIL smp", r"unchecked MSR access error"],
+                     expect=[rf"^\[linux\] PVH kernel loaded: 32-bit protected mode, entry 0x\w+, {vcpus} vCPUs",
+                             rf"^\[linux\] \[\s*\d+\.\d+\] smp: Brought up 1 node, {vcpus} CPUs$",
+                             r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                             *smp,
+                             r"^\[linux\] SWIFTVISOR-TEST-END smp status 0$",
+                             r"^\[linux\] \[\s*\d+\.\d+\] reboot: Power down$",
+                             r"^\[linux\] stopped: powered off \(ACPI S5\)",
+                             *as_expected("linux")],
+                     check=_linux_ratio)
+    return case
+
+
+CASES += [linux_smp_case(2), linux_smp_case(4)]
+
+
+# ---- Several vCPUs from inside (issue 10, Guests/smp.S): INIT-SIPI-SIPI, IPIs both ways and
+# broadcast, a TLB shootdown and each AP's local APIC timer, on 2 and 4 vCPUs. ----
+SMP_PASSES = [
+    "CPUID leaf 0BH reports several logical processors",
+    "the BSP's local APIC ID is 0",
+    "INIT-SIPI-SIPI started every AP",
+    "the APs read APIC IDs 1..N-1 from their own local APICs",
+    "each AP's CPUID leaf 1 APIC ID matches its local APIC ID",
+    "a fixed IPI to each APIC ID woke that halted AP",
+    "a broadcast IPI (all excluding self) reached every AP",
+    "the broadcast left the BSP alone",
+    "IPIs from every AP reached the halted BSP",
+    "the alias maps page A on the BSP",
+    "every AP read page A through the alias",
+    "TLB shootdown: after the IPI and INVLPG every AP reads page B",
+    "each AP's local APIC timer interrupted that AP",
+]
+CASES += [
+    bochs("bochs-guest-smp",
+          modules=[("build/guests/smp.bin", "smp4 vcpus=4"), ("build/guests/smp.bin", "smp2 vcpus=2")],
+          expect=[r"^\[smp4\] flat binary loaded: 64-bit long mode, entry 0x0*8000, 4 vCPUs$",
+                  rf"^\[smp4\] PASS 1 {re.escape(SMP_PASSES[0])}$",
+                  r"^\[smp4\] smp: vCPUs \(CPUID.0BH\): 4$",
+                  rf"^\[smp4\] PASS 2 {re.escape(SMP_PASSES[1])}$",
+                  *[rf"^\[smp4\] vCPU {i} started by SIPI at 0x0*90000$" for i in (1, 2, 3)],
+                  *[rf"^\[smp4\] PASS {i} {re.escape(name)}$" for i, name in enumerate(SMP_PASSES, 1) if i >= 3],
+                  rf"^\[smp4\] guest tests: {len(SMP_PASSES)} passed, 0 failed$",
+                  *as_expected("smp4"),
+                  r"^\[smp2\] smp: vCPUs \(CPUID.0BH\): 2$",
+                  rf"^\[smp2\] guest tests: {len(SMP_PASSES)} passed, 0 failed$",
+                  *as_expected("smp2")],
+          timeout=240),
+]

@@ -152,6 +152,10 @@ enum GuestRunner {
                     || vcpu.pointee.pc.signals[index].initialization else { return false }
             vcpu.pointee.run = .running
             return true
+        case .parked:
+            guard vcpu.pointee.pc.signals[index].nmi || vcpu.pointee.pc.signals[index].initialization else { return false }
+            vcpu.pointee.run = .running
+            return true
         case .waitingForStartup:
             if vcpu.pointee.pc.signalledVCPUs & bit != 0 {
                 let signals = vcpu.pointee.pc.takeSignals(vcpu: index)

@@ -17,6 +17,10 @@ struct VCPU {
     /// The vCPU's number in its VM, and its APIC ID: 0 is the bootstrap processor.
     let index: Int
     let machine: UnsafeMutablePointer<VirtualMachine>
+    /// The machine's PC (its `pcStorage`), here too: the exit path reaches it with one load.
+    let pcStorage: UnsafeMutablePointer<GuestPC>
+    /// 1 << index: this vCPU's bit in the PC's per-vCPU masks.
+    let bit: UInt8
     let registers: UnsafeMutablePointer<GuestRegisters>
     var vmcs: VMCS
     var context: GuestContext
@@ -39,8 +43,8 @@ struct VCPU {
 
     /// The machine's PC (devices, interrupt controllers), shared by all its vCPUs.
     var pc: GuestPC {
-        @inline(__always) unsafeAddress { UnsafePointer(machine.pointee.pcStorage) }
-        @inline(__always) nonmutating unsafeMutableAddress { machine.pointee.pcStorage }
+        @inline(__always) unsafeAddress { UnsafePointer(pcStorage) }
+        @inline(__always) nonmutating unsafeMutableAddress { pcStorage }
     }
 
     /// The VM's stop reason: setting one stops the whole VM (every vCPU).

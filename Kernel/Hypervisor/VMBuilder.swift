@@ -148,7 +148,7 @@ enum VMBuilder {
                 registers.pointee.rsi = start.rsi
             }
             (vcpus + index).initialize(to: VCPU(
-                index: index, machine: vm, registers: registers, vmcs: vmcs, context: context,
+                index: index, machine: vm, pcStorage: pcStorage, bit: UInt8(1) << UInt8(index), registers: registers, vmcs: vmcs, context: context,
                 cpu: VCPUState(vpid: vpid, cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: vcpuControls.unrestrictedGuest),
                                cr4Fixed: caps.cr4, entryControls: vcpuControls.entry, supportedXCR0: supportedXCR0,
                                msrs: GuestMSRs.forThisProcessor()),

@@ -16,11 +16,19 @@ public enum HLTExit {
         case waitForTimer
         /// Nothing can ever wake it.
         case stop(interruptsEnabled: Bool)
+        /// Interrupts are disabled but sibling vCPUs may still send it an NMI, INIT or SIPI: park it.
+        case park
     }
 
     public static func handle<H: VMXHardware, C: ByteSink, D: ByteSink>(_ hw: H, pc: inout VirtualPC<C, D>,
                                                                   vcpu: Int = 0) -> Outcome {
-        guard hw.read(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0 else { return .stop(interruptsEnabled: false) }
+        guard hw.read(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0 else {
+            if pc.vcpuCount > 1 {
+                GuestEvents.skipInstruction(hw)
+                return .park
+            }
+            return .stop(interruptsEnabled: false)
+        }
         GuestEvents.skipInstruction(hw)
         pc.update(tsc: hw.timestamp())
         if pc.interruptPending(vcpu: vcpu) { return .resume }

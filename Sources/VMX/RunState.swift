@@ -9,6 +9,9 @@ public enum RunState: Equatable, Sendable {
     /// Its turn ended on time (the slice, or a yield to a sibling vCPU) with budget left: it runs
     /// again at its next turn.
     case yielded
+    /// HLT with interrupts disabled on a vCPU of several (an OS parks the CPUs it stops so): only
+    /// an NMI, INIT or SIPI can wake it (SDM Vol. 2A HLT). On a VM's only vCPU it ends the VM.
+    case parked
     /// An application processor before its start-up IPI, or any vCPU after INIT (SDM Vol. 3A
     /// §8.4.4: wait-for-SIPI): held by the hypervisor, never entered, until a SIPI arrives.
     case waitingForStartup

@@ -42,6 +42,41 @@ final class HLTExitTests: XCTestCase {
         vmcs.tsc = 10_000_000
         XCTAssertEqual(HLTExit.handle(vmcs, pc: &pc), .resume)
     }
+
+    func makeSMPPC() -> PC {
+        var pc = makePC()
+        pc.enableAPIC(tscHz: 50_000_000, x2APIC: true, tscDeadline: true, physicalAddressBits: 39, vcpus: 2)
+        return pc
+    }
+
+    /// On a VM of several vCPUs, CLI; HLT parks the vCPU (an NMI, INIT or SIPI from a sibling may
+    /// still come), past the HLT; a VM's only vCPU stops for good instead (above).
+    func testInterruptsDisabledParksOneOfSeveral() {
+        let vmcs = FakeVMCS(rip: 0x100, length: 1)
+        var pc = makeSMPPC()
+        XCTAssertEqual(HLTExit.handle(vmcs, pc: &pc, vcpu: 1), .park)
+        XCTAssertEqual(vmcs.written(.guestRIP), 0x101)
+    }
+
+    /// With no timer armed, a vCPU of several still waits: a sibling's IPI can wake it.
+    func testNoTimerStillWaitsForASiblingsIPI() {
+        let vmcs = FakeVMCS(rip: 0x100, length: 1)
+        vmcs.fields[.guestRFLAGS] = 0x202
+        var pc = makeSMPPC()
+        XCTAssertEqual(HLTExit.handle(vmcs, pc: &pc, vcpu: 1), .waitForTimer)
+    }
+
+    /// Only the halting vCPU's own pending interrupt resumes it.
+    func testResumesOnItsOwnPendingInterruptOnly() {
+        var pc = makeSMPPC()
+        XCTAssertTrue(pc.mmioWrite(gpa: LocalAPIC.defaultBase + 0xF0, size: 4, value: 0x1FF, tsc: 0, vcpu: 1))
+        XCTAssertTrue(pc.mmioWrite(gpa: LocalAPIC.defaultBase + 0xF0, size: 4, value: 0x1FF, tsc: 0, vcpu: 0))
+        XCTAssertTrue(pc.mmioWrite(gpa: LocalAPIC.defaultBase + 0x300, size: 4, value: 0x40 | 1 << 18, tsc: 0, vcpu: 0))  // self-IPI
+        let vmcs = FakeVMCS(rip: 0x100, length: 1)
+        vmcs.fields[.guestRFLAGS] = 0x202
+        XCTAssertEqual(HLTExit.handle(vmcs, pc: &pc, vcpu: 1), .waitForTimer, "vCPU 0's IPI is not vCPU 1's")
+        XCTAssertEqual(HLTExit.handle(vmcs, pc: &pc, vcpu: 0), .resume)
+    }
 }
 
 final class IOExitTests: XCTestCase {

@@ -80,6 +80,9 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         case .waitForTimer:
             vcpu.pointee.halted = true
             return false
+        case .park:
+            vcpu.pointee.run = .parked
+            return false
         case .stop(let interruptsEnabled):
             vcpu.pointee.stop = .halted(interruptsEnabled: interruptsEnabled)
             return false

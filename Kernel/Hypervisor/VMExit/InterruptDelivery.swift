@@ -39,7 +39,7 @@ enum InterruptDelivery {
             return false
         }
         vmwriteFast(.vmxPreemptionTimerValue, ticks)
-        let bit = UInt8(truncatingIfNeeded: 1 &<< vcpu.pointee.index)
+        let bit = vcpu.pointee.bit
         if (vcpu.pointee.pc.pendingVCPUs | vcpu.pointee.pc.signalledVCPUs) & bit != 0 || vcpu.pointee.interruptWindowRequested {
             return slowPath(vcpu, bit: bit)
         }
