@@ -63,7 +63,7 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 MEMORY  ?= 64
 RUN_WORKDIR ?= $(BUILD)/run-bochs
 RUN_ISO ?= $(BUILD)/run.iso
-RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC))
+RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCPUS),vcpus=$(VCPUS))
 MEGS    ?= $(if $(GUEST),512,128)
 RUN_TIMEOUT ?= $(if $(GUEST),0,600)
 comma := ,

@@ -101,6 +101,9 @@ def main() -> int:
     if cpu:
         print(f"linux_boot.py: the VM ran {int(cpu.group(2)):,} TSC ticks from its first entry to its stop "
               f"({int(cpu.group(1)):,} of them on the CPU)")
+    exits = re.search(r"^\[linux\] VM exits: (\d+) in total", r.serial, re.M)
+    if exits:
+        print(f"linux_boot.py: VM exits: {int(exits.group(1)):,}")
     print(f"linux_boot.py: marker {'reached' if reached else 'NOT reached'}"
           + (f" after {clock.marker_s:.1f} s wall" if clock.marker_s is not None else ""))
     m = re.search(r"uptime: (\S+)", r.serial)
