@@ -21,6 +21,8 @@ struct VCPU {
     let pcStorage: UnsafeMutablePointer<GuestPC>
     /// 1 << index: this vCPU's bit in the PC's per-vCPU masks.
     let bit: UInt8
+    /// The machine's exit statistics (one table per VM), here too for the exit path.
+    let stats: ExitStatistics
     let registers: UnsafeMutablePointer<GuestRegisters>
     var vmcs: VMCS
     var context: GuestContext
@@ -32,6 +34,8 @@ struct VCPU {
     var interruptWindowRequested = false
     /// This turn ends at this TSC (the slice, or what is left of the VM's budget).
     var sliceEndTSC: UInt64 = .max
+    /// The TSC deadline the VMX-preemption timer was last armed for (0: re-arm at the next entry).
+    var armedDeadline: UInt64 = 0
     /// IA32_VMX_MISC bits 4:0: the preemption timer counts once per 2^rate TSC ticks.
     let preemptionTimerRate: Int
     /// Running, halted, yielded or waiting for a start-up IPI.

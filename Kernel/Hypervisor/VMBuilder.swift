@@ -45,8 +45,10 @@ enum VMBuilder {
         let pcStorage = UnsafeMutablePointer<GuestPC>.allocate(capacity: 1)
         var pcInitialized = false
         var vcpusBuilt = 0
+        var statsToRelease: ExitStatistics? = nil
         defer {
             if !built {
+                statsToRelease?.release()
                 for i in 0..<vcpusBuilt {
                     // A VMCS that was current is cleared before its frame is reused (SDM Vol. 3C §25.11.3).
                     try? vcpus[i].vmcs.clear()
@@ -124,6 +126,8 @@ enum VMBuilder {
         let supportedXCR0: UInt64 = hasXSAVE
             ? { let r = cpuid(0xD, 0); return (UInt64(r.edx) << 32) | UInt64(r.eax) }() : 1
         let eptp = ept.pointer(caps.eptVPID).rawValue
+        let stats = ExitStatistics()
+        statsToRelease = stats
         for index in 0..<vcpuCount {
             let isBSP = index == 0
             let vcpuControls = isBSP ? controls : apControls
@@ -148,7 +152,7 @@ enum VMBuilder {
                 registers.pointee.rsi = start.rsi
             }
             (vcpus + index).initialize(to: VCPU(
-                index: index, machine: vm, pcStorage: pcStorage, bit: UInt8(1) << UInt8(index), registers: registers, vmcs: vmcs, context: context,
+                index: index, machine: vm, pcStorage: pcStorage, bit: UInt8(1) << UInt8(index), stats: stats, registers: registers, vmcs: vmcs, context: context,
                 cpu: VCPUState(vpid: vpid, cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: vcpuControls.unrestrictedGuest),
                                cr4Fixed: caps.cr4, entryControls: vcpuControls.entry, supportedXCR0: supportedXCR0,
                                msrs: GuestMSRs.forThisProcessor()),
@@ -201,7 +205,7 @@ enum VMBuilder {
         built = true
         vm.initialize(to: VirtualMachine(
             name: VMName(spec.name), memory: memory, ept: ept, pcStorage: pcStorage, vcpus: vcpus, vcpuCount: vcpuCount,
-            hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)),
+            hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)), stats: stats,
             budgetTicks: budget, sliceTicks: min(budget, sliceTicks),
             baselineExitPath: spec.baselineExitPath, frames: owned))
         return vm

@@ -28,7 +28,7 @@ struct VirtualMachine {
     let vcpus: UnsafeMutablePointer<VCPU>
     let vcpuCount: Int
     var hypercalls: GuestHypercallConsole
-    let stats = ExitStatistics()
+    let stats: ExitStatistics
     /// Why the VM stopped (nil while it runs): set by any vCPU's exit handler or by the scheduler.
     var stop: StopReason? = nil
     /// Guest time left (TSC ticks) for all its vCPUs together, and the most it may run per turn.

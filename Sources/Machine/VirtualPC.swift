@@ -90,14 +90,17 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     public private(set) var timerInterrupts: UInt64 = 0
     /// INTR per vCPU (bit i: vCPU i has an interrupt to take), recomputed whenever interrupt
     /// state changes (stored, so the exit path's check costs one load).
-    public private(set) var pendingVCPUs: UInt8 = 0
+    public private(set) var pendingVCPUs: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs } }
     /// The BSP's INTR (the only vCPU of a machine without the APIC model).
     public var interruptPending: Bool { pendingVCPUs & 1 != 0 }
     /// Whether vCPU `vcpu` has an interrupt to take.
     @inline(__always) public func interruptPending(vcpu: Int) -> Bool { pendingVCPUs & (1 << UInt8(truncatingIfNeeded: vcpu)) != 0 }
     /// INIT, SIPI and NMI waiting for each vCPU (`takeSignals`), and which vCPUs have any (bit i).
     public private(set) var signals = InlineArray<8, VCPUSignals>(repeating: VCPUSignals())
-    public private(set) var signalledVCPUs: UInt8 = 0
+    public private(set) var signalledVCPUs: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs } }
+    /// `pendingVCPUs | signalledVCPUs`: the vCPUs the engine must look at before their next entry
+    /// (one load on the exit path).
+    public private(set) var attentionVCPUs: UInt8 = 0
     /// The last level driven on each device-owned IRQ line (bit n = IRQ n).
     private var lineLevels: UInt16 = 0
 
@@ -244,10 +247,18 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
 
     /// A device's interrupt line follows the device (IRQ 1 keyboard, 4 COM1, 8 RTC, 14 ATA);
     /// the PIC hears about it only when the level changes.
+    /// The common case, the line as it was, is a compare on the exit path (inlined); a change
+    /// goes to the controllers (`lineChanged`, out of line).
     @inline(__always)
     mutating func drive(irq: UInt8, _ high: Bool) {
         let bit: UInt16 = 1 << UInt16(irq)
         guard (lineLevels & bit != 0) != high else { return }
+        lineChanged(irq: irq, high)
+    }
+
+    @inline(never)
+    private mutating func lineChanged(irq: UInt8, _ high: Bool) {
+        let bit: UInt16 = 1 << UInt16(irq)
         lineLevels = high ? lineLevels | bit : lineLevels & ~bit
         pic.setLevel(irq: irq, high: high)
         if ioapic != nil { setIOAPICPin(irq: irq, high: high) }

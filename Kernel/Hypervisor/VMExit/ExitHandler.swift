@@ -25,7 +25,7 @@ func handleVMExit(_ regs: UnsafeMutablePointer<GuestRegisters>, _ rawVCPU: Unsaf
         // The turn ends by host wall time whatever the guest does (exit handling is charged too).
         if resume { resume = InterruptDelivery.beforeEntry(vcpu, now: start) }
     }
-    vcpu.pointee.machine.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
+    vcpu.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
     return resume ? 1 : 0
 }
 
@@ -110,7 +110,8 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         return false
     case ExitReason.preemptionTimerExpired.rawValue:
         // A device timer came due (resume: the interrupt is injected on entry), or the turn is
-        // over (handleVMExit's wall-time check ends it).
+        // over (handleVMExit's wall-time check ends it). The timer has run out: re-arm it.
+        vcpu.pointee.armedDeadline = 0
         return true
     case ExitReason.pause.rawValue:
         // PAUSE-loop exiting (VMs of several vCPUs): the guest spins, most likely on a lock or a

@@ -26,21 +26,25 @@ enum InterruptDelivery {
     @inline(__always)
     static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>, now: UInt64 = rdtsc()) -> Bool {
         vcpu.pointee.pc.update(tsc: now)
-        // The VMX-preemption timer counts guest time only, so it is re-armed on every entry from
-        // the host wall time left until the turn ends or the next device timer, whichever is
-        // first: exit handling is charged to the turn. A turn is at most 2^32 - 1 ticks
-        // (CPUShare.maxTurn), so the count fits the timer's 32 bits at any rate.
-        let deadline = min(vcpu.pointee.sliceEndTSC, vcpu.pointee.pc.nextTimerTSC)
-        var ticks: UInt64 = 0
-        if now < deadline {
-            ticks = (deadline &- now) &>> UInt64(truncatingIfNeeded: vcpu.pointee.preemptionTimerRate)
-        } else if now >= vcpu.pointee.sliceEndTSC {
+        // The turn ends by host wall time, exit handling included: checked on every exit.
+        if now >= vcpu.pointee.sliceEndTSC {
             vcpu.pointee.yielded = true
             return false
         }
-        vmwriteFast(.vmxPreemptionTimerValue, ticks)
+        // The VMX-preemption timer is armed for the end of the turn or the next device timer,
+        // whichever is first, from the wall time left - and only when that deadline moved. It
+        // counts guest time only (and is saved on exit where the CPU can), so it may fire late by
+        // the exit handling since it was armed; every exit brings the device timers up to date
+        // and checks the turn's end itself, so nothing waits for it. A timer exit re-arms it
+        // (ExitHandler). A turn is at most 2^32 - 1 ticks (CPUShare.maxTurn): the count fits.
+        let deadline = min(vcpu.pointee.sliceEndTSC, vcpu.pointee.pc.nextTimerTSC)
+        if deadline != vcpu.pointee.armedDeadline {
+            vcpu.pointee.armedDeadline = deadline
+            let ticks = now < deadline ? (deadline &- now) &>> UInt64(truncatingIfNeeded: vcpu.pointee.preemptionTimerRate) : 0
+            vmwriteFast(.vmxPreemptionTimerValue, ticks)
+        }
         let bit = vcpu.pointee.bit
-        if (vcpu.pointee.pc.pendingVCPUs | vcpu.pointee.pc.signalledVCPUs) & bit != 0 || vcpu.pointee.interruptWindowRequested {
+        if vcpu.pointee.pc.attentionVCPUs & bit != 0 || vcpu.pointee.interruptWindowRequested {
             return slowPath(vcpu, bit: bit)
         }
         return true
