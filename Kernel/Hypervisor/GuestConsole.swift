@@ -38,6 +38,9 @@ struct VMName {
 struct GuestLinePrinter: LineSink {
     var name: VMName
     var passThrough = false
+    /// The VM's exit statistics: a complete line that begins with `SWIFTVISOR-MARK` is followed by
+    /// "[name] mark: N VM exits, TSC T" (make bench times a phase of a guest's run with two marks).
+    var stats: ExitStatistics? = nil
     /// A partial line was printed (pass-through only): the next bytes continue it.
     private(set) var midLine = false
 
@@ -63,6 +66,39 @@ struct GuestLinePrinter: LineSink {
             midLine = false
         } else {
             midLine = true
+        }
+        if complete, let stats, Self.isMark(line) { writeMark(stats.total, rdtsc()) }
+    }
+
+    private static func isMark(_ line: UnsafeRawBufferPointer) -> Bool {
+        let mark: StaticString = "SWIFTVISOR-MARK"
+        guard line.count >= mark.utf8CodeUnitCount else { return false }
+        for i in 0..<mark.utf8CodeUnitCount where line[i] != mark.utf8Start[i] { return false }
+        return true
+    }
+
+    /// "[name] mark: EXITS VM exits, TSC TSC" without allocating (the exit path prints it).
+    private func writeMark(_ exits: UInt64, _ tsc: UInt64) {
+        Serial.write(UInt8(ascii: "["))
+        name.write()
+        for byte in "] mark: ".utf8 { Serial.write(byte) }
+        Self.writeDecimal(exits)
+        for byte in " VM exits, TSC ".utf8 { Serial.write(byte) }
+        Self.writeDecimal(tsc)
+        Serial.write(UInt8(ascii: "\n"))
+    }
+
+    private static func writeDecimal(_ value: UInt64) {
+        var digits = InlineArray<20, UInt8>(repeating: 0)
+        var n = value, count = 0
+        repeat {
+            digits[count] = UInt8(ascii: "0") + UInt8(n % 10)
+            n /= 10
+            count += 1
+        } while n > 0
+        while count > 0 {
+            count -= 1
+            Serial.write(digits[count])
         }
     }
 

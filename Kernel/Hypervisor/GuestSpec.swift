@@ -2,7 +2,7 @@ import Machine
 
 // A guest as the boot modules describe it. Module lines (docs/guests.md):
 //   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...]
-//        [acpi=on|off] [apic=on|off] [vcpus=N] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
+//        [acpi=on|off] [apic=on|off] [apicv=on|off] [vcpus=N] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
 //   +initrd NAME        this module is guest NAME's initrd (Linux)
 //   +disk NAME          this module is guest NAME's ATA disk (read/write, in place)
 //   +module NAME ...    this module is a Multiboot module of guest NAME (its string follows)
@@ -33,6 +33,9 @@ struct GuestSpec {
     /// vCPUs (`vcpus=N`, 1...VirtualPC.maxVCPUs); more than one needs the local APICs (IPIs, INIT-SIPI),
     /// so it turns `apic` on.
     var vcpus = 1
+    /// The CPU's APIC virtualization for the xAPIC page where it has it (`apicv=on`, the default),
+    /// or every APIC access trapped and emulated (`apicv=off`).
+    var apicVirtualization = true
 
     enum ParseError: Error {
         case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring)
@@ -41,7 +44,7 @@ struct GuestSpec {
             case .empty: return "empty module line"
             case .badValue(let word): return "bad module argument '\(word)' (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...] [-- cmdline])"
             case .unknownArgument(let word):
-                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= vcpus=, then -- cmdline)"
+                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= apicv= vcpus=, then -- cmdline)"
             case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
             }
         }
@@ -72,6 +75,9 @@ struct GuestSpec {
             case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
             case "acpi": guard value == "on" || value == "off" else { throw .badValue(word) }; acpi = value == "on"
             case "apic": guard value == "on" || value == "off" else { throw .badValue(word) }; apic = value == "on"
+            case "apicv":
+                guard value == "on" || value == "off" else { throw .badValue(word) }
+                apicVirtualization = value == "on"
             case "vcpus":
                 guard let v = Int(value), v >= 1, v <= GuestPC.maxVCPUs else { throw .badValue(word) }
                 vcpus = v

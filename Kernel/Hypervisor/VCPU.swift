@@ -23,6 +23,9 @@ struct VCPU {
     let bit: UInt8
     /// The machine's exit statistics (one table per VM), here too for the exit path.
     let stats: ExitStatistics
+    /// This vCPU's virtual-APIC page when the CPU virtualizes its xAPIC page (VirtualAPICPage),
+    /// else nil (APIC accesses trap to MMIOExit).
+    let virtualAPICPage: UnsafeMutableRawPointer?
     let registers: UnsafeMutablePointer<GuestRegisters>
     var vmcs: VMCS
     var context: GuestContext

@@ -88,14 +88,26 @@ enum VMBuilder {
         // real mode (needs unrestricted guest, SDM Vol. 3C §26.3.1.1).
         let controls: VMControls, apControls: VMControls
         do {
-            controls = try VMControls.compute(caps, mode: start.mode, pauseLoopExiting: vcpuCount > 1)
-            apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true) : controls
+            let apicv = spec.apic && spec.apicVirtualization
+            controls = try VMControls.compute(caps, mode: start.mode, pauseLoopExiting: vcpuCount > 1, apicVirtualization: apicv)
+            apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true, apicVirtualization: apicv)
+                : controls
         } catch { throw .vmx(error) }
         try reached(.controls, spec)
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
               ept.map(gpa: 0, hpa: ram, length: ramBytes, frames: &frames) else {
             throw .outOfMemory("EPT tables")
+        }
+        // APIC virtualization (SDM Vol. 3C §30): the xAPIC page's guest-physical address maps to an
+        // APIC-access page, so the CPU redirects the guest's accesses to each vCPU's virtual-APIC page.
+        var apicAccessPage: UInt64 = 0
+        if controls.apicVirtualization {
+            guard let page = frames.allocate(), ept.map(gpa: LocalAPIC.defaultBase, hpa: page, length: 4096, frames: &frames) else {
+                throw .outOfMemory("the APIC-access page")
+            }
+            physicalPointer(page).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+            apicAccessPage = page
         }
         try reached(.ept, spec)
 
@@ -133,6 +145,12 @@ enum VMBuilder {
             let vcpuControls = isBSP ? controls : apControls
             let vcpuStart = isBSP ? start : CPUStartState.startupIPI(vector: 0)
             guard let vmcsRegion = frames.allocate() else { throw .outOfMemory("a VMCS") }
+            var virtualAPICPage: UInt64 = 0
+            if vcpuControls.apicVirtualization {
+                guard let page = frames.allocate() else { throw .outOfMemory("a virtual-APIC page") }
+                physicalPointer(page).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+                virtualAPICPage = page
+            }
             let vpid: UInt16 = vcpuControls.vpid ? nextVPID : 0
             if vcpuControls.vpid { nextVPID = nextVPID == 0xFFFF ? 1 : nextVPID + 1 }
             var vmcs: VMCS
@@ -152,7 +170,8 @@ enum VMBuilder {
                 registers.pointee.rsi = start.rsi
             }
             (vcpus + index).initialize(to: VCPU(
-                index: index, machine: vm, pcStorage: pcStorage, bit: UInt8(1) << UInt8(index), stats: stats, registers: registers, vmcs: vmcs, context: context,
+                index: index, machine: vm, pcStorage: pcStorage, bit: UInt8(1) << UInt8(index), stats: stats,
+                virtualAPICPage: virtualAPICPage == 0 ? nil : physicalPointer(virtualAPICPage), registers: registers, vmcs: vmcs, context: context,
                 cpu: VCPUState(vpid: vpid, cr0Fixed: caps.cr0.guestCR0(unrestrictedGuest: vcpuControls.unrestrictedGuest),
                                cr4Fixed: caps.cr4, entryControls: vcpuControls.entry, supportedXCR0: supportedXCR0,
                                msrs: GuestMSRs.forThisProcessor()),
@@ -166,6 +185,10 @@ enum VMBuilder {
                 try vmcs.write(.ioBitmapB, ioB)
                 try vmcs.write(.msrBitmaps, msrPage)
                 try vmcs.write(.eptPointer, eptp)
+                if virtualAPICPage != 0 {
+                    try vmcs.write(.virtualAPICAddress, virtualAPICPage)
+                    try vmcs.write(.apicAccessAddress, apicAccessPage)
+                }
                 // The frames of this EPT may have served an earlier VM's EPT with the same EPTP:
                 // drop any translations still cached for it (SDM Vol. 3C §29.4.3.1).
                 // Without single-context, all-context (§31.3 INVEPT: the type must be supported).
@@ -189,7 +212,7 @@ enum VMBuilder {
         }
         let budget = CPUShare.ticks(millions: spec.budgetMillions)
 
-        let printer = GuestLinePrinter(name: VMName(spec.name))
+        let printer = GuestLinePrinter(name: VMName(spec.name), stats: stats)
         pcStorage.initialize(to: VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
                                            clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
                                            wallClock: HostTime.now(), ramBytes: ramBytes))
@@ -198,6 +221,10 @@ enum VMBuilder {
         if spec.apic {
             pcStorage.pointee.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
                                          physicalAddressBits: GuestControlState.maxPhysicalAddressBits, vcpus: vcpuCount)
+            if controls.apicVirtualization {
+                pcStorage.pointee.virtualAPICPages = true
+                for i in 0..<vcpuCount { pcStorage.pointee.lapics[i].mirror(into: vcpus[i].virtualAPICPage.unsafelyUnwrapped) }
+            }
         }
 
         // Nothing below fails: the frames taken become the VM's.

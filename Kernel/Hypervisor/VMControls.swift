@@ -17,12 +17,22 @@ struct VMControls {
     var unrestrictedGuest: Bool { procBased2.contains(.unrestrictedGuest) }
     var vpid: Bool { procBased2.contains(.enableVPID) }
     var preemptionTimer: Bool { pinBased.contains(.activateVMXPreemptionTimer) }
+    /// The xAPIC page is virtualized (TPR shadow, APIC-access page, APIC-register virtualization):
+    /// reads served from the virtual-APIC page, writes trap-like APIC-write exits (VirtualAPICPage).
+    var apicVirtualization: Bool {
+        procBased.contains(.useTPRShadow) && procBased2.contains([.virtualizeAPICAccesses, .apicRegisterVirtualization])
+    }
     /// PAT is loaded on entry and saved/loaded on exit: the guest's PAT may pass through (MSRPolicyTable).
     var switchesPAT: Bool { entry.contains(.loadPAT) && exit.contains([.savePAT, .loadPAT]) }
 
     /// `pauseLoopExiting`: a VM of several vCPUs, which take turns on one CPU, leaves a spin loop
     /// (PAUSE-loop exiting, SDM Vol. 3C §26.1.3) so the vCPU it waits for can run.
-    static func compute(_ caps: VMXCapabilities, mode: GuestMode, pauseLoopExiting: Bool = false) throws(VMXError) -> VMControls {
+    /// `apicVirtualization`: a VM with local APICs uses the CPU's APIC virtualization where it has all
+    /// three controls it needs (SDM Vol. 3C §30), and traps its APIC page otherwise.
+    static func compute(_ caps: VMXCapabilities, mode: GuestMode, pauseLoopExiting: Bool = false,
+                        apicVirtualization: Bool = false) throws(VMXError) -> VMControls {
+        let apicv = apicVirtualization && caps.supports(PrimaryProcessorBasedControls.useTPRShadow)
+            && caps.supports([.virtualizeAPICAccesses, .apicRegisterVirtualization] as SecondaryProcessorBasedControls)
         do throws(VMXControlError) {
             // Host interrupts and NMIs are the host's; the preemption timer bounds guest time.
             let pin = try caps.pinBasedCapability.adjust(
@@ -32,16 +42,18 @@ struct VMControls {
             // TPR is per VM, CRAccessExit). Isolation (issue 9):
             // each VM's TSC is the host's plus its own offset; MWAIT and MONITOR exit (a C-state hint
             // could stop the preemption timer), as does RDPMC (the PMU is hidden).
-            let proc = try caps.procBasedCapability.adjust(
-                [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls,
-                 .useTSCOffsetting, .mwaitExiting, .monitorExiting, .rdpmcExiting,
-                 .cr8LoadExiting, .cr8StoreExiting] as PrimaryProcessorBasedControls)
+            var primary: PrimaryProcessorBasedControls = [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls,
+                                                          .useTSCOffsetting, .mwaitExiting, .monitorExiting, .rdpmcExiting,
+                                                          .cr8LoadExiting, .cr8StoreExiting]
+            if apicv { primary.insert(.useTPRShadow) }
+            let proc = try caps.procBasedCapability.adjust(primary)
             var required2: SecondaryProcessorBasedControls = [.enableEPT]
             if mode.needsUnrestrictedGuest { required2.insert(.unrestrictedGuest) }
             // Without these enables, RDTSCP/INVPCID/XSAVES raise #UD in the guest even where the CPU has them.
             var optional2: SecondaryProcessorBasedControls = [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID,
                                                                .enableXSAVESXRSTORS, .wbinvdExiting]
             if pauseLoopExiting { optional2.insert(.pauseLoopExiting) }
+            if apicv { required2.formUnion([.virtualizeAPICAccesses, .apicRegisterVirtualization]) }
             let proc2 = try caps.procBased2Capability.adjust(required: required2, optional: optional2)
             // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
             // DR7 and IA32_DEBUGCTL are switched by the VMCS (save/load debug controls); the
@@ -78,6 +90,9 @@ struct VMControls {
         if entry.contains(.loadPerfGlobalCtrl) { try vmcs.write(.guestIA32PerfGlobalCtrl, 0) }
         if exit.contains(.loadPerfGlobalCtrl) { try vmcs.write(.hostIA32PerfGlobalCtrl, 0) }
         // A loop of PAUSEs at most 128 TSC ticks apart that lasts 4096 ticks exits (KVM's defaults).
+        // TPR shadow: no TPR-below-threshold exits (the engine reads the virtual TPR before it
+        // delivers an interrupt; an interrupt the guest's TPR held back waits for the next exit).
+        if procBased.contains(.useTPRShadow) { try vmcs.write(.tprThreshold, 0) }
         if procBased2.contains(.pauseLoopExiting) {
             try vmcs.write(.pleGap, 128)
             try vmcs.write(.pleWindow, 4096)

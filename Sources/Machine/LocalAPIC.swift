@@ -230,6 +230,7 @@ public struct LocalAPIC: Sendable {
     /// The ID register as the xAPIC shows it (ID in bits 31:24); in x2APIC mode the 32-bit ID.
     public private(set) var idRegister: UInt32
     public private(set) var tpr: UInt32 = 0
+    mutating func setTaskPriority(_ value: UInt32) { tpr = value }
     public private(set) var ldr: UInt32 = 0
     public private(set) var dfr: UInt32 = 0xFFFF_FFFF
     public private(set) var svr: UInt32 = 0xFF

@@ -90,17 +90,33 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     public private(set) var timerInterrupts: UInt64 = 0
     /// INTR per vCPU (bit i: vCPU i has an interrupt to take), recomputed whenever interrupt
     /// state changes (stored, so the exit path's check costs one load).
-    public private(set) var pendingVCPUs: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs } }
+    public private(set) var pendingVCPUs: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs | staleAPICPages } }
     /// The BSP's INTR (the only vCPU of a machine without the APIC model).
     public var interruptPending: Bool { pendingVCPUs & 1 != 0 }
     /// Whether vCPU `vcpu` has an interrupt to take.
     @inline(__always) public func interruptPending(vcpu: Int) -> Bool { pendingVCPUs & (1 << UInt8(truncatingIfNeeded: vcpu)) != 0 }
     /// INIT, SIPI and NMI waiting for each vCPU (`takeSignals`), and which vCPUs have any (bit i).
     public private(set) var signals = InlineArray<8, VCPUSignals>(repeating: VCPUSignals())
-    public private(set) var signalledVCPUs: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs } }
-    /// `pendingVCPUs | signalledVCPUs`: the vCPUs the engine must look at before their next entry
-    /// (one load on the exit path).
+    public private(set) var signalledVCPUs: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs | staleAPICPages } }
+    /// vCPUs whose local APIC changed since the engine last mirrored it into their virtual-APIC
+    /// pages (bit i); only with `virtualAPICPages` on (VirtualAPICPage.swift).
+    public private(set) var staleAPICPages: UInt8 = 0 { didSet { attentionVCPUs = pendingVCPUs | signalledVCPUs | staleAPICPages } }
+    /// The engine mirrors the local APICs into virtual-APIC pages (APIC-register virtualization).
+    public var virtualAPICPages = false
+    /// `pendingVCPUs | signalledVCPUs | staleAPICPages`: the vCPUs the engine must look at before
+    /// their next entry (one load on the exit path).
     public private(set) var attentionVCPUs: UInt8 = 0
+
+    /// The guest's TPR on vCPU `vcpu`'s virtual-APIC page (changed there without an exit) into the model.
+    public mutating func takeVirtualTaskPriority(_ value: UInt32, vcpu: Int) {
+        lapics[vcpu].takeVirtualTaskPriority(value)
+        refreshInterruptPending()
+    }
+
+    /// The engine mirrored vCPU `vcpu`'s local APIC into its page.
+    public mutating func apicPageMirrored(vcpu: Int) {
+        staleAPICPages &= ~(1 << UInt8(vcpu))
+    }
     /// The last level driven on each device-owned IRQ line (bit n = IRQ n).
     private var lineLevels: UInt16 = 0
 
@@ -131,6 +147,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// request where it reaches the CPU (no local APIC, or LINT0 in ExtINT mode).
     @inline(__always)
     mutating func refreshInterruptPending() {
+        if virtualAPICPages { staleAPICPages = UInt8(truncatingIfNeeded: (1 << vcpuCount) - 1) }
         if hasAPIC {
             var mask: UInt8 = pic.interruptRequested && lapics[0].acceptsPICInterrupt ? 1 : 0
             for i in 0..<vcpuCount where lapics[i].highestDeliverable() != nil { mask |= 1 << UInt8(i) }
@@ -445,7 +462,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
     /// An I/O APIC message to the local APICs it addresses (lowest priority: the first of them,
     /// SDM Vol. 3A §11.6.2.4 leaves the choice to the platform).
     private mutating func deliver(_ message: IOAPICMessage) {
-        for i in 0..<vcpuCount where lapics[i].isDestination(UInt32(message.destination), logical: message.logicalDestination) {
+        for i in 0..<vcpuCount where lapics[i].isDestination(UInt32(message.destination), logical: message.logicalDestination)
+            && !(i == 0 && message.deliveryMode == .initialization) {
             let delivery = lapics[i].receive(deliveryMode: message.deliveryMode, vector: message.vector,
                                              levelTriggered: message.levelTriggered)
             signal(delivery, vcpu: i)
@@ -466,7 +484,10 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
             }
         case .interprocessorInterrupt(let ipi):
             guard !ipi.isINITLevelDeassert else { break }
-            for i in 0..<vcpuCount where lapics[i].isTarget(of: ipi, isSender: i == sender) {
+            // INIT would send the BSP to the firmware's reset vector; these machines have no firmware,
+            // so the BSP (and its APIC) ignores INIT. APs go to wait-for-SIPI (the engine holds them).
+            for i in 0..<vcpuCount where lapics[i].isTarget(of: ipi, isSender: i == sender)
+                && !(i == 0 && ipi.deliveryMode == .initialization) {
                 signal(lapics[i].receive(ipi), vcpu: i)
                 if i != sender {
                     signals[sender].sentIPI = true

@@ -83,6 +83,17 @@ final class VirtualPCSMPTests: XCTestCase {
         XCTAssertEqual(pc.signalledVCPUs, 0)
     }
 
+    /// INIT to all including self reaches the APs only: the BSP, with no firmware to restart in,
+    /// ignores it and keeps its APIC state.
+    func testINITLeavesTheBSPAlone() {
+        var pc = makePC(vcpus: 2)
+        sendIPI(&pc, from: 0, to: 0, low: 5 << 8 | 1 << 14 | 2 << 18)    // INIT, all including self
+        XCTAssertFalse(pc.takeSignals(vcpu: 0).initialization)
+        XCTAssertTrue(pc.takeSignals(vcpu: 1).initialization)
+        XCTAssertTrue(pc.lapics[0].softwareEnabled, "the BSP's APIC was not reset")
+        XCTAssertFalse(pc.lapics[1].softwareEnabled, "the AP's APIC was")
+    }
+
     func testNMIIPI() {
         var pc = makePC(vcpus: 2)
         sendIPI(&pc, from: 1, to: 0, low: 4 << 8)

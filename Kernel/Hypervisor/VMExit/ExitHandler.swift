@@ -102,6 +102,34 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         vcpu.pointee.stop = .eptViolation(gpa: access.gpa, qualification: access.qualification,
                                         linearAddress: access.linearAddress, rip: access.rip)
         return false
+    case ExitReason.apicWrite.rawValue:
+        // APIC virtualization, trap-like (SDM Vol. 3C §30.4.3.3): the guest's write is on the
+        // virtual-APIC page and RIP is past it; the model carries it out (EOI, ICR, LVT, ...).
+        guard let page = vcpu.pointee.virtualAPICPage else { return unhandled(vcpu, basic) }
+        let offset = UInt32(truncatingIfNeeded: vmreadFast(.exitQualification)) & 0xFF0
+        let index = vcpu.pointee.index
+        let base = vcpu.pointee.pc.lapics[index].mmioBase
+        if offset == LocalAPIC.icrLowOffset {
+            // A write of ICR high (0x310) stays on the page without an exit: take it with the low half.
+            _ = vcpu.pointee.pc.mmioWrite(gpa: base &+ UInt64(LocalAPIC.icrHighOffset), size: 4,
+                                          value: UInt64(VirtualAPICPage.register(page, offset: LocalAPIC.icrHighOffset)),
+                                          tsc: rdtsc(), vcpu: index)
+        }
+        _ = vcpu.pointee.pc.mmioWrite(gpa: base &+ UInt64(offset), size: 4,
+                                      value: UInt64(VirtualAPICPage.register(page, offset: offset)), tsc: rdtsc(), vcpu: index)
+        return true
+    case ExitReason.apicAccess.rawValue:
+        // APIC virtualization, fault-like (§30.4): a read the page does not answer (APR, PPR,
+        // RRD, current count) or a write it does not take: emulated like a trapped APIC page.
+        let qualification = vmreadFast(.exitQualification)
+        let gpa = vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase &+ (qualification & 0xFFF)
+        guard (qualification >> 12) & 0xF <= 1 else {        // 0 linear read, 1 linear write (Table 28-6)
+            vcpu.pointee.stop = .mmioFailed(gpa: gpa, .duringEventDelivery, rip: vmreadFast(.guestRIP))
+            return false
+        }
+        guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else { return true }
+        vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
+        return false
     case ExitReason.eptMisconfiguration.rawValue:
         vcpu.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
         return false
@@ -165,10 +193,15 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         InterruptDelivery.reinjectInterruptedEvent()
         return true
     default:
-        vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
-                                          instructionLength: vmreadFast(.vmExitInstructionLength),
-                                          instructionInformation: vmreadFast(.vmExitInstructionInformation),
-                                          rip: vmreadFast(.guestRIP))
-        return false
+        return unhandled(vcpu, basic)
     }
+}
+
+/// An exit the engine does not handle: the VM stops with the exit's particulars.
+private func unhandled(_ vcpu: UnsafeMutablePointer<VCPU>, _ basic: UInt16) -> Bool {
+    vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+                                      instructionLength: vmreadFast(.vmExitInstructionLength),
+                                      instructionInformation: vmreadFast(.vmExitInstructionInformation),
+                                      rip: vmreadFast(.guestRIP))
+    return false
 }

@@ -51,11 +51,23 @@ enum InterruptDelivery {
     }
 
     static func slowPath(_ vcpu: UnsafeMutablePointer<VCPU>, bit: UInt8) -> Bool {
+        if let page = vcpu.pointee.virtualAPICPage {
+            // APIC virtualization: first the guest's TPR, which it changes on the page without an
+            // exit, into the model; then the model, if it changed, onto the page (VirtualAPICPage).
+            let index = vcpu.pointee.index
+            let vtpr = VirtualAPICPage.taskPriority(page)
+            if vtpr != vcpu.pointee.pc.lapics[index].tpr { vcpu.pointee.pc.takeVirtualTaskPriority(vtpr, vcpu: index) }
+            if vcpu.pointee.pc.staleAPICPages & bit != 0 {
+                vcpu.pointee.pc.lapics[index].mirror(into: page)
+                vcpu.pointee.pc.apicPageMirrored(vcpu: index)
+            }
+        }
         if vcpu.pointee.pc.signalledVCPUs & bit != 0 {
             let signals = vcpu.pointee.pc.takeSignals(vcpu: vcpu.pointee.index)
-            if signals.initialization {
-                // INIT (SDM Vol. 3A §8.4.4): the processor waits for a start-up IPI; the scheduler
-                // holds it and loads the real-mode start state when one comes.
+            if signals.initialization && vcpu.pointee.index != 0 {
+                // INIT (SDM Vol. 3A §8.4.4): an AP waits for a start-up IPI; the scheduler holds it
+                // and loads the real-mode start state when one comes. (INIT sends the BSP to the
+                // firmware's reset vector, and these VMs have no firmware: the BSP ignores it.)
                 vcpu.pointee.run = .waitingForStartup
                 vcpu.pointee.startupVector = signals.startupVector
                 return false
