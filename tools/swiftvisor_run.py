@@ -489,6 +489,28 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
     return "\n".join(lines + list(extra)) + "\n"
 
 
+# Disks that persist (issue 11): a raw image attached as ata1-master is the hypervisor's own
+# disk (HostATADisk), regions of it are the VMs' disks, and Bochs writes it in place (flat mode).
+HOST_DISK_HEADS, HOST_DISK_SPT = 16, 63
+HOST_DISK_CYLINDER_BYTES = HOST_DISK_HEADS * HOST_DISK_SPT * 512
+
+
+def host_disk_lines(image) -> list[str]:
+    """bochsrc lines attaching the raw `image` as ata1-master (secondary channel, 0x170/0x370,
+    IRQ 15), flat, 16 heads and 63 sectors per track. Bochs addresses cylinders x 16 x 63
+    sectors, so the image must be a whole number of cylinders (516,096 bytes)."""
+    image = Path(image).resolve()
+    size = image.stat().st_size
+    if size == 0 or size % HOST_DISK_CYLINDER_BYTES:
+        whole = max(1, -(-size // HOST_DISK_CYLINDER_BYTES)) * HOST_DISK_CYLINDER_BYTES
+        raise ValueError(f"{image}: {size} bytes: a host disk image must be a whole number of "
+                         f"{HOST_DISK_HEADS}x{HOST_DISK_SPT}-sector cylinders ({HOST_DISK_CYLINDER_BYTES} "
+                         f"bytes); grow it with `truncate -s {whole} {image}`")
+    return ["ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15",
+            f"ata1-master: type=disk, path={image}, mode=flat, "
+            f"cylinders={size // HOST_DISK_CYLINDER_BYTES}, heads={HOST_DISK_HEADS}, spt={HOST_DISK_SPT}"]
+
+
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",
               megs: int = 128, ips: int = 50_000_000, extra: list[str] = (), cpu_options: str = "",
               live=None, console_input=(), type_interval_s: float = 0.02,
@@ -652,6 +674,8 @@ def main(argv=None) -> int:
     b.add_argument("--cpu-options", default="", help='appended to the cpu: line, e.g. "ignore_bad_msrs=1"')
     b.add_argument("--extra", action="append", default=[], help="extra bochsrc line (repeatable)")
     b.add_argument("--workdir", default="build/run-bochs")
+    b.add_argument("--host-disk", metavar="IMAGE",
+                   help="attach IMAGE as ata1-master: the hypervisor's own disk (disk=host module lines)")
     b.add_argument("--type", nargs=2, action="append", default=[], metavar=("REGEX", "TEXT"),
                    help="when REGEX appears in the serial output, type TEXT (backslash escapes "
                         r"such as \r are decoded; repeatable, in order)")
@@ -683,9 +707,10 @@ def main(argv=None) -> int:
             if interactive:
                 print("swiftvisor_run: interactive: keys go to the focused VM (Ctrl-C too); "
                       "Ctrl-A h lists the console keys, Ctrl-A x quits", file=sys.stderr)
+            extra = a.extra + (host_disk_lines(a.host_disk) if a.host_disk else [])
             with raw_terminal(sys.stdin.fileno()) if interactive else contextlib.nullcontext():
                 r = run_bochs(a.iso, a.workdir, a.timeout or None, model=a.model, megs=a.megs,
-                              extra=a.extra, cpu_options=a.cpu_options, live=live,
+                              extra=extra, cpu_options=a.cpu_options, live=live,
                               console_input=typed, type_interval_s=a.type_interval,
                               interactive=interactive)
         else:
