@@ -1050,7 +1050,7 @@ CASES += [
 # disk=host:START+COUNT). The disk guest writes, flushes and reads back its LBA 5 in two VMs
 # (MBR partition 1 and an explicit range); after the run the image file holds both writes at the
 # right host sectors, and every sector outside the regions still holds its canary. ----
-HOSTDISK_SECTORS = 20 * 16 * 63        # 20 cylinders of Bochs's 16x63 geometry: 20,160 sectors
+HOSTDISK_SECTORS = 20160               # not a power of two: the capacity comes from IDENTIFY
 HOSTDISK_P1 = (2048, 2048)             # MBR partition 1, type 0x83
 HOSTDISK_RANGE = (8192, 2048)          # MBR partition 2 covers it too; the second VM names it by range
 
@@ -1151,4 +1151,33 @@ CASES += [
                   r"^swiftvisor: bad guest module: a: no host disk",
                   r"^\[b\] Hello from a long-mode guest under Swiftvisor$",
                   *as_expected("b")]),
+]
+
+
+def hostdisk_selftest_check(result):
+    """selftest=hostdisk wrote its pattern to the image's last 300 sectors, and nothing else."""
+    data = (_Path(result.workdir) / "hostdisk.img").read_bytes()
+    expected = bytearray(hostdisk_image_bytes())
+    first = HOSTDISK_SECTORS - 300
+    for lba in range(first, HOSTDISK_SECTORS):
+        expected[lba * 512:(lba + 1) * 512] = bytes((lba * 7 + off * 13 + (off >> 8)) & 0xFF for off in range(512))
+    if data != bytes(expected):
+        bad = [s for s in range(HOSTDISK_SECTORS) if data[s * 512:(s + 1) * 512] != expected[s * 512:(s + 1) * 512]]
+        return f"{len(bad)} sectors differ from the expected image, first {bad[:8]}"
+    return None
+
+
+# The driver on its own (selftest=hostdisk, no guests): 300 sectors written with the 48-bit
+# commands in two commands (256 + 44), flushed, read back with the 28-bit ones and one by one,
+# a range past the disk refused; the image file then holds the pattern in its last 300 sectors.
+CASES += [
+    bochs("bochs-hostdisk-selftest", cmdline="selftest=hostdisk",
+          run=hostdisk_run, check=hostdisk_selftest_check,
+          expect=[r"^hostdisk: ata1-master: .+, 20160 sectors, LBA48, FLUSH CACHE EXT$",
+                  r"^hostdisk test: PASS 300-sector write at LBA 19860 \(WRITE SECTORS EXT\)$",
+                  r"^hostdisk test: PASS FLUSH CACHE EXT$",
+                  r"^hostdisk test: PASS 300-sector read back \(READ SECTORS\)$",
+                  r"^hostdisk test: PASS sector by sector read back \(READ SECTORS EXT\)$",
+                  r"^hostdisk test: PASS 2 sectors from the last one refused \(past the disk\)$",
+                  r"^hostdisk test: passed$"]),
 ]

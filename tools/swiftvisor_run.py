@@ -491,24 +491,18 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
 
 # Disks that persist (issue 11): a raw image attached as ata1-master is the hypervisor's own
 # disk (HostATADisk), regions of it are the VMs' disks, and Bochs writes it in place (flat mode).
-HOST_DISK_HEADS, HOST_DISK_SPT = 16, 63
-HOST_DISK_CYLINDER_BYTES = HOST_DISK_HEADS * HOST_DISK_SPT * 512
-
-
 def host_disk_lines(image) -> list[str]:
     """bochsrc lines attaching the raw `image` as ata1-master (secondary channel, 0x170/0x370,
-    IRQ 15), flat, 16 heads and 63 sectors per track. Bochs addresses cylinders x 16 x 63
-    sectors, so the image must be a whole number of cylinders (516,096 bytes)."""
+    IRQ 15), flat. Bochs 2.7 derives a 16-head, 63-sector CHS geometry from the size and
+    reports the whole image (size / 512 sectors) as its LBA capacity, so any whole number of
+    sectors works."""
     image = Path(image).resolve()
     size = image.stat().st_size
-    if size == 0 or size % HOST_DISK_CYLINDER_BYTES:
-        whole = max(1, -(-size // HOST_DISK_CYLINDER_BYTES)) * HOST_DISK_CYLINDER_BYTES
-        raise ValueError(f"{image}: {size} bytes: a host disk image must be a whole number of "
-                         f"{HOST_DISK_HEADS}x{HOST_DISK_SPT}-sector cylinders ({HOST_DISK_CYLINDER_BYTES} "
-                         f"bytes); grow it with `truncate -s {whole} {image}`")
+    if size == 0 or size % 512:
+        raise ValueError(f"{image}: {size} bytes: a host disk image must be a non-empty whole number "
+                         "of 512-byte sectors")
     return ["ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15",
-            f"ata1-master: type=disk, path={image}, mode=flat, "
-            f"cylinders={size // HOST_DISK_CYLINDER_BYTES}, heads={HOST_DISK_HEADS}, spt={HOST_DISK_SPT}"]
+            f"ata1-master: type=disk, path={image}, mode=flat"]
 
 
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",

@@ -44,6 +44,9 @@ struct HostATADisk {
     static var sectorsPerCommand: UInt64 { 256 }
 
     var lastFailure: Failure? = nil
+    /// Use the 48-bit commands for every address, not only past LBA28's reach (the self-test
+    /// runs both forms on the same sectors).
+    var alwaysExtended = false
 
     /// The first ATA disk on the legacy channels, primary (0x1F0/0x3F6) then secondary
     /// (0x170/0x376), master then slave, skipping packet devices (the CD-ROM the kernel was
@@ -163,7 +166,7 @@ struct HostATADisk {
     /// PIO protocols): per sector, BSY clear and DRQ set, then 256 words; ERR or DF ends it.
     private mutating func command(lba: UInt64, count: UInt64, buffer: UnsafeMutableRawPointer, write: Bool) -> Bool {
         guard ready() else { return false }
-        let extended = lba48 && (lba &+ count > 0x0FFF_FFFF)
+        let extended = lba48 && (alwaysExtended || lba &+ count > 0x0FFF_FFFF)
         if extended {
             outb(commandBase &+ 6, 0x40 | device << 4)
             // 48-bit registers are FIFOs of two bytes: the high-order byte first (ACS 6.2).
