@@ -1123,7 +1123,8 @@ CASES += [
                   *as_expected("disk"),
                   r"^\[disk2\] PASS 11 READ SECTORS LBA 5 returns the written pattern$",
                   r"^\[disk2\] guest tests: 15 passed, 0 failed$",
-                  *as_expected("disk2")]),
+                  *as_expected("disk2"),
+                  r"^hostdisk: flushed at the end of the run$"]),
     # Regions refused with a message (overlap, past the disk, unused or extended partition, bad
     # syntax, +disk beside disk=host); the guest with a good region still runs; status 1.
     bochs("bochs-hostdisk-refused",
@@ -1133,7 +1134,8 @@ CASES += [
                    ("build/guests/hello.bin", "d disk=host:20000+161"),
                    ("build/guests/hello.bin", "e disk=host:p3"),
                    ("build/guests/hello.bin", "f disk=host:p9"),
-                   ("build/guests/hello.bin", "g disk=host:12000+0")],
+                   ("build/guests/hello.bin", "g disk=host:12000+0"),
+                   ("build/guests/hello.bin", "h disk=host:12000+10"), ("build/guests/teachdisk.img", "+disk h")],
           run=hostdisk_run, status=1,
           expect=[r"^swiftvisor: bad guest module: \"f disk=host:p9\": bad host disk 'disk=host:p9' ",
                   r"^swiftvisor: bad guest module: \"g disk=host:12000\+0\": the host disk region is empty$",
@@ -1141,6 +1143,7 @@ CASES += [
                   r"^swiftvisor: bad guest module: c: the host disk region overlaps sectors 2048\+2048, already given to a$",
                   r"^swiftvisor: bad guest module: d: sectors 20000\+161 reach past the host disk's 20160 sectors$",
                   r"^swiftvisor: bad guest module: e: MBR partition 3 of the host disk is unused$",
+                  r"^swiftvisor: bad guest module: h: disk=host and a \+disk module for the same guest: ",
                   r"^\[a\] Hello from a long-mode guest under Swiftvisor$",
                   *as_expected("a")]),
     # No disk on the legacy channels: a disk=host guest is refused, the others run.

@@ -25,6 +25,13 @@ enum HostDiskAttachment {
         return found
     }
 
+    /// At the end of the run: the drive's write cache goes to the medium, whatever the guests
+    /// flushed themselves (their writes are durable once the run ends).
+    static func flushAtEnd() {
+        guard probed, var disk = found else { return }
+        print("hostdisk: \(disk.flush() ? "flushed" : "FLUSH CACHE FAILED") at the end of the run")
+    }
+
     /// Resolves every guest's `disk=host…`; guests refused are removed, with a message in `errors`.
     static func attach(_ guests: inout [GuestSpec], errors: inout [String]) {
         guard guests.contains(where: { $0.hostDisk != nil }) else { return }
@@ -35,7 +42,7 @@ enum HostDiskAttachment {
             guard let selector = guest.hostDisk else { kept.append(guest); continue }
             do throws(HostDiskRegionError) {
                 guard var disk else { throw .noHostDisk }
-                if guest.disk != nil { throw .badSyntax("host together with a +disk module") }
+                if guest.disk != nil { throw .twoDisks }
                 if selector.needsPartitionTable && sector0 == nil {
                     var bytes = [UInt8](repeating: 0, count: 512)
                     if bytes.withUnsafeMutableBytes({ disk.read(lba: 0, into: $0) }) { sector0 = bytes }

@@ -207,6 +207,8 @@ public enum HostDiskRegionError: Error, Equatable {
     case partitionPastTheDisk(Int, start: UInt64, count: UInt64, diskSectors: UInt64)
     case overlap(owner: String, start: UInt64, count: UInt64)
     case noHostDisk
+    /// `disk=host…` and a `+disk` module for the same guest.
+    case twoDisks
 
     public var description: String {
         switch self {
@@ -225,6 +227,7 @@ public enum HostDiskRegionError: Error, Equatable {
         case .overlap(let owner, let start, let count):
             return "the host disk region overlaps sectors \(start)+\(count), already given to \(owner)"
         case .noHostDisk: return "no host disk: the hypervisor found no ATA disk (ata0-slave, ata1-master, ata1-slave)"
+        case .twoDisks: return "disk=host and a +disk module for the same guest: it has one ATA disk, choose one"
         }
     }
 }
