@@ -1184,3 +1184,35 @@ CASES += [
                   r"^hostdisk test: PASS 2 sectors from the last one refused \(past the disk\)$",
                   r"^hostdisk test: passed$"]),
 ]
+
+
+def hostdisk_atairq_check(result):
+    """atairq wrote LBA 100-209 of partition 1 (word i of sector n = ((n*256+i)*0x9E37) ^ 0x5A5A):
+    the image holds exactly that at host sectors 2148-2257, and nothing else changed."""
+    data = (_Path(result.workdir) / "hostdisk.img").read_bytes()
+    expected = bytearray(hostdisk_image_bytes())
+    for lba in range(100, 210):
+        host = HOSTDISK_P1[0] + lba
+        expected[host * 512:(host + 1) * 512] = b"".join(
+            ((((lba * 256 + i) * 0x9E37) ^ 0x5A5A) & 0xFFFF).to_bytes(2, "little") for i in range(256))
+    if data != bytes(expected):
+        bad = [s for s in range(HOSTDISK_SECTORS) if data[s * 512:(s + 1) * 512] != expected[s * 512:(s + 1) * 512]]
+        return f"{len(bad)} sectors differ from the expected image, first {bad[:8]}"
+    return None
+
+
+# Interrupt-driven PIO (Guests/atairq.S: 120 WRITE SECTORS with FLUSH CACHE for 20 of them, 104
+# sectors read back, IRQ 14 after the drive's busy time) on MBR partition 1 of the host disk:
+# the guest sees the same drive as on RAM, and the image holds its 110 sectors.
+CASES += [
+    bochs("bochs-hostdisk-atairq",
+          modules=[g("atairq", "disk=host:p1")],
+          run=hostdisk_run, check=hostdisk_atairq_check,
+          expect=[r"^\[atairq\] disk: host disk ata1-master sectors 2048\+2048$",
+                  r"^\[atairq\] PASS 4 the 100 sectors read back equal what was written$",
+                  r"^\[atairq\] PASS 6 10 write\+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on$",
+                  r"^\[atairq\] PASS 8 224 IRQ 14 in total \(100 \+ 20 writes, 100 \+ 4 reads\), no timeout, no other IRQ$",
+                  r"^\[atairq\] guest tests: 8 passed, 0 failed$",
+                  *as_expected("atairq"),
+                  r"^hostdisk: flushed at the end of the run$"]),
+]
