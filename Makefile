@@ -57,6 +57,9 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 #   make run GUEST=k [INITRD=f] [DISK=img] [CMDLINE="..."] [MEMORY=MiB] [GUEST2=k2 ...]
 #                                              your own kernels (bzImage, Multiboot, ELF64 or flat),
 #                                              round-robin when there are several
+#                                              DISK=img: Bochs's ata1-master, the hypervisor's own disk;
+#                                              the guest's ATA disk is all of it (disk=host) and its
+#                                              writes stay in img; RAMDISK=img: a copy in RAM (volatile)
 #   In a terminal, keys go to the focused VM (its keyboard and serial line; INPUT=keyboard|serial
 #   to choose), Ctrl-A n focuses the next VM, Ctrl-A x quits, Ctrl-A h lists the keys (README).
 #   RUN_WORKDIR and RUN_ISO: where the run's files go (tools/console_test.py uses its own).
@@ -67,8 +70,8 @@ RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCP
 MEGS    ?= $(if $(GUEST),512,128)
 RUN_TIMEOUT ?= $(if $(GUEST),0,600)
 comma := ,
-RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE)") \
-	$(if $(INITRD),"$(INITRD)" "+initrd guest") $(if $(DISK),"$(DISK)" "+disk guest") \
+RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 $(RUN_INPUT) $(if $(DISK),disk=host) -- $(CMDLINE)") \
+	$(if $(INITRD),"$(INITRD)" "+initrd guest") $(if $(RAMDISK),"$(RAMDISK)" "+disk guest") \
 	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE2)") \
 	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE3)") \
 	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE4)")
@@ -81,7 +84,7 @@ ifeq ($(GUEST),)
 	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --workdir $(RUN_WORKDIR) --timeout $(RUN_TIMEOUT)
 else
 	bash tools/mkiso.sh $(RUN_ISO) $(BUILD)/swiftvisor.elf "$(RUN_CMDLINE)" $(RUN_MODULES)
-	python3 tools/swiftvisor_run.py bochs --iso $(RUN_ISO) --workdir $(RUN_WORKDIR) --megs $(MEGS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT)
+	python3 tools/swiftvisor_run.py bochs --iso $(RUN_ISO) --workdir $(RUN_WORKDIR) --megs $(MEGS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT) $(if $(DISK),--host-disk "$(DISK)")
 endif
 
 swift-test:

@@ -10,7 +10,7 @@
 //   jump in time (2^(value & 63) ticks).
 import Machine
 
-typealias FuzzPC = VirtualPC<DiscardingSink, DiscardingSink>
+typealias FuzzPC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
 
 /// Every port a device of the virtual PC decodes, and the neighbours of each range.
 let devicePorts: [UInt16] = [

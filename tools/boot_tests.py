@@ -1056,3 +1056,176 @@ CASES += [
                   *as_expected("smp2")],
           timeout=240),
 ]
+
+
+# ---- Disks that persist (issue 11): a raw image on Bochs's ata1-master is the hypervisor's own
+# disk (HostATADisk, polled PIO); each VM's ATA disk is a region of it (disk=host:pN or
+# disk=host:START+COUNT). The disk guest writes, flushes and reads back its LBA 5 in two VMs
+# (MBR partition 1 and an explicit range); after the run the image file holds both writes at the
+# right host sectors, and every sector outside the regions still holds its canary. ----
+HOSTDISK_SECTORS = 20160               # not a power of two: the capacity comes from IDENTIFY
+HOSTDISK_P1 = (2048, 2048)             # MBR partition 1, type 0x83
+HOSTDISK_RANGE = (8192, 2048)          # MBR partition 2 covers it too; the second VM names it by range
+
+
+def hostdisk_canary(sector):
+    return (b"CANARY %08d " % sector) * 32
+
+
+def hostdisk_image(path):
+    """The test image: MBR (p1, p2 = HOSTDISK_RANGE), the regions zeroed, every other sector a canary."""
+    image = bytearray()
+    for sector in range(HOSTDISK_SECTORS):
+        inside = any(s <= sector < s + n for s, n in (HOSTDISK_P1, HOSTDISK_RANGE))
+        image += bytes(512) if inside else hostdisk_canary(sector)
+    mbr = bytearray(512)
+    for i, (start, count) in enumerate((HOSTDISK_P1, HOSTDISK_RANGE)):
+        entry = bytes([0x80 if i == 0 else 0, 0, 0, 0, 0x83, 0, 0, 0]) + start.to_bytes(4, "little") \
+            + count.to_bytes(4, "little")
+        mbr[446 + 16 * i:446 + 16 * (i + 1)] = entry
+    mbr[510:512] = b"\x55\xaa"
+    image[:512] = mbr
+    _Path(path).write_bytes(bytes(image))
+    return bytes(image)
+
+
+def hostdisk_run(case, workdir):
+    """Boots the case's ISO with a fresh test image as ata1-master."""
+    import swiftvisor_run
+    image = _Path(workdir) / "hostdisk.img"
+    hostdisk_image(image)
+    return swiftvisor_run.run_bochs(_Path(workdir) / "swiftvisor.iso", workdir, case["timeout"],
+                                    extra=swiftvisor_run.host_disk_lines(image))
+
+
+def hostdisk_check(result):
+    """The image after the run: the disk guest's pattern (word i = 0xA500 + i) at LBA 5 of both
+    regions, LBA 6 still zero, the MBR and every canary outside the regions intact."""
+    data = (_Path(result.workdir) / "hostdisk.img").read_bytes()
+    if len(data) != HOSTDISK_SECTORS * 512:
+        return f"image is {len(data)} bytes, expected {HOSTDISK_SECTORS * 512}"
+    pattern = b"".join((0xA500 + i).to_bytes(2, "little") for i in range(256))
+    expected = bytearray(hostdisk_image_bytes())
+    for start, _ in (HOSTDISK_P1, HOSTDISK_RANGE):
+        expected[(start + 5) * 512:(start + 6) * 512] = pattern
+    if data != bytes(expected):
+        bad = [s for s in range(HOSTDISK_SECTORS) if data[s * 512:(s + 1) * 512] != expected[s * 512:(s + 1) * 512]]
+        return f"{len(bad)} sectors differ from the expected image, first {bad[:8]}"
+    return None
+
+
+def hostdisk_image_bytes():
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        return hostdisk_image(_Path(d) / "expected.img")
+
+
+CASES += [
+    bochs("bochs-hostdisk",
+          modules=[g("disk", "disk=host:p1"), ("build/guests/disk.bin", "disk2 disk=host:8192+2048")],
+          run=hostdisk_run, check=hostdisk_check,
+          expect=[r"^hostdisk: ata1-master: .+, 20160 sectors(, LBA48)?, FLUSH CACHE( EXT)?$",
+                  r"^\[disk\] disk: host disk ata1-master sectors 2048\+2048$",
+                  r"^\[disk2\] disk: host disk ata1-master sectors 8192\+2048$",
+                  r"^\[disk\] disk: identified SWIFTVISOR VIRTUAL DISK, 2048 sectors, CHS 2/16/63$",
+                  r"^\[disk\] PASS 7 unwritten LBA 6 reads all zeros$",
+                  r"^\[disk\] PASS 10 FLUSH CACHE: status 0x50$",
+                  r"^\[disk\] PASS 11 READ SECTORS LBA 5 returns the written pattern$",
+                  r"^\[disk\] PASS 14 READ SECTORS LBA 4096 \(past the end\): error IDNF$",
+                  r"^\[disk\] guest tests: 15 passed, 0 failed$",
+                  *as_expected("disk"),
+                  r"^\[disk2\] PASS 11 READ SECTORS LBA 5 returns the written pattern$",
+                  r"^\[disk2\] guest tests: 15 passed, 0 failed$",
+                  *as_expected("disk2"),
+                  r"^hostdisk: flushed at the end of the run$"]),
+    # Regions refused with a message (overlap, past the disk, unused or extended partition, bad
+    # syntax, +disk beside disk=host); the guest with a good region still runs; status 1.
+    bochs("bochs-hostdisk-refused",
+          modules=[("build/guests/hello.bin", "a disk=host:p1"),
+                   ("build/guests/hello.bin", "b disk=host:4000+200"),
+                   ("build/guests/hello.bin", "c disk=host"),
+                   ("build/guests/hello.bin", "d disk=host:20000+161"),
+                   ("build/guests/hello.bin", "e disk=host:p3"),
+                   ("build/guests/hello.bin", "f disk=host:p9"),
+                   ("build/guests/hello.bin", "g disk=host:12000+0"),
+                   ("build/guests/hello.bin", "h disk=host:12000+10"), ("build/guests/teachdisk.img", "+disk h")],
+          run=hostdisk_run, status=1,
+          expect=[r"^swiftvisor: bad guest module: \"f disk=host:p9\": bad host disk 'disk=host:p9' ",
+                  r"^swiftvisor: bad guest module: \"g disk=host:12000\+0\": the host disk region is empty$",
+                  r"^swiftvisor: bad guest module: b: the host disk region overlaps sectors 2048\+2048, already given to a$",
+                  r"^swiftvisor: bad guest module: c: the host disk region overlaps sectors 2048\+2048, already given to a$",
+                  r"^swiftvisor: bad guest module: d: sectors 20000\+161 reach past the host disk's 20160 sectors$",
+                  r"^swiftvisor: bad guest module: e: MBR partition 3 of the host disk is unused$",
+                  r"^swiftvisor: bad guest module: h: disk=host and a \+disk module for the same guest: ",
+                  r"^\[a\] Hello from a long-mode guest under Swiftvisor$",
+                  *as_expected("a")]),
+    # No disk on the legacy channels: a disk=host guest is refused, the others run.
+    bochs("bochs-hostdisk-absent",
+          modules=[("build/guests/hello.bin", "a disk=host"), ("build/guests/hello.bin", "b")],
+          status=1,
+          expect=[r"^hostdisk: no ATA disk on the legacy IDE channels$",
+                  r"^swiftvisor: bad guest module: a: no host disk",
+                  r"^\[b\] Hello from a long-mode guest under Swiftvisor$",
+                  *as_expected("b")]),
+]
+
+
+def hostdisk_selftest_check(result):
+    """selftest=hostdisk wrote its pattern to the image's last 300 sectors, and nothing else."""
+    data = (_Path(result.workdir) / "hostdisk.img").read_bytes()
+    expected = bytearray(hostdisk_image_bytes())
+    first = HOSTDISK_SECTORS - 300
+    for lba in range(first, HOSTDISK_SECTORS):
+        expected[lba * 512:(lba + 1) * 512] = bytes((lba * 7 + off * 13 + (off >> 8)) & 0xFF for off in range(512))
+    if data != bytes(expected):
+        bad = [s for s in range(HOSTDISK_SECTORS) if data[s * 512:(s + 1) * 512] != expected[s * 512:(s + 1) * 512]]
+        return f"{len(bad)} sectors differ from the expected image, first {bad[:8]}"
+    return None
+
+
+# The driver on its own (selftest=hostdisk, no guests): 300 sectors written with the 48-bit
+# commands in two commands (256 + 44), flushed, read back with the 28-bit ones and one by one,
+# a range past the disk refused; the image file then holds the pattern in its last 300 sectors.
+CASES += [
+    bochs("bochs-hostdisk-selftest", cmdline="selftest=hostdisk",
+          run=hostdisk_run, check=hostdisk_selftest_check,
+          expect=[r"^hostdisk: ata1-master: .+, 20160 sectors, LBA48, FLUSH CACHE EXT$",
+                  r"^hostdisk test: PASS 300-sector write at LBA 19860 \(WRITE SECTORS EXT\)$",
+                  r"^hostdisk test: PASS FLUSH CACHE EXT$",
+                  r"^hostdisk test: PASS 300-sector read back \(READ SECTORS\)$",
+                  r"^hostdisk test: PASS sector by sector read back \(READ SECTORS EXT\)$",
+                  r"^hostdisk test: PASS 2 sectors from the last one refused \(past the disk\)$",
+                  r"^hostdisk test: passed$"]),
+]
+
+
+def hostdisk_atairq_check(result):
+    """atairq wrote LBA 100-209 of partition 1 (word i of sector n = ((n*256+i)*0x9E37) ^ 0x5A5A):
+    the image holds exactly that at host sectors 2148-2257, and nothing else changed."""
+    data = (_Path(result.workdir) / "hostdisk.img").read_bytes()
+    expected = bytearray(hostdisk_image_bytes())
+    for lba in range(100, 210):
+        host = HOSTDISK_P1[0] + lba
+        expected[host * 512:(host + 1) * 512] = b"".join(
+            ((((lba * 256 + i) * 0x9E37) ^ 0x5A5A) & 0xFFFF).to_bytes(2, "little") for i in range(256))
+    if data != bytes(expected):
+        bad = [s for s in range(HOSTDISK_SECTORS) if data[s * 512:(s + 1) * 512] != expected[s * 512:(s + 1) * 512]]
+        return f"{len(bad)} sectors differ from the expected image, first {bad[:8]}"
+    return None
+
+
+# Interrupt-driven PIO (Guests/atairq.S: 120 WRITE SECTORS with FLUSH CACHE for 20 of them, 104
+# sectors read back, IRQ 14 after the drive's busy time) on MBR partition 1 of the host disk:
+# the guest sees the same drive as on RAM, and the image holds its 110 sectors.
+CASES += [
+    bochs("bochs-hostdisk-atairq",
+          modules=[g("atairq", "disk=host:p1")],
+          run=hostdisk_run, check=hostdisk_atairq_check,
+          expect=[r"^\[atairq\] disk: host disk ata1-master sectors 2048\+2048$",
+                  r"^\[atairq\] PASS 4 the 100 sectors read back equal what was written$",
+                  r"^\[atairq\] PASS 6 10 write\+flush requests polled with interrupts off: one IRQ 14 each once interrupts are on$",
+                  r"^\[atairq\] PASS 8 224 IRQ 14 in total \(100 \+ 20 writes, 100 \+ 4 reads\), no timeout, no other IRQ$",
+                  r"^\[atairq\] guest tests: 8 passed, 0 failed$",
+                  *as_expected("atairq"),
+                  r"^hostdisk: flushed at the end of the run$"]),
+]

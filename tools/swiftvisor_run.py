@@ -489,6 +489,22 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
     return "\n".join(lines + list(extra)) + "\n"
 
 
+# Disks that persist (issue 11): a raw image attached as ata1-master is the hypervisor's own
+# disk (HostATADisk), regions of it are the VMs' disks, and Bochs writes it in place (flat mode).
+def host_disk_lines(image) -> list[str]:
+    """bochsrc lines attaching the raw `image` as ata1-master (secondary channel, 0x170/0x370,
+    IRQ 15), flat. Bochs 2.7 derives a 16-head, 63-sector CHS geometry from the size and
+    reports the whole image (size / 512 sectors) as its LBA capacity, so any whole number of
+    sectors works."""
+    image = Path(image).resolve()
+    size = image.stat().st_size
+    if size == 0 or size % 512:
+        raise ValueError(f"{image}: {size} bytes: a host disk image must be a non-empty whole number "
+                         "of 512-byte sectors")
+    return ["ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15",
+            f"ata1-master: type=disk, path={image}, mode=flat"]
+
+
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",
               megs: int = 128, ips: int = 50_000_000, extra: list[str] = (), cpu_options: str = "",
               live=None, console_input=(), type_interval_s: float = 0.02,
@@ -652,6 +668,8 @@ def main(argv=None) -> int:
     b.add_argument("--cpu-options", default="", help='appended to the cpu: line, e.g. "ignore_bad_msrs=1"')
     b.add_argument("--extra", action="append", default=[], help="extra bochsrc line (repeatable)")
     b.add_argument("--workdir", default="build/run-bochs")
+    b.add_argument("--host-disk", metavar="IMAGE",
+                   help="attach IMAGE as ata1-master: the hypervisor's own disk (disk=host module lines)")
     b.add_argument("--type", nargs=2, action="append", default=[], metavar=("REGEX", "TEXT"),
                    help="when REGEX appears in the serial output, type TEXT (backslash escapes "
                         r"such as \r are decoded; repeatable, in order)")
@@ -683,9 +701,10 @@ def main(argv=None) -> int:
             if interactive:
                 print("swiftvisor_run: interactive: keys go to the focused VM (Ctrl-C too); "
                       "Ctrl-A h lists the console keys, Ctrl-A x quits", file=sys.stderr)
+            extra = a.extra + (host_disk_lines(a.host_disk) if a.host_disk else [])
             with raw_terminal(sys.stdin.fileno()) if interactive else contextlib.nullcontext():
                 r = run_bochs(a.iso, a.workdir, a.timeout or None, model=a.model, megs=a.megs,
-                              extra=a.extra, cpu_options=a.cpu_options, live=live,
+                              extra=extra, cpu_options=a.cpu_options, live=live,
                               console_input=typed, type_interval_s=a.type_interval,
                               interactive=interactive)
         else:

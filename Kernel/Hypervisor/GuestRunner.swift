@@ -53,6 +53,7 @@ enum GuestRunner {
             CPUShare.report(vms)
             for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
+        HostDiskAttachment.flushAtEnd()
         HostEvents.report()
         Console.end()
         return allAsExpected

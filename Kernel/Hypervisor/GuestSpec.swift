@@ -1,7 +1,7 @@
 import Machine
 
 // A guest as the boot modules describe it. Module lines (docs/guests.md):
-//   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...]
+//   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB|host|host:pN|host:START+COUNT] [expect=...]
 //        [acpi=on|off] [apic=on|off] [apicv=on|off] [vcpus=N] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
 //   +initrd NAME        this module is guest NAME's initrd (Linux)
 //   +disk NAME          this module is guest NAME's ATA disk (read/write, in place)
@@ -22,6 +22,9 @@ struct GuestSpec {
     var image: UnsafeRawBufferPointer
     var initrd: UnsafeRawBufferPointer? = nil
     var disk: UnsafeMutableRawBufferPointer? = nil
+    /// `disk=host…`: a region of the host disk (HostDiskAttachment resolves it into `hostDiskStorage`).
+    var hostDisk: HostDiskSelector? = nil
+    var hostDiskStorage: HostDiskStorage? = nil
     var modules: [MultibootLoader.Module] = []
     /// Where console keys go while the VM has the focus (`input=keyboard|serial|both`).
     var input = ConsoleInputRoute.both
@@ -38,7 +41,7 @@ struct GuestSpec {
     var apicVirtualization = true
 
     enum ParseError: Error {
-        case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring)
+        case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring), hostDisk(HostDiskRegionError)
         var description: String {
             switch self {
             case .empty: return "empty module line"
@@ -46,6 +49,7 @@ struct GuestSpec {
             case .unknownArgument(let word):
                 return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= apicv= vcpus=, then -- cmdline)"
             case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
+            case .hostDisk(let error): return error.description
             }
         }
     }
@@ -68,6 +72,8 @@ struct GuestSpec {
             case "mode": guard let m = GuestMode(name: value) else { throw .badValue(word) }; mode = m
             case "mem": guard let v = UInt64(value), v >= 2, v <= 3072 else { throw .badValue(word) }; memoryMiB = (v + 1) & ~1
             case "budget": guard let v = UInt64(value), v > 0 else { throw .badValue(word) }; budgetMillions = v
+            case "disk" where HostDiskSelector.namesHostDisk(value):
+                do throws(HostDiskRegionError) { hostDisk = try HostDiskSelector(parsing: value) } catch { throw .hostDisk(error) }
             case "disk": guard let v = UInt64(value), v > 0, v <= 1024 else { throw .badValue(word) }; scratchDiskMiB = v
             case "expect": expect = value
             case "break": breakState = value
@@ -114,6 +120,7 @@ struct GuestSpec {
                 errors.append("\"\(module.commandLine)\": \(error.description)")
             }
         }
+        HostDiskAttachment.attach(&guests, errors: &errors)
         return (guests, errors)
     }
 }

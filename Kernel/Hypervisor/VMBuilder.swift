@@ -217,7 +217,8 @@ enum VMBuilder {
                                            clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
                                            wallClock: HostTime.now(), ramBytes: ramBytes))
         pcInitialized = true
-        if let disk { pcStorage.pointee.ata = ATAChannel(storage: ATABlockStorage(disk)) }
+        if let host = spec.hostDiskStorage { pcStorage.pointee.ata = ATAChannel(storage: .host(host)) }
+        else if let disk { pcStorage.pointee.ata = ATAChannel(storage: .memory(ATABlockStorage(disk))) }
         if spec.apic {
             pcStorage.pointee.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
                                          physicalAddressBits: GuestControlState.maxPhysicalAddressBits, vcpus: vcpuCount)

@@ -4,7 +4,7 @@ import Machine
 import VMX
 
 /// The guest PC type every VM has: its serial and debug-port output go to the hypervisor's console.
-typealias GuestPC = VirtualPC<GuestOutput, GuestOutput>
+typealias GuestPC = VirtualPC<GuestOutput, GuestOutput, GuestDiskStorage>
 
 // One guest: its RAM and EPT, its virtual PC, its vCPUs (VCPU.swift), its statistics and its
 // end. Lives at a fixed address for its whole life (VMBuilder.build), so the exit path reaches

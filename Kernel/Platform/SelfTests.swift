@@ -5,6 +5,7 @@ enum SelfTests {
         switch name {
         case "pagefault": return pageFault()
         case "frames": return frameAllocator(&frames)
+        case "hostdisk": return HostDiskSelfTest.run(&frames)
         case "crash":
             // An unexpected exception: the handler must report it and end the run with status 3.
             print("crash test: executing UD2")

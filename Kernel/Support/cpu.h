@@ -14,6 +14,13 @@ static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, 
 static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+/* String port I/O (the host ATA driver's PIO data blocks): `words` 16-bit transfers, DF clear. */
+static inline void insw_block(uint16_t port, void *buffer, uint64_t words) {
+    __asm__ volatile("rep insw" : "+D"(buffer), "+c"(words) : "d"(port) : "memory");
+}
+static inline void outsw_block(uint16_t port, const void *buffer, uint64_t words) {
+    __asm__ volatile("rep outsw" : "+S"(buffer), "+c"(words) : "d"(port) : "memory");
+}
 
 /* ---- MSRs, CPUID, TSC ---- */
 static inline uint64_t rdmsr(uint32_t msr) {

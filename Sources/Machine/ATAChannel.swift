@@ -24,9 +24,9 @@
 /// Route the command block ports with `offset = port − 0x1F0` and port 0x3F6
 /// with `offset = ATARegister.control`; raise IRQ 14 while `irqPending`; when
 /// `busyPhasePending` turns true, call `finishBusyPhase()` a short, fixed time later.
-public struct ATAChannel: Device {
+public struct ATAChannel<Storage: BlockStorage>: Device {
     /// Device 0, or nil for a channel with nothing attached.
-    public private(set) var master: ATADisk?
+    public private(set) var master: ATADisk<Storage>?
 
     // The command block register file (both devices latch every write).
     public private(set) var features: UInt8 = 0
@@ -51,10 +51,10 @@ public struct ATAChannel: Device {
     /// Transfer phases (constants, not an enum with cases, so that no Hashable
     /// witness, and with it the stdlib's random hashing seed, is emitted).
     private enum Phase {
-        static let none: UInt8 = 0
-        static let identify: UInt8 = 1
-        static let read: UInt8 = 2
-        static let write: UInt8 = 3
+        static var none: UInt8 { 0 }
+        static var identify: UInt8 { 1 }
+        static var read: UInt8 { 2 }
+        static var write: UInt8 { 3 }
     }
     private var phase = Phase.none
     private var buffer = ATASectorWords(repeating: 0)
@@ -83,13 +83,13 @@ public struct ATAChannel: Device {
 
     /// A channel whose master is `master` (nil: nothing attached), in the
     /// post-reset state: signature in the registers, status 0x50.
-    public init(master: ATADisk?) {
+    public init(master: ATADisk<Storage>?) {
         self.master = master
         reset()
     }
 
     /// A channel with a master disk on `storage`.
-    public init(storage: ATABlockStorage) {
+    public init(storage: Storage) {
         self.init(master: ATADisk(storage: storage))
     }
 
@@ -362,8 +362,11 @@ public struct ATAChannel: Device {
         case ATACommand.checkPowerMode:
             sectorCount = 0xFF  // active or idle
             complete()
-        case ATACommand.flushCache,  // writes reach the medium when their sector completes
-             ATACommand.setFeatures,  // every subcommand accepted; none changes how the model behaves
+        case ATACommand.flushCache:
+            // Done when the medium says every completed write is on it (RAM: at once;
+            // a host disk: its own FLUSH CACHE acknowledged).
+            if master!.flush() { complete() } else { fail(ATAError.aborted) }
+        case ATACommand.setFeatures,  // every subcommand accepted; none changes how the model behaves
              ATACommand.standbyImmediate, ATACommand.idleImmediate,
              ATACommand.standby, ATACommand.idle,
              ATACommand.recalibrate...0x1F,
@@ -412,7 +415,7 @@ public struct ATAChannel: Device {
         sectorsLeftInBlock = min(block, count)
         wordIndex = 0
         if newPhase == Phase.read {
-            _ = master!.storage.read(sector: lba, into: &buffer)
+            guard master!.read(sector: lba, into: &buffer) else { fail(ATAError.uncorrectable); return }
             // PIO data-in: BSY, then DRQ with INTRQ at the start of every block (ATA-6 9.7).
             becomeBusy(then: ATAStatus.dataReady, interrupt: true)
         } else {
@@ -438,7 +441,7 @@ public struct ATAChannel: Device {
             status = ATAStatus.idle
             return
         }
-        _ = master!.storage.read(sector: transferLBA, into: &buffer)
+        guard master!.read(sector: transferLBA, into: &buffer) else { fail(ATAError.uncorrectable); return }
         if sectorsLeftInBlock == 0 {
             // The next block: BSY while the drive reads it, then DRQ and INTRQ.
             sectorsLeftInBlock = min(blockSectors, sectorsRemaining)
@@ -452,7 +455,9 @@ public struct ATAChannel: Device {
     /// The host has written the 256th word of a sector: it goes to the medium.
     private mutating func finishDataOutSector() {
         wordIndex = 0
-        _ = master!.storage.write(sector: transferLBA, from: buffer)
+        // A medium that refuses the sector ends the command: ABRT, the registers
+        // holding the failing sector's address (ATA-6 8.62: WRITE SECTORS errors).
+        guard master!.write(sector: transferLBA, from: &buffer) else { fail(ATAError.aborted); return }
         sectorsWritten &+= 1
         advance()
         if sectorsRemaining == 0 {

@@ -50,15 +50,16 @@ public struct ATAGeometry: Equatable, Sendable {
     }
 }
 
-/// A fixed (non-removable, non-packet) ATA disk with LBA28 and CHS addressing.
-public struct ATADisk {
+/// A fixed (non-removable, non-packet) ATA disk with LBA28 and CHS addressing, on any
+/// `BlockStorage`: RAM (`ATABlockStorage`) or a region of a host disk (the kernel's).
+public struct ATADisk<Storage: BlockStorage> {
     /// LBA28 addresses sectors 0 ... 0x0FFF_FFFE; IDENTIFY words 60–61 hold at
     /// most 0x0FFF_FFFF. A larger medium is exposed up to that size.
     public static var maxLBA28Sectors: UInt64 { 0x0FFF_FFFF }
     /// The largest block READ/WRITE MULTIPLE can use (IDENTIFY word 47).
     public static var maxMultipleSectors: UInt8 { 16 }
 
-    public let storage: ATABlockStorage
+    public private(set) var storage: Storage
     /// Sectors the guest can address: the medium, capped at `maxLBA28Sectors`.
     public let capacity: UInt64
     /// The power-on CHS translation: 16 heads, 63 sectors per track and as many
@@ -76,7 +77,7 @@ public struct ATADisk {
     public let firmwareRevision: StaticString
     public let model: StaticString
 
-    public init(storage: ATABlockStorage,
+    public init(storage: Storage,
                 serialNumber: StaticString = "SV0000000001",
                 firmwareRevision: StaticString = "1.0",
                 model: StaticString = "SWIFTVISOR VIRTUAL DISK") {
@@ -113,6 +114,22 @@ public struct ATADisk {
         multipleSectors = sectors
         return true
     }
+
+    /// Copies sector `lba` into `words`; false when the medium could not deliver it.
+    @inline(__always)
+    public mutating func read(sector lba: UInt64, into words: inout ATASectorWords) -> Bool {
+        withUnsafeMutableBytes(of: &words) { storage.read(sector: lba, into: $0) }
+    }
+
+    /// Stores `words` as sector `lba`; false when the medium did not take it.
+    @inline(__always)
+    public mutating func write(sector lba: UInt64, from words: inout ATASectorWords) -> Bool {
+        withUnsafeBytes(of: &words) { storage.write(sector: lba, from: $0) }
+    }
+
+    /// Returns true once every completed write is on the medium (FLUSH CACHE).
+    @inline(__always)
+    public mutating func flush() -> Bool { storage.flush() }
 
     /// Restores the power-on settings.
     public mutating func resetSettings() {

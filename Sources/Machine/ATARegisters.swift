@@ -126,4 +126,9 @@ public enum ATACommand {
     public static let flushCache: UInt8 = 0xE7
     public static let identifyDevice: UInt8 = 0xEC
     public static let setFeatures: UInt8 = 0xEF
+    // LBA48 (the 48-bit address feature set, ATA/ATAPI-8 ACS 4.12): the host driver's; the
+    // emulated disk is LBA28 and aborts them.
+    public static let readSectorsExt: UInt8 = 0x24
+    public static let writeSectorsExt: UInt8 = 0x34
+    public static let flushCacheExt: UInt8 = 0xEA
 }

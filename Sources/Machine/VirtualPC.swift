@@ -10,11 +10,14 @@
 /// and before it enters, and arms its own timer for `nextTimerTSC`, the TSC at
 /// which a device next needs attention (.max when none is armed). Both checks are
 /// a compare when nothing is due, so the exit path stays cheap.
-public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink> {
+///
+/// `DiskStorage` is the medium behind the ATA disk: `ATABlockStorage` (RAM) or the
+/// kernel's host-disk storage.
+public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage: BlockStorage> {
     public var bus: PortBus<ConsoleSink, DebugSink>
     public var pic = PIC8259()
     public var pit = PIT8254()
-    public var ata = ATAChannel.absent
+    public var ata = ATAChannel<DiskStorage>.absent
     public var rtc: CMOSRTC
     public var keyboard = I8042()
     /// VGA CRT controller index/data (0x3D4/0x3D5): the cursor position and shape registers

@@ -20,7 +20,7 @@ public enum HLTExit {
         case park
     }
 
-    public static func handle<H: VMXHardware, C: ByteSink, D: ByteSink>(_ hw: H, pc: inout VirtualPC<C, D>,
+    public static func handle<H: VMXHardware, C: ByteSink, D: ByteSink, S: BlockStorage>(_ hw: H, pc: inout VirtualPC<C, D, S>,
                                                                   vcpu: Int = 0) -> Outcome {
         guard hw.read(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0 else {
             if pc.vcpuCount > 1 {

@@ -15,8 +15,8 @@ public enum IOExit {
     }
 
     @inline(__always)
-    public static func handle<H: VMXHardware, C: ByteSink, D: ByteSink>(
-        _ hw: H, _ regs: inout GuestRegisters, pc: inout VirtualPC<C, D>
+    public static func handle<H: VMXHardware, C: ByteSink, D: ByteSink, S: BlockStorage>(
+        _ hw: H, _ regs: inout GuestRegisters, pc: inout VirtualPC<C, D, S>
     ) -> Outcome {
         let q = IOExitQualification(rawValue: hw.read(.exitQualification))
         if q.isString { return .string(q) }

@@ -240,14 +240,14 @@ final class ACPIPowerManagementTests: XCTestCase {
     }
 
     func testResetRegister() {
-        var pc = VirtualPC(bus: PortBus(com1Sink: RecordingSink(), debugSink: RecordingSink()),
+        var pc = VirtualPC<RecordingSink, RecordingSink, ATABlockStorage>(bus: PortBus(com1Sink: RecordingSink(), debugSink: RecordingSink()),
                            clock: GuestClock(tscHz: 1_000_000_000, tscBase: 0))
         XCTAssertNil(pc.powerRequest)
         pc.portOut(port: 0xCF9, size: 1, value: 0x02, tsc: 0)
         XCTAssertNil(pc.powerRequest, "bit 2 starts the reset")
         pc.portOut(port: 0xCF9, size: 1, value: 0x06, tsc: 0)
         XCTAssertEqual(pc.powerRequest, .acpiReset)
-        var off = VirtualPC(bus: PortBus(com1Sink: RecordingSink(), debugSink: RecordingSink()),
+        var off = VirtualPC<RecordingSink, RecordingSink, ATABlockStorage>(bus: PortBus(com1Sink: RecordingSink(), debugSink: RecordingSink()),
                             clock: GuestClock(tscHz: 1_000_000_000, tscBase: 0))
         off.portOut(port: 0x604, size: 2, value: 0x3401, tsc: 0)
         XCTAssertEqual(off.powerRequest, .acpiPowerOff)

@@ -99,7 +99,7 @@ extension ATAChannel {
 }
 
 final class ATAChannelTests: XCTestCase {
-    private func makeChannel(sectors: Int = 64) -> (ATAChannel, ATATestImage) {
+    private func makeChannel(sectors: Int = 64) -> (ATAChannel<ATABlockStorage>, ATATestImage) {
         let image = ATATestImage(sectors: sectors)
         return (ATAChannel(storage: image.storage), image)
     }
@@ -218,7 +218,7 @@ final class ATAChannelTests: XCTestCase {
     }
 
     func testChannelWithoutDiskFloats() {
-        var ata = ATAChannel.absent
+        var ata = ATAChannel<ATABlockStorage>.absent
         XCTAssertFalse(ata.isPresent)
         for register in UInt64(0)...7 {
             XCTAssertEqual(ata.read(offset: register, size: 1), 0xFF, "register \(register)")
@@ -233,7 +233,7 @@ final class ATAChannelTests: XCTestCase {
         XCTAssertEqual(ata.inb(ATARegister.sectorCount), 0xFF)
         XCTAssertEqual(ata.inb(ATARegister.status), 0xFF)
         XCTAssertFalse(ata.irqPending)
-        var bare = ATAChannel(master: nil)
+        var bare = ATAChannel<ATABlockStorage>(master: nil)
         XCTAssertEqual(bare.inb(ATARegister.lbaHigh), 0xFF)
     }
 
@@ -259,7 +259,7 @@ final class ATAChannelTests: XCTestCase {
         XCTAssertEqual(ata.read(offset: ATARegister.data, size: 2), 0xFFFF, "no DRQ: the bus floats")
     }
 
-    private func identify(_ ata: inout ATAChannel) -> [UInt16] {
+    private func identify(_ ata: inout ATAChannel<ATABlockStorage>) -> [UInt16] {
         ata.outb(ATARegister.device, 0xA0)
         ata.issue(ATACommand.identifyDevice)
         _ = ata.inb(ATARegister.status)
@@ -948,7 +948,7 @@ final class ATAChannelTests: XCTestCase {
 /// The ATA channel inside the virtual PC: its busy phase is guest time, scheduled
 /// through `nextTimerTSC` with the PIT's, and INTRQ reaches the 8259 as IRQ 14.
 final class VirtualPCATATests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
     let tscHz: UInt64 = 50_000_000
     var image = ATATestImage(sectors: 64)
 

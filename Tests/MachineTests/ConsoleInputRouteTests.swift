@@ -3,14 +3,14 @@ import XCTest
 
 final class ConsoleInputRouteTests: XCTestCase {
     /// A PC whose UART has its FIFOs on (16 bytes), as a serial driver sets it up.
-    private func pc() -> VirtualPC<RecordingSink, RecordingSink> {
-        var pc = VirtualPC(bus: PortBus(com1Sink: RecordingSink(), debugSink: RecordingSink()), clock: GuestClock(tscHz: 1_000_000_000, tscBase: 0))
+    private func pc() -> VirtualPC<RecordingSink, RecordingSink, ATABlockStorage> {
+        var pc = VirtualPC<RecordingSink, RecordingSink, ATABlockStorage>(bus: PortBus(com1Sink: RecordingSink(), debugSink: RecordingSink()), clock: GuestClock(tscHz: 1_000_000_000, tscBase: 0))
         pc.portOut(port: 0x3FA, size: 1, value: 0x01, tsc: 0)    // FCR: FIFOs on
         return pc
     }
 
     /// Reads everything the keyboard has queued (one byte per read, as a driver does).
-    private func drainKeyboard(_ pc: inout VirtualPC<RecordingSink, RecordingSink>) -> [UInt8] {
+    private func drainKeyboard(_ pc: inout VirtualPC<RecordingSink, RecordingSink, ATABlockStorage>) -> [UInt8] {
         var bytes: [UInt8] = []
         while pc.portIn(port: 0x64, size: 1, tsc: 0) & 1 != 0 {
             bytes.append(UInt8(pc.portIn(port: 0x60, size: 1, tsc: 0)))
@@ -18,7 +18,7 @@ final class ConsoleInputRouteTests: XCTestCase {
         return bytes
     }
 
-    private func drainUART(_ pc: inout VirtualPC<RecordingSink, RecordingSink>) -> [UInt8] {
+    private func drainUART(_ pc: inout VirtualPC<RecordingSink, RecordingSink, ATABlockStorage>) -> [UInt8] {
         var bytes: [UInt8] = []
         while pc.portIn(port: 0x3FD, size: 1, tsc: 0) & 1 != 0 {
             bytes.append(UInt8(pc.portIn(port: 0x3F8, size: 1, tsc: 0)))

@@ -30,8 +30,8 @@ final class VirtualAPICPageTests: XCTestCase {
 
     /// The guest's TPR, changed on the page, becomes the model's and gates delivery.
     func testVirtualTaskPriorityGatesDelivery() {
-        var pc = VirtualPC<DiscardingSink, DiscardingSink>(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
-                                                           clock: GuestClock(tscHz: 50_000_000, tscBase: 0))
+        var pc = VirtualPCSMPTests.PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
+                                         clock: GuestClock(tscHz: 50_000_000, tscBase: 0))
         pc.enableAPIC(tscHz: 50_000_000, x2APIC: true, tscDeadline: true, physicalAddressBits: 39, vcpus: 1)
         pc.virtualAPICPages = true
         XCTAssertTrue(pc.mmioWrite(gpa: LocalAPIC.defaultBase + 0xF0, size: 4, value: 0x1FF, tsc: 0))

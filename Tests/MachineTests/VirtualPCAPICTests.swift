@@ -5,7 +5,7 @@ import XCTest
 /// APIC, the local APIC timer on the PC's timer schedule, EOI back to the I/O APIC, and the
 /// 8259 through LINT0 (virtual wire) while the guest has not set up its APICs.
 final class VirtualPCAPICTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
     let tscHz: UInt64 = 50_000_000
     let apicBase: UInt64 = LocalAPIC.defaultBase
 

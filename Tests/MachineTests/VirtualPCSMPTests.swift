@@ -5,7 +5,7 @@ import XCTest
 /// (fixed, broadcast shorthands, INIT and SIPI), I/O APIC messages to the addressed APIC, and
 /// per-vCPU timers and pending interrupts (SDM Vol. 3A §11.6).
 final class VirtualPCSMPTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
     let tscHz: UInt64 = 50_000_000
     let base = LocalAPIC.defaultBase
 

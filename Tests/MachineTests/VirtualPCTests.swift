@@ -2,7 +2,7 @@ import XCTest
 @testable import Machine
 
 final class VirtualPCTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
     let tscHz: UInt64 = 50_000_000
 
     func makePC() -> PC {
@@ -97,7 +97,7 @@ final class VirtualPCTests: XCTestCase {
 }
 
 final class VirtualPCDeviceTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
 
     func testRTCKeepsGuestTimeFromTheClock() {
         var pc = PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
@@ -141,7 +141,7 @@ final class VirtualPCDeviceTests: XCTestCase {
 
 final class VirtualPCVGAAndResetTests: XCTestCase {
     func testCursorRegistersAreAcceptedAndReadBack() {
-        var pc = VirtualPC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
+        var pc = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
                            clock: GuestClock(tscHz: 1, tscBase: 0))
         pc.portOut(port: 0x3D4, size: 1, value: 0x0E, tsc: 0)
         pc.portOut(port: 0x3D5, size: 1, value: 0x01, tsc: 0)
@@ -153,7 +153,7 @@ final class VirtualPCVGAAndResetTests: XCTestCase {
     }
 
     func testKeyboardControllerResetLineIsVisible() {
-        var pc = VirtualPC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
+        var pc = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()),
                            clock: GuestClock(tscHz: 1, tscBase: 0))
         XCTAssertFalse(pc.resetRequested)
         pc.portOut(port: 0x64, size: 1, value: 0xFE, tsc: 0)

@@ -5,7 +5,7 @@ import Machine
 @testable import VMX
 
 final class HLTExitTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
     func makePC() -> PC { PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()), clock: GuestClock(tscHz: 50_000_000, tscBase: 0)) }
 
     /// 8259s at 0x20/0x28 with only IRQ 0 unmasked, PIT channel 0 at about 1 kHz.
@@ -80,7 +80,7 @@ final class HLTExitTests: XCTestCase {
 }
 
 final class IOExitTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink>
+    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
     func makePC() -> PC { PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()), clock: GuestClock(tscHz: 50_000_000, tscBase: 0)) }
 
     /// Qualification (SDM Vol. 3C Table 28-5): size-1 in 2:0, IN in 3, string in 4, REP in 5, port in 31:16.

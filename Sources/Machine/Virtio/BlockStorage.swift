@@ -1,7 +1,8 @@
 // The medium behind a virtio-blk disk: 512-byte sectors read, written, zeroed and
 // flushed. `ATABlockStorage` (memory owned by the caller: a RAM module in the kernel,
-// an array in tests) is the RAM implementation; a driver for a real host disk can
-// conform later without the device model changing.
+// an array in tests) is the RAM implementation; the kernel's `HostDiskStorage` (a region
+// of the hypervisor's own ATA disk) and `GuestDiskStorage` (either of the two, chosen per
+// VM) conform too, and `ATAChannel` runs on any of them.
 
 public protocol BlockStorage {
     var sectorCount: UInt64 { get }
