@@ -25,7 +25,8 @@ enum InterruptDelivery {
     /// end), it sent an IPI to a sibling and gives way, or INIT put it in wait-for-SIPI.
     @inline(__always)
     static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>, now: UInt64 = rdtsc()) -> Bool {
-        vcpu.pointee.pc.update(tsc: now)
+        let pc = vcpu.pointee.pcStorage             // in a register across the VMWRITE below
+        pc.pointee.update(tsc: now)
         // The turn ends by host wall time, exit handling included: checked on every exit.
         if now >= vcpu.pointee.sliceEndTSC {
             vcpu.pointee.yielded = true
@@ -37,14 +38,14 @@ enum InterruptDelivery {
         // the exit handling since it was armed; every exit brings the device timers up to date
         // and checks the turn's end itself, so nothing waits for it. A timer exit re-arms it
         // (ExitHandler). A turn is at most 2^32 - 1 ticks (CPUShare.maxTurn): the count fits.
-        let deadline = min(vcpu.pointee.sliceEndTSC, vcpu.pointee.pc.nextTimerTSC)
+        let deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
         if deadline != vcpu.pointee.armedDeadline {
             vcpu.pointee.armedDeadline = deadline
             let ticks = now < deadline ? (deadline &- now) &>> UInt64(truncatingIfNeeded: vcpu.pointee.preemptionTimerRate) : 0
             vmwriteFast(.vmxPreemptionTimerValue, ticks)
         }
         let bit = vcpu.pointee.bit
-        if vcpu.pointee.pc.attentionVCPUs & bit != 0 || vcpu.pointee.interruptWindowRequested {
+        if pc.pointee.attentionVCPUs & bit != 0 || vcpu.pointee.interruptWindowRequested {
             return slowPath(vcpu, bit: bit)
         }
         return true
