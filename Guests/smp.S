@@ -206,6 +206,80 @@ _start:
 	dec %r12d
 	jnz 131b
 132:	TEST 13, %rax, "each AP's local APIC timer interrupted that AP"
+
+	/* 14-16: the MADT as the firmware tables describe this machine: found through the RSDP (the
+	 * legacy scan of 0xE0000-0xFFFFF) and the XSDT, checksum 0, one enabled local APIC per vCPU
+	 * with APIC IDs 0..N-1, one I/O APIC. */
+	movabs $0x2052545020445352, %rax    /* "RSD PTR " */
+	mov $0xE0000, %esi
+1:	cmp %rax, (%rsi)
+	je 2f
+	add $16, %esi
+	cmp $0x100000, %esi
+	jb 1b
+	xor %edx, %edx                      /* no RSDP: no MADT */
+	jmp 5f
+2:	mov 24(%rsi), %rdi                  /* XsdtAddress */
+	mov 4(%rdi), %ecx                   /* XSDT length */
+	lea 36(%rdi), %r8
+	add %rdi, %rcx
+	xor %edx, %edx
+3:	cmp %rcx, %r8
+	jae 5f
+	mov (%r8), %r9
+	add $8, %r8
+	cmpl $0x43495041, (%r9)             /* "APIC" */
+	jne 3b
+	mov %r9, %rdx
+5:	test %rdx, %rdx
+	jz 6f
+	mov 4(%rdx), %ecx                   /* MADT length: sum of its bytes */
+	xor %eax, %eax
+	xor %edi, %edi
+4:	add (%rdx,%rdi), %al
+	inc %edi
+	cmp %ecx, %edi
+	jb 4b
+	movzbl %al, %eax
+	jmp 7f
+6:	mov $1, %eax
+7:	TEST 14, %rax, "the MADT is found through the RSDP and XSDT, checksum 0"
+	xor %r8d, %r8d                      /* enabled local APICs */
+	xor %r9d, %r9d                      /* their IDs, as a mask */
+	xor %r10d, %r10d                    /* I/O APICs */
+	test %rdx, %rdx
+	jz 9f
+	mov 4(%rdx), %ecx
+	add %rdx, %rcx                      /* end */
+	lea 44(%rdx), %rsi                  /* first entry */
+8:	cmp %rcx, %rsi
+	jae 9f
+	movzbl 1(%rsi), %edi                /* entry length */
+	test %edi, %edi
+	jz 9f
+	cmpb $0, (%rsi)                     /* type 0: processor local APIC */
+	jne 81f
+	testl $1, 4(%rsi)                   /* enabled */
+	jz 82f
+	inc %r8d
+	movzbl 3(%rsi), %eax
+	bts %rax, %r9
+	jmp 82f
+81:	cmpb $1, (%rsi)                     /* type 1: I/O APIC */
+	jne 82f
+	inc %r10d
+82:	add %rdi, %rsi
+	jmp 8b
+9:	mov $1, %eax
+	mov %r15d, %ecx
+	shl %cl, %rax
+	dec %rax                            /* IDs 0..N-1 */
+	cmp %r15, %r8
+	jne 91f
+	cmp %rax, %r9
+91:	TEST_IF e, 15, "the MADT lists N enabled local APICs with APIC IDs 0..N-1"
+	cmp $1, %r10d
+	TEST_IF e, 16, "the MADT lists one I/O APIC"
 	FINISH
 
 /* RAX = 0 if the quadword array named after the call has entry >= value for APs 1..N-1. */

@@ -1024,7 +1024,7 @@ CASES += [linux_smp_case(2), linux_smp_case(4)]
 
 
 # ---- Several vCPUs from inside (issue 10, Guests/smp.S): INIT-SIPI-SIPI, IPIs both ways and
-# broadcast, a TLB shootdown and each AP's local APIC timer, on 2 and 4 vCPUs. ----
+# broadcast, a TLB shootdown, each AP's local APIC timer and the MADT, on 2 and 4 vCPUs. ----
 SMP_PASSES = [
     "CPUID leaf 0BH reports several logical processors",
     "the BSP's local APIC ID is 0",
@@ -1039,6 +1039,9 @@ SMP_PASSES = [
     "every AP read page A through the alias",
     "TLB shootdown: after the IPI and INVLPG every AP reads page B",
     "each AP's local APIC timer interrupted that AP",
+    "the MADT is found through the RSDP and XSDT, checksum 0",
+    "the MADT lists N enabled local APICs with APIC IDs 0..N-1",
+    "the MADT lists one I/O APIC",
 ]
 CASES += [
     bochs("bochs-guest-smp",
