@@ -69,6 +69,11 @@ public enum CPUIDExit {
         case 0xD where subleaf == 1:
             r.ecx = 0
             r.edx = 0
+        case CPUID.invariantTSCLeaf:
+            // Only the invariant TSC (EDX bit 8): a guest's TSC is the host's plus an offset, so
+            // it runs at a constant rate exactly when the host's does; the power-management bits
+            // below describe nothing a guest can use.
+            r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: r.edx & (1 << 8))
         default:
             break
         }
