@@ -207,8 +207,8 @@ enum GuestRunner {
         }
         Console.register(vm, input: spec.input)
         _ = try? vm.pointee.vcpus[0].vmcs.makeCurrent()      // the checks below read the current VMCS: the BSP's
-        if let what = spec.breakState { GuestStateCheck.breakDeliberately(what) }
-        for problem in GuestStateCheck.problems(unrestrictedGuest: vm.pointee.vcpus[0].cpu.cr0Fixed.fixed0 & 1 == 0) {
+        if let what = spec.breakState { GuestStateBreak.breakDeliberately(what) }
+        for problem in GuestStateCheck.problems(HardwareVMCS(), unrestrictedGuest: vm.pointee.vcpus[0].cpu.cr0Fixed.fixed0 & 1 == 0) {
             print("[\(spec.name)] guest-state check: \(problem)")
         }
         return vm

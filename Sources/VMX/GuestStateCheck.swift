@@ -1,15 +1,15 @@
 import X86
 import VTx
 
-// A self-check of the guest-state area against the SDM's VM-entry checks
-// (Vol. 3C §27.3.1) before the first VMLAUNCH: when the processor rejects the
-// state it only says "invalid guest state" (exit reason 33); this names the rule.
-// Not exhaustive: the checks that a hand-built state most often gets wrong.
-
-enum GuestStateCheck {
-    static func problems(unrestrictedGuest: Bool) -> [String] {
+/// A self-check of the guest-state area against the SDM's VM-entry checks (Vol. 3C §27.3.1)
+/// before the first VMLAUNCH: when the processor rejects the state it only says "invalid guest
+/// state" (exit reason 33); this names the rule. Not exhaustive: the checks that a hand-built
+/// state most often gets wrong. It reads the current VMCS through `VMXHardware` (unit-tested
+/// against FakeVMCS).
+public enum GuestStateCheck {
+    public static func problems<H: VMXHardware>(_ hw: H, unrestrictedGuest: Bool) -> [String] {
         var found: [String] = []
-        func read(_ f: VMCSField) -> UInt64 { (try? VMXInstruction.vmread(f)) ?? 0 }
+        func read(_ f: VMCSField) -> UInt64 { hw.read(f) }
         let entry = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: read(.vmEntryControls)))
         let ia32e = entry.contains(.ia32eModeGuest)
         let cr0 = CR0(rawValue: read(.guestCR0)), cr4 = CR4(rawValue: read(.guestCR4))
@@ -46,25 +46,10 @@ enum GuestStateCheck {
 
         // §27.3.1.4: RIP, RFLAGS and non-register state.
         if rflags & 2 == 0 { found.append("RFLAGS bit 1 must be 1 (SDM 27.3.1.4)") }
-        if rflags & 0xFFFF_FFFF_FFC0_8028 != 0 { found.append("RFLAGS reserved bits set: \(hex(rflags)) (SDM 27.3.1.4)") }
+        if rflags & 0xFFFF_FFFF_FFC0_8028 != 0 { found.append("RFLAGS reserved bits set: \(Format.hex(rflags)) (SDM 27.3.1.4)") }
         if read(.guestActivityState) > 3 { found.append("activity state \(read(.guestActivityState)) is not defined (SDM 27.3.1.5)") }
         if read(.vmcsLinkPointer) != ~0 { found.append("VMCS link pointer must be FFFFFFFF_FFFFFFFFH without VMCS shadowing (SDM 27.3.1.5)") }
         return found
     }
 
-    /// break=WHAT on a guest's module line: spoil one thing on purpose, so the tests
-    /// can see a failed VM entry reported by name.
-    static func breakDeliberately(_ what: Substring) {
-        switch what {
-        case "cs-long-and-big":      // invalid guest state: exit reason 33
-            let cs = (try? VMXInstruction.vmread(.guestCSAccessRights)) ?? 0
-            try? VMXInstruction.vmwrite(.guestCSAccessRights, cs | (1 << 13) | (1 << 14))
-        case "link-pointer":         // invalid guest state: exit reason 33
-            try? VMXInstruction.vmwrite(.vmcsLinkPointer, 0)
-        case "host-tr":              // invalid host state: VMfailValid, error 8
-            try? VMXInstruction.vmwrite(.hostTRSelector, 0)
-        default:
-            print("swiftvisor: unknown break=\(what) (cs-long-and-big, link-pointer, host-tr)")
-        }
-    }
 }
