@@ -188,7 +188,6 @@ enum GuestRunner {
         }
         vcpu.pointee.registers.initialize(to: GuestRegisters())
         vcpu.pointee.cpu.taskPriority = 0
-        vcpu.pointee.interruptWindowRequested = false
         vcpu.pointee.procBasedControls.remove(.interruptWindowExiting)
         _ = try? vcpu.pointee.vmcs.write(.procBasedControls, UInt64(vcpu.pointee.procBasedControls.rawValue))
         vcpu.pointee.run = .running

@@ -32,9 +32,9 @@ struct VCPU {
     /// The vCPU state the exit handlers keep (Sources/VMX): VPID, fixed CR bits, entry controls,
     /// XCR0 support, CR8, emulated MSRs.
     var cpu: VCPUState
+    /// The primary processor-based controls as last written; `.interruptWindowExiting` is on while
+    /// the guest could not take a pending interrupt (InterruptInjection).
     var procBasedControls: PrimaryProcessorBasedControls
-    /// Interrupt-window exiting is on: the guest could not take a pending interrupt at the last entry.
-    var interruptWindowRequested = false
     /// This turn ends at this TSC (the slice, or what is left of the VM's budget).
     var sliceEndTSC: UInt64 = .max
     /// The TSC deadline the VMX-preemption timer was last armed for (0: re-arm at the next entry).

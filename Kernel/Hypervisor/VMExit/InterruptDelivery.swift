@@ -3,21 +3,15 @@ import VTx
 import Machine
 import VMX
 
-// Getting the virtual PIC's interrupts into the guest (SDM Vol. 3C §26.6, §27.2).
+// Before every entry of a vCPU (SDM Vol. 3C §26.6, §27.2): bring the VM's device timers up to now;
+// end the turn if its wall time is over; arm the VMX-preemption timer for the end of the turn or
+// the next device timer, whichever is first, so a guest that computes without exiting still sees
+// its timer interrupts on time. Then, only when the PC flags this vCPU (an interrupt pending, an
+// INIT/SIPI/NMI or IPI signal, a stale virtual-APIC page) or interrupt-window exiting is on, the
+// slow path: signals, the virtual-APIC page, and InterruptInjection (Sources/VMX, unit-tested),
+// which injects the interrupt or waits for the guest's interrupt window.
 //
-// Before every entry: bring the VM's device timers up to now; if the PIC asks
-// for an interrupt and the guest can take one - RFLAGS.IF = 1, no blocking by
-// STI or MOV SS, no other event being injected - acknowledge it (INTA) and
-// inject it through the VM-entry interruption-information field. If the guest
-// cannot take it yet, turn on interrupt-window exiting: the CPU exits as soon
-// as the guest opens the window, and we inject then.
-//
-// The VMX-preemption timer is armed for whichever comes first: the end of the
-// VM's turn or its next device timer (the PIT's next IRQ0), so a guest that
-// computes without exiting still sees its timer interrupts on time; past the
-// end of its turn the VM yields instead of entering.
-//
-// The common case - nothing pending - is the timer write and a few compares.
+// The common case - nothing pending - is a few compares.
 
 enum InterruptDelivery {
     /// Before every entry: device timers, the preemption timer, a pending interrupt or signal. False
@@ -41,11 +35,11 @@ enum InterruptDelivery {
         let deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
         if deadline != vcpu.pointee.armedDeadline {
             vcpu.pointee.armedDeadline = deadline
-            let ticks = now < deadline ? (deadline &- now) &>> UInt64(truncatingIfNeeded: vcpu.pointee.preemptionTimerRate) : 0
-            vmwriteFast(.vmxPreemptionTimerValue, ticks)
+            vmwriteFast(.vmxPreemptionTimerValue, InterruptInjection.preemptionTimerCount(
+                now: now, deadline: deadline, rate: vcpu.pointee.preemptionTimerRate))
         }
         let bit = vcpu.pointee.bit
-        if pc.pointee.attentionVCPUs & bit != 0 || vcpu.pointee.interruptWindowRequested {
+        if pc.pointee.attentionVCPUs & bit != 0 || vcpu.pointee.procBasedControls.contains(.interruptWindowExiting) {
             return slowPath(vcpu, bit: bit)
         }
         return true
@@ -73,47 +67,18 @@ enum InterruptDelivery {
                 vcpu.pointee.startupVector = signals.startupVector
                 return false
             }
-            if signals.nmi { deliverNMI(vcpu) }
+            if signals.nmi && InterruptInjection.deliverNMI(HardwareVMCS()) { vcpu.pointee.halted = false }
             if signals.sentIPI && vcpu.pointee.machine.pointee.vcpuCount > 1 {
                 // The target usually has to answer before this vCPU can go on: let it run now.
                 vcpu.pointee.yielded = true
                 return false
             }
         }
-        guard vcpu.pointee.pc.interruptPending(vcpu: vcpu.pointee.index) else {
-            if vcpu.pointee.interruptWindowRequested { setInterruptWindowExiting(vcpu, false) }
-            return true
-        }
-        let injecting = vmreadFast(.vmEntryInterruptionInformation) & UInt64(InterruptionInfo.validBit) != 0
-        let interruptsEnabled = vmreadFast(.guestRFLAGS) & RFLAGS.`if`.rawValue != 0
-        let blocked = vmreadFast(.guestInterruptibilityState) & 3 != 0     // STI or MOV SS blocking
-        if !injecting && interruptsEnabled && !blocked {
-            let vector = vcpu.pointee.pc.acknowledge(vcpu: vcpu.pointee.index)
-            Guest.inject(.externalInterrupt(vector: vector))
+        if case .injected = InterruptInjection.deliver(HardwareVMCS(), pc: &vcpu.pointee.pc, vcpu: vcpu.pointee.index,
+                                                       controls: &vcpu.pointee.procBasedControls) {
             vcpu.pointee.halted = false
-            if vcpu.pointee.interruptWindowRequested { setInterruptWindowExiting(vcpu, false) }
-        } else if !vcpu.pointee.interruptWindowRequested {
-            setInterruptWindowExiting(vcpu, true)
         }
         return true
-    }
-
-    /// An NMI IPI (SDM Vol. 3C §26.6.1.1): injected unless another event is being injected or NMIs
-    /// are blocked (interruptibility bit 3), in which case it is dropped, as a second NMI during an
-    /// NMI handler is on one CPU only when a first is already latched. Linux sends NMIs only for
-    /// backtraces and the watchdog.
-    private static func deliverNMI(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let injecting = vmreadFast(.vmEntryInterruptionInformation) & UInt64(InterruptionInfo.validBit) != 0
-        guard !injecting, vmreadFast(.guestInterruptibilityState) & (1 << 3) == 0 else { return }
-        Guest.inject(InterruptionInfo(vector: 2, type: .nmi))
-        vcpu.pointee.halted = false
-    }
-
-    static func setInterruptWindowExiting(_ vcpu: UnsafeMutablePointer<VCPU>, _ on: Bool) {
-        if on { vcpu.pointee.procBasedControls.insert(.interruptWindowExiting) }
-        else { vcpu.pointee.procBasedControls.remove(.interruptWindowExiting) }
-        vcpu.pointee.interruptWindowRequested = on
-        vmwriteFast(.procBasedControls, UInt64(vcpu.pointee.procBasedControls.rawValue))
     }
 
     /// An exit that interrupted the delivery of an event (IDT-vectoring information
