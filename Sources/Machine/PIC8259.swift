@@ -401,12 +401,6 @@ public struct PIC8259: ByteRegisterDevice, Sendable {
         }
     }
 
-    /// `setLevel(irq:high: true)`.
-    public mutating func raise(irq: UInt8) { setLevel(irq: irq, high: true) }
-
-    /// `setLevel(irq:high: false)`.
-    public mutating func lower(irq: UInt8) { setLevel(irq: irq, high: false) }
-
     /// An edge from a device that holds its request until the CPU acknowledges
     /// it (the PIT's IRQ 0 ticks, for example): the request is latched in IRR
     /// and survives until INTA, a poll, or ICW1, whatever `setLevel` does in

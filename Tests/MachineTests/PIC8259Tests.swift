@@ -45,8 +45,8 @@ final class PIC8259Tests: XCTestCase {
 
     func testPowerOnStateDeliversNothing() {
         var pic = PIC8259()
-        pic.raise(irq: 1)
-        pic.raise(irq: 9)
+        pic.setLevel(irq: 1, high: true)
+        pic.setLevel(irq: 9, high: true)
         XCTAssertNil(pic.pendingVector(), "every IRQ is masked until the guest programs the PICs")
         XCTAssertFalse(pic.interruptRequested)
         XCTAssertEqual(pic.readPort(0x21), 0xFF)
@@ -66,7 +66,7 @@ final class PIC8259Tests: XCTestCase {
         XCTAssertEqual(pic.master.imr, 0x55, "after the ICWs the data port is OCW1")
         // Without cascading, IR2 is an ordinary input.
         pic.writePort(0x21, 0x00)
-        pic.raise(irq: 2)
+        pic.setLevel(irq: 2, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x0A)
     }
 
@@ -87,15 +87,15 @@ final class PIC8259Tests: XCTestCase {
 
     func testICW1ResetsEdgeSense() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 3)
+        pic.setLevel(irq: 3, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x23)
         pic.writePort(0x20, 0x11)
         pic.writePort(0x21, 0x20)
         pic.writePort(0x21, 0x04)
         pic.writePort(0x21, 0x01)
         XCTAssertNil(pic.pendingVector(), "a line already high must make a new low-to-high transition")
-        pic.lower(irq: 3)
-        pic.raise(irq: 3)
+        pic.setLevel(irq: 3, high: false)
+        pic.setLevel(irq: 3, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x23)
     }
 
@@ -103,7 +103,7 @@ final class PIC8259Tests: XCTestCase {
 
     func testMaskingHoldsTheRequest() {
         var pic = makeLinuxPIC(masterMask: 0x08)
-        pic.raise(irq: 3)
+        pic.setLevel(irq: 3, high: true)
         XCTAssertNil(pic.pendingVector(), "IRQ 3 is masked")
         XCTAssertEqual(pic.readPort(0x20), 0x08, "but it is in IRR")
         pic.writePort(0x21, 0x00)
@@ -113,8 +113,8 @@ final class PIC8259Tests: XCTestCase {
 
     func testIRQ0HasPriorityOverIRQ1() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 1)
-        pic.raise(irq: 0)
+        pic.setLevel(irq: 1, high: true)
+        pic.setLevel(irq: 0, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x20)
         XCTAssertEqual(pic.acknowledge(), 0x20)
         XCTAssertEqual(pic.master.isr, 0x01)
@@ -128,9 +128,9 @@ final class PIC8259Tests: XCTestCase {
 
     func testHigherPriorityNestsOverInService() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 4)
+        pic.setLevel(irq: 4, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x24)
-        pic.raise(irq: 1)
+        pic.setLevel(irq: 1, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x21, "IRQ 1 outranks IRQ 4 in service")
         XCTAssertEqual(pic.acknowledge(), 0x21)
         XCTAssertEqual(pic.master.isr, 0x12)
@@ -142,9 +142,9 @@ final class PIC8259Tests: XCTestCase {
 
     func testSpecificEOI() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 5)
+        pic.setLevel(irq: 5, high: true)
         _ = pic.acknowledge()
-        pic.raise(irq: 3)
+        pic.setLevel(irq: 3, high: true)
         _ = pic.acknowledge()
         XCTAssertEqual(pic.master.isr, 0x28)
         pic.writePort(0x20, 0x65)  // specific EOI, level 5
@@ -155,13 +155,13 @@ final class PIC8259Tests: XCTestCase {
 
     func testEdgeTriggeredLineNeedsANewEdge() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 6)
+        pic.setLevel(irq: 6, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x26)
         pic.writePort(0x20, 0x20)
         XCTAssertNil(pic.pendingVector(), "a line held high is one interrupt in edge mode")
-        pic.raise(irq: 6)
+        pic.setLevel(irq: 6, high: true)
         XCTAssertNil(pic.pendingVector())
-        pic.lower(irq: 6)
+        pic.setLevel(irq: 6, high: false)
         pic.setLevel(irq: 6, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x26)
     }
@@ -173,20 +173,20 @@ final class PIC8259Tests: XCTestCase {
         pic.writePort(0x21, 0x04)
         pic.writePort(0x21, 0x01)
         XCTAssertTrue(pic.master.levelTriggered)
-        pic.raise(irq: 5)
+        pic.setLevel(irq: 5, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x25)
         XCTAssertNil(pic.pendingVector(), "in service")
         XCTAssertEqual(pic.master.irr & 0x20, 0x20, "IRR follows the level")
         pic.writePort(0x20, 0x20)
         XCTAssertEqual(pic.pendingVector(), 0x25, "still high after EOI: another interrupt")
-        pic.lower(irq: 5)
+        pic.setLevel(irq: 5, high: false)
         XCTAssertNil(pic.pendingVector())
     }
 
     func testPulseIsHeldUntilAcknowledged() {
         var pic = makeLinuxPIC()
         pic.pulse(irq: 0)
-        pic.lower(irq: 0)
+        pic.setLevel(irq: 0, high: false)
         XCTAssertEqual(pic.pendingVector(), 0x20, "a pulse survives the line going low")
         pic.pulse(irq: 0)
         XCTAssertEqual(pic.acknowledge(), 0x20, "two pulses before INTA merge")
@@ -202,19 +202,19 @@ final class PIC8259Tests: XCTestCase {
         pic.writePort(0x21, 0x08)
         pic.writePort(0x21, 0x04)
         pic.writePort(0x21, 0x03)  // 8086 mode, AEOI
-        pic.raise(irq: 1)
+        pic.setLevel(irq: 1, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x09)
         XCTAssertEqual(pic.master.isr, 0, "AEOI leaves nothing in service")
-        pic.raise(irq: 4)
+        pic.setLevel(irq: 4, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x0C, "no EOI needed")
     }
 
     func testOutOfRangeIRQsAreIgnored() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 16)
+        pic.setLevel(irq: 16, high: true)
         pic.pulse(irq: 200)
         XCTAssertNil(pic.pendingVector())
-        pic.raise(irq: 2)
+        pic.setLevel(irq: 2, high: true)
         XCTAssertNil(pic.pendingVector(), "IR2 is the cascade input, not a device line")
     }
 
@@ -222,7 +222,7 @@ final class PIC8259Tests: XCTestCase {
 
     func testCascadeIRQ8() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 8)
+        pic.setLevel(irq: 8, high: true)
         XCTAssertEqual(pic.master.irr, 0x04, "the slave's INT requests master IR2")
         XCTAssertEqual(pic.pendingVector(), 0x28)
         XCTAssertEqual(pic.acknowledge(), 0x28)
@@ -239,12 +239,12 @@ final class PIC8259Tests: XCTestCase {
 
     func testCascadePriorityAndNesting() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 12)
-        pic.raise(irq: 3)
+        pic.setLevel(irq: 12, high: true)
+        pic.setLevel(irq: 3, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x2C, "IR2 (the slave) outranks IR3")
-        pic.raise(irq: 9)
+        pic.setLevel(irq: 9, high: true)
         XCTAssertNil(pic.pendingVector(), "IR2 in service blocks the whole slave in fully nested mode")
-        pic.raise(irq: 1)
+        pic.setLevel(irq: 1, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x21, "IRQ 1 outranks IR2")
         pic.writePort(0x20, 0x20)  // ends IRQ 1
         pic.writePort(0xA0, 0x20)  // ends IRQ 12
@@ -257,7 +257,7 @@ final class PIC8259Tests: XCTestCase {
 
     func testCascadeMaskedAtMaster() {
         var pic = makeLinuxPIC(masterMask: 0x04)
-        pic.raise(irq: 14)
+        pic.setLevel(irq: 14, high: true)
         XCTAssertNil(pic.pendingVector(), "IR2 masked at the master")
         pic.writePort(0x21, 0x00)
         XCTAssertEqual(pic.acknowledge(), 0x2E)
@@ -269,8 +269,8 @@ final class PIC8259Tests: XCTestCase {
                               (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x03)] as [(UInt16, UInt8)] {
             pic.writePort(port, value)
         }
-        pic.raise(irq: 8)
-        pic.raise(irq: 9)
+        pic.setLevel(irq: 8, high: true)
+        pic.setLevel(irq: 9, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x28)
         XCTAssertEqual(pic.acknowledge(), 0x29, "the slave's INT stays up, so IR2 is requested again")
         XCTAssertNil(pic.pendingVector())
@@ -283,9 +283,9 @@ final class PIC8259Tests: XCTestCase {
             pic.writePort(port, value)
         }
         XCTAssertTrue(pic.master.specialFullyNested)
-        pic.raise(irq: 12)
+        pic.setLevel(irq: 12, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x2C)
-        pic.raise(irq: 9)
+        pic.setLevel(irq: 9, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x29, "a higher slave request gets through IR2 in service")
     }
 
@@ -293,9 +293,9 @@ final class PIC8259Tests: XCTestCase {
 
     func testSpuriousIRQ7() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 3)
+        pic.setLevel(irq: 3, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x23)  // INTR seen by the CPU...
-        pic.lower(irq: 3)                          // ...then the request goes away
+        pic.setLevel(irq: 3, high: false)                          // ...then the request goes away
         XCTAssertNil(pic.pendingVector())
         XCTAssertEqual(pic.acknowledge(), 0x27, "INTA returns the default IR7")
         XCTAssertEqual(pic.master.isr, 0, "a spurious IRQ 7 sets no ISR bit")
@@ -306,9 +306,9 @@ final class PIC8259Tests: XCTestCase {
 
     func testSpuriousIRQ15KeepsMasterIR2InService() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 10)
+        pic.setLevel(irq: 10, high: true)
         XCTAssertEqual(pic.pendingVector(), 0x2A)
-        pic.lower(irq: 10)
+        pic.setLevel(irq: 10, high: false)
         XCTAssertEqual(pic.pendingVector(), 0x2F, "the master has latched IR2; the slave has nothing")
         XCTAssertEqual(pic.acknowledge(), 0x2F)
         XCTAssertEqual(pic.slave.isr, 0, "no ISR bit on the slave")
@@ -322,8 +322,8 @@ final class PIC8259Tests: XCTestCase {
 
     func testReadIRRAndISRThroughOCW3() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 1)
-        pic.raise(irq: 4)
+        pic.setLevel(irq: 1, high: true)
+        pic.setLevel(irq: 4, high: true)
         XCTAssertEqual(pic.readPort(0x20), 0x12, "IRR")
         XCTAssertEqual(pic.acknowledge(), 0x21)
         pic.writePort(0x20, 0x0B)  // OCW3: read ISR
@@ -341,8 +341,8 @@ final class PIC8259Tests: XCTestCase {
 
     func testPollMode() {
         var pic = makeLinuxPIC(masterMask: 0x00)
-        pic.raise(irq: 5)
-        pic.raise(irq: 6)
+        pic.setLevel(irq: 5, high: true)
+        pic.setLevel(irq: 6, high: true)
         pic.writePort(0x20, 0x0C)  // OCW3: poll
         XCTAssertTrue(pic.master.pollArmed)
         XCTAssertEqual(pic.readPort(0x20), 0x85, "I bit and the highest pending level")
@@ -359,7 +359,7 @@ final class PIC8259Tests: XCTestCase {
 
     func testPollOnTheSlave() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 11)
+        pic.setLevel(irq: 11, high: true)
         pic.writePort(0xA0, 0x0C)
         XCTAssertEqual(pic.readPort(0xA0), 0x83)
         XCTAssertEqual(pic.slave.isr, 0x08)
@@ -369,9 +369,9 @@ final class PIC8259Tests: XCTestCase {
 
     func testSpecialMaskMode() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 1)
+        pic.setLevel(irq: 1, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x21)
-        pic.raise(irq: 5)
+        pic.setLevel(irq: 5, high: true)
         XCTAssertNil(pic.pendingVector())
         pic.writePort(0x21, 0x02)  // mask the level in service
         pic.writePort(0x20, 0x68)  // OCW3: set special mask mode
@@ -390,13 +390,13 @@ final class PIC8259Tests: XCTestCase {
 
     func testRotateOnNonSpecificEOI() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 0)
+        pic.setLevel(irq: 0, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x20)
         pic.writePort(0x20, 0xA0)  // rotate on non-specific EOI: IRQ 0 becomes lowest
         XCTAssertEqual(pic.master.highestPriorityLevel, 1)
-        pic.lower(irq: 0)
-        pic.raise(irq: 0)
-        pic.raise(irq: 7)
+        pic.setLevel(irq: 0, high: false)
+        pic.setLevel(irq: 0, high: true)
+        pic.setLevel(irq: 7, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x27, "IRQ 7 now outranks IRQ 0")
         pic.writePort(0x20, 0x20)
         XCTAssertEqual(pic.acknowledge(), 0x20)
@@ -406,8 +406,8 @@ final class PIC8259Tests: XCTestCase {
         var pic = makeLinuxPIC()
         pic.writePort(0x20, 0xC4)  // IRQ 4 lowest: IRQ 5 highest
         XCTAssertEqual(pic.master.highestPriorityLevel, 5)
-        pic.raise(irq: 4)
-        pic.raise(irq: 6)
+        pic.setLevel(irq: 4, high: true)
+        pic.setLevel(irq: 6, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x26)
         pic.writePort(0x20, 0xE6)  // rotate on specific EOI 6: IRQ 7 highest
         XCTAssertEqual(pic.master.isr, 0)
@@ -423,9 +423,9 @@ final class PIC8259Tests: XCTestCase {
         pic.writePort(0x21, 0x08)
         pic.writePort(0x21, 0x03)
         pic.writePort(0x20, 0x80)  // rotate in AEOI mode (set)
-        pic.raise(irq: 2)
-        pic.raise(irq: 3)
-        pic.raise(irq: 1)
+        pic.setLevel(irq: 2, high: true)
+        pic.setLevel(irq: 3, high: true)
+        pic.setLevel(irq: 1, high: true)
         XCTAssertEqual(pic.acknowledge(), 0x09)
         XCTAssertEqual(pic.master.highestPriorityLevel, 2)
         XCTAssertEqual(pic.acknowledge(), 0x0A)
@@ -449,7 +449,7 @@ final class PIC8259Tests: XCTestCase {
         XCTAssertEqual(pic.slave.imr, 0x5A)
         XCTAssertEqual(pic.read(offset: 0x81, size: 1), 0x5A)
         pic.write(offset: 0x01, size: 1, value: 0xF0)
-        pic.raise(irq: 1)
+        pic.setLevel(irq: 1, high: true)
         XCTAssertEqual(pic.read(offset: 0x00, size: 2), 0xF002, "IRR, then IMR at 0x21")
         XCTAssertEqual(pic.read(offset: 0x40, size: 1), 0xFF, "not a PIC register")
         XCTAssertEqual(pic.readPort(0x22), 0xFF)
@@ -457,7 +457,7 @@ final class PIC8259Tests: XCTestCase {
 
     func testResetKeepsLineLevels() {
         var pic = makeLinuxPIC()
-        pic.raise(irq: 4)
+        pic.setLevel(irq: 4, high: true)
         pic.reset()
         XCTAssertFalse(pic.master.initialized)
         XCTAssertEqual(pic.master.lines, 0x10)
