@@ -33,11 +33,7 @@
 	.globl _start
 _start:
 	call idt_install
-	/* A 256-entry IDT: the exception gates of idt64.inc, then ours. */
-	lea guest_idt(%rip), %rsi
-	lea big_idt(%rip), %rdi
-	mov $(32 * 16 / 8), %ecx
-	rep movsq
+	COPY_EXCEPTION_GATES big_idt       /* a 256-entry IDT: the exception gates, then ours */
 	SET_GATE big_idt, V_PIT, pit_handler
 	SET_GATE big_idt, V_COM1, com1_handler
 	SET_GATE big_idt, V_TIMER, timer_handler

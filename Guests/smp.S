@@ -57,10 +57,7 @@
 	.globl _start
 _start:
 	call idt_install
-	lea guest_idt(%rip), %rsi
-	lea big_idt(%rip), %rdi
-	mov $(32 * 16 / 8), %ecx
-	rep movsq
+	COPY_EXCEPTION_GATES big_idt
 	SET_GATE big_idt, V_IPI, ipi_handler
 	SET_GATE big_idt, V_SHOOT, shoot_handler
 	SET_GATE big_idt, V_REPLY, reply_handler
@@ -143,15 +140,15 @@ _start:
 62:	inc %r13
 	cmp %r15, %r13
 	jb 6b
-	call all_aps_at_least
-	.quad ipi_count, 1
+	call aps_failing
+	.quad ipi_count, 1, 0
 	TEST 6, %rax, "a fixed IPI to each APIC ID woke that halted AP"
 
 	/* 7: a broadcast to all excluding self reaches every AP, not the BSP. */
 	BROADCAST (0x4000 | V_IPI)
 	mov $200000, %r12d
-71:	call all_aps_at_least
-	.quad ipi_count, 2
+71:	call aps_failing
+	.quad ipi_count, 2, 0
 	test %rax, %rax
 	jz 72f
 	pause
@@ -180,8 +177,8 @@ _start:
 	mov (%rax), %eax
 	cmp $MAGIC_A, %eax
 	TEST_IF e, 10, "the alias maps page A on the BSP"
-	call all_aps_saw
-	.quad touched, MAGIC_A
+	call aps_failing
+	.quad touched, MAGIC_A, 1
 	TEST 11, %rax, "every AP read page A through the alias"
 	lea page_b(%rip), %rax
 	or $3, %rax
@@ -190,15 +187,15 @@ _start:
 	invlpg (%rax)
 	BROADCAST (0x4000 | V_SHOOT)
 	WAIT_FOR shoot_count, %r14
-	call all_aps_saw
-	.quad shot, MAGIC_B
+	call aps_failing
+	.quad shot, MAGIC_B, 1
 	TEST 12, %rax, "TLB shootdown: after the IPI and INVLPG every AP reads page B"
 
 	/* 13: each AP arms its own local APIC timer (one-shot) and sleeps until it fires. */
 	BROADCAST (0x4000 | V_ARM)
 	mov $200000, %r12d
-131:	call all_aps_at_least
-	.quad timer_count, 1
+131:	call aps_failing
+	.quad timer_count, 1, 0
 	test %rax, %rax
 	jz 132f
 	sti
@@ -282,36 +279,24 @@ _start:
 	TEST_IF e, 16, "the MADT lists one I/O APIC"
 	FINISH
 
-/* RAX = 0 if the quadword array named after the call has entry >= value for APs 1..N-1. */
-all_aps_at_least:
+/* RAX = the number of APs 1..N-1 whose entry in the quadword array named after the call fails
+ * the test named there against the value named there: (array, value, 0 = at least / 1 = equal). */
+aps_failing:
 	mov (%rsp), %rsi
 	mov (%rsi), %rdi                    /* array */
 	mov 8(%rsi), %rdx                   /* value */
-	addq $16, (%rsp)
+	mov 16(%rsi), %r8                   /* 0: entry >= value, 1: entry == value */
+	addq $24, (%rsp)
 	mov $1, %ecx
 	xor %eax, %eax
 1:	cmp %r15, %rcx
 	jae 2f
 	cmp %rdx, (%rdi,%rcx,8)
-	jae 3f
-	inc %eax
-3:	inc %rcx
-	jmp 1b
-2:	ret
-
-/* RAX = 0 if the quadword array named after the call holds exactly value for APs 1..N-1. */
-all_aps_saw:
-	mov (%rsp), %rsi
-	mov (%rsi), %rdi
-	mov 8(%rsi), %rdx
-	addq $16, (%rsp)
-	mov $1, %ecx
-	xor %eax, %eax
-1:	cmp %r15, %rcx
-	jae 2f
-	cmp %rdx, (%rdi,%rcx,8)
-	je 3f
-	inc %eax
+	je 3f                               /* equal passes both tests */
+	jb 4f
+	test %r8, %r8                       /* greater: passes "at least" only */
+	jz 3f
+4:	inc %eax
 3:	inc %rcx
 	jmp 1b
 2:	ret
