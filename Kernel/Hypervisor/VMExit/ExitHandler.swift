@@ -36,7 +36,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
     // Switch on the raw number (a jump table) rather than through ExitReason(rawValue:).
     switch basic {
     case ExitReason.vmcall.rawValue:
-        return VMCALLExit.handle(vcpu, regs)
+        return GuestVMCALL.handle(vcpu, regs)
     case ExitReason.cpuid.rawValue:
         let leaf = UInt32(truncatingIfNeeded: regs.pointee.rax)
         let subleaf = UInt32(truncatingIfNeeded: regs.pointee.rcx)
