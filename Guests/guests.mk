@@ -16,6 +16,7 @@ GUEST_DIR    := Guests
 GUEST_OUT    := $(BUILD)/guests
 GUEST_NAMES  := hello cpuid msr io ept triple wildptr realmode protected spin bench fpu misc ticker timer disk intruder keyboard reset modes stringio acpi ioapic mmiobad lapic
 GUEST_NAMES  += fuzzer fuzzwatch smp
+GUEST_NAMES  += pagingstress
 GUEST_BINS   := $(patsubst %,$(GUEST_OUT)/%.bin,$(GUEST_NAMES))
 GUEST_OBJS   := $(patsubst %,$(GUEST_OUT)/%.o,$(GUEST_NAMES))
 GUEST_INCS   := $(wildcard $(GUEST_DIR)/include/*.inc $(GUEST_DIR)/include/*.h)

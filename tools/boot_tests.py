@@ -1232,3 +1232,36 @@ CASES += [
                   *as_expected("atairq"),
                   r"^hostdisk: flushed at the end of the run$"]),
 ]
+
+
+# ---- Paging stress (issue 12): Guests/pagingstress.S builds, remaps and tears down address
+# spaces from inside the guest and checks every read; the same PASS lines under EPT (here, on the
+# Haswell model) and under shadow paging. ----
+PAGINGSTRESS_PASSES = [
+    "build: 64 window pages read their frames' tags",
+    "writes through the window land in the frames",
+    "remap 64 pages with INVLPG: the new frames' tags",
+    "read-only page: write #PF error 0x3, CR2 right, reads work",
+    "CR0.WP=0 lets the supervisor write a read-only page, WP=1 faults again",
+    "not-present page: read #PF error 0x0 with CR2",
+    "accessed and dirty: a read sets A only, a write sets D, A in the PML4E",
+    "execute-disable page: fetch #PF error 0x11 with CR2; executable it runs",
+    "4 address spaces, 400 CR3 switches, each read its own frame",
+    "tear down and rebuild 4 spaces in the same frames: the new mappings",
+    "2 MiB page read, remapped, INVLPG inside it: the new frames",
+    "global page: INVLPG and a CR4.PGE toggle show the new frame",
+    "4000 random remaps with INVLPG: every read and write checked",
+]
+
+
+def pagingstress_expect(vm="pagingstress"):
+    return [rf"^\[{vm}\] paging stress: 4-level, 1024 tagged frames$",
+            *[rf"^\[{vm}\] PASS {i} {re.escape(name)}$" for i, name in enumerate(PAGINGSTRESS_PASSES, 1)],
+            rf"^\[{vm}\] paging stress: done$",
+            rf"^\[{vm}\] guest tests: {len(PAGINGSTRESS_PASSES)} passed, 0 failed$",
+            *as_expected(vm)]
+
+
+CASES += [
+    bochs("bochs-pagingstress-ept", modules=[g("pagingstress", "mem=16")], expect=pagingstress_expect()),
+]
