@@ -1265,3 +1265,16 @@ def pagingstress_expect(vm="pagingstress"):
 CASES += [
     bochs("bochs-pagingstress-ept", modules=[g("pagingstress", "mem=16")], expect=pagingstress_expect()),
 ]
+
+# The same guest under shadow paging, forced on the Haswell model (paging=shadow: no EPT, no VPID,
+# no unrestricted guest): the same PASS lines, and the VM report's shadow-paging line shows the
+# #PF exits filled and reflected and the CR3 loads that found their root cached.
+CASES += [
+    bochs("bochs-pagingstress-shadow", modules=[g("pagingstress", "mem=16 paging=shadow")],
+          expect=[*pagingstress_expect()[:-2],
+                  stat("pagingstress", 0, "exception or NMI", r"\d+"),
+                  stat("pagingstress", 14, "INVLPG", r"\d+"),
+                  r"^\[pagingstress\] shadow paging: [1-9]\d* fills, [1-9]\d* #PF reflected, "
+                  r"CR3 loads [1-9]\d* cached \+ [1-9]\d* new roots",
+                  *pagingstress_expect()[-2:]]),
+]

@@ -39,6 +39,8 @@ struct GuestSpec {
     /// The CPU's APIC virtualization for the xAPIC page where it has it (`apicv=on`, the default),
     /// or every APIC access trapped and emulated (`apicv=off`).
     var apicVirtualization = true
+    /// Memory virtualization (`paging=shadow|ept`, issue 12): nil picks EPT where the CPU has it.
+    var shadowPaging: Bool? = nil
 
     enum ParseError: Error {
         case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring), hostDisk(HostDiskRegionError)
@@ -47,7 +49,7 @@ struct GuestSpec {
             case .empty: return "empty module line"
             case .badValue(let word): return "bad module argument '\(word)' (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...] [-- cmdline])"
             case .unknownArgument(let word):
-                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= apicv= vcpus=, then -- cmdline)"
+                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= apicv= vcpus= paging=, then -- cmdline)"
             case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
             case .hostDisk(let error): return error.description
             }
@@ -87,6 +89,7 @@ struct GuestSpec {
             case "vcpus":
                 guard let v = Int(value), v >= 1, v <= GuestPC.maxVCPUs else { throw .badValue(word) }
                 vcpus = v
+            case "paging": guard value == "shadow" || value == "ept" else { throw .badValue(word) }; shadowPaging = value == "shadow"
             default: throw .unknownArgument(word)
             }
         }

@@ -28,6 +28,8 @@ enum StopReason {
     /// Ctrl-A x on the hypervisor's console stopped every VM.
     case stoppedFromConsole
     case unhandledExit(reason: UInt16, qualification: UInt64, instructionLength: UInt64, instructionInformation: UInt64, rip: UInt64)
+    /// Shadow paging (issue 12): the VM's shadow-table pool cannot hold one more walk.
+    case shadowPagingExhausted(rip: UInt64)
 
     var description: String {
         switch self {
@@ -84,6 +86,8 @@ enum StopReason {
         case .unhandledExit(let reason, let qualification, let length, let information, let rip):
             return "unhandled VM exit \(reason) (\(ExitReason.name(basic: reason))), qualification \(hex(qualification)), "
                 + "instruction length \(length), instruction information \(hex(information, digits: 8)), RIP \(hex(rip))"
+        case .shadowPagingExhausted(let rip):
+            return "shadow paging: the VM's shadow-table pool cannot hold one more walk at RIP \(hex(rip))"
         }
     }
 }

@@ -46,9 +46,11 @@ enum VMBuilder {
         var pcInitialized = false
         var vcpusBuilt = 0
         var statsToRelease: ExitStatistics? = nil
+        var shadowState: UnsafeMutablePointer<ShadowPaging>? = nil
         defer {
             if !built {
                 statsToRelease?.release()
+                if let shadowState { ShadowPaging.destroy(shadowState) }
                 for i in 0..<vcpusBuilt {
                     // A VMCS that was current is cleared before its frame is reused (SDM Vol. 3C §25.11.3).
                     try? vcpus[i].vmcs.clear()
@@ -86,17 +88,24 @@ enum VMBuilder {
 
         // The BSP starts where the loader says; APs wait for a start-up IPI, which starts them in
         // real mode (needs unrestricted guest, SDM Vol. 3C §26.3.1.1).
+        // Memory virtualization (issue 12): EPT where the CPU has it, unless the module line asks
+        // for shadow paging (ShadowPaging.swift), which runs VMs of one vCPU.
+        let shadowPaging = spec.shadowPaging
+            ?? (caps.procBased2Capability.mayBeOne & SecondaryProcessorBasedControls.enableEPT.rawValue == 0)
+        if shadowPaging && vcpuCount > 1 { throw .load("shadow paging runs VMs of one vCPU, not \(vcpuCount)") }
         let controls: VMControls, apControls: VMControls
         do {
-            let apicv = spec.apic && spec.apicVirtualization
-            controls = try VMControls.compute(caps, mode: start.mode, pauseLoopExiting: vcpuCount > 1, apicVirtualization: apicv)
+            // APIC virtualization maps the APIC page through EPT: not under shadow paging (the APIC is trapped).
+            let apicv = spec.apic && spec.apicVirtualization && !shadowPaging
+            controls = try VMControls.compute(caps, mode: start.mode, pauseLoopExiting: vcpuCount > 1, apicVirtualization: apicv,
+                                              shadowPaging: shadowPaging)
             apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true, apicVirtualization: apicv)
                 : controls
         } catch { throw .vmx(error) }
         try reached(.controls, spec)
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
-              ept.map(gpa: 0, hpa: ram, length: ramBytes, frames: &frames) else {
+              shadowPaging || ept.map(gpa: 0, hpa: ram, length: ramBytes, frames: &frames) else {
             throw .outOfMemory("EPT tables")
         }
         // APIC virtualization (SDM Vol. 3C §30): the xAPIC page's guest-physical address maps to an
@@ -184,7 +193,7 @@ enum VMBuilder {
                 try vmcs.write(.ioBitmapA, ioA)
                 try vmcs.write(.ioBitmapB, ioB)
                 try vmcs.write(.msrBitmaps, msrPage)
-                try vmcs.write(.eptPointer, eptp)
+                if !shadowPaging { try vmcs.write(.eptPointer, eptp) }
                 if virtualAPICPage != 0 {
                     try vmcs.write(.virtualAPICAddress, virtualAPICPage)
                     try vmcs.write(.apicAccessAddress, apicAccessPage)
@@ -192,7 +201,7 @@ enum VMBuilder {
                 // The frames of this EPT may have served an earlier VM's EPT with the same EPTP:
                 // drop any translations still cached for it (SDM Vol. 3C §29.4.3.1).
                 // Without single-context, all-context (§31.3 INVEPT: the type must be supported).
-                if isBSP {
+                if isBSP && !shadowPaging {
                     if caps.eptVPID.inveptSingleContext { try VMXInstruction.invept(singleContext: eptp) }
                     else if caps.eptVPID.invept && caps.eptVPID.inveptAllContext { try VMXInstruction.inveptAllContexts() }
                 }
@@ -206,6 +215,12 @@ enum VMBuilder {
                 try GuestState.write(vcpuStart, to: vmcs, caps: caps, unrestrictedGuest: vcpuControls.unrestrictedGuest)
             } catch {
                 throw .vmx(error)
+            }
+            if isBSP && shadowPaging {
+                guard let state = ShadowPaging.create(ram: ram, ramBytes: ramBytes, guestCR3: vcpuStart.cr3, frames: &frames)
+                else { throw .outOfMemory("shadow page tables") }
+                shadowState = state
+                guard state.pointee.prepare(&vcpus[index].cpu, memory: memory) else { throw .outOfMemory("a shadow root") }
             }
             try reached(.vmcs, spec)
             try reached(.context, spec)
@@ -236,6 +251,7 @@ enum VMBuilder {
             hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)), stats: stats,
             budgetTicks: budget, sliceTicks: min(budget, sliceTicks),
             baselineExitPath: spec.baselineExitPath, frames: owned))
+        vm.pointee.shadowPaging = shadowState
         return vm
     }
 
@@ -279,6 +295,7 @@ enum VMBuilder {
         // Every frame the VM took, EPT tables and FPU areas included, is in its one list
         // (frames.beginOwnership() in build): freeing them elsewhere too would free twice.
         frames.free(vm.pointee.frames)
+        if let shadow = vm.pointee.shadowPaging { ShadowPaging.destroy(shadow) }
         vm.pointee.stats.release()
         vm.pointee.vcpus.deinitialize(count: vm.pointee.vcpuCount)
         vm.pointee.vcpus.deallocate()

@@ -1,3 +1,4 @@
+import X86
 import VTx
 import Machine
 
@@ -22,6 +23,8 @@ struct VMControls {
     var apicVirtualization: Bool {
         procBased.contains(.useTPRShadow) && procBased2.contains([.virtualizeAPICAccesses, .apicRegisterVirtualization])
     }
+    /// Shadow paging instead of EPT (issue 12).
+    var shadowPaging: Bool { !procBased2.contains(.enableEPT) }
     /// PAT is loaded on entry and saved/loaded on exit: the guest's PAT may pass through (MSRPolicyTable).
     var switchesPAT: Bool { entry.contains(.loadPAT) && exit.contains([.savePAT, .loadPAT]) }
 
@@ -29,8 +32,10 @@ struct VMControls {
     /// (PAUSE-loop exiting, SDM Vol. 3C §26.1.3) so the vCPU it waits for can run.
     /// `apicVirtualization`: a VM with local APICs uses the CPU's APIC virtualization where it has all
     /// three controls it needs (SDM Vol. 3C §30), and traps its APIC page otherwise.
+    /// `shadowPaging` (issue 12): no EPT, no unrestricted guest (real mode is refused), no VPID;
+    /// CR3 loads/stores and INVLPG exit, and #PF through the exception bitmap (`write`).
     static func compute(_ caps: VMXCapabilities, mode: GuestMode, pauseLoopExiting: Bool = false,
-                        apicVirtualization: Bool = false) throws(VMXError) -> VMControls {
+                        apicVirtualization: Bool = false, shadowPaging: Bool = false) throws(VMXError) -> VMControls {
         let apicv = apicVirtualization && caps.supports(PrimaryProcessorBasedControls.useTPRShadow)
             && caps.supports([.virtualizeAPICAccesses, .apicRegisterVirtualization] as SecondaryProcessorBasedControls)
         do throws(VMXControlError) {
@@ -46,14 +51,16 @@ struct VMControls {
                                                           .useTSCOffsetting, .mwaitExiting, .monitorExiting, .rdpmcExiting,
                                                           .cr8LoadExiting, .cr8StoreExiting]
             if apicv { primary.insert(.useTPRShadow) }
+            if shadowPaging { primary.formUnion([.cr3LoadExiting, .cr3StoreExiting, .invlpgExiting]) }
             let proc = try caps.procBasedCapability.adjust(primary)
-            var required2: SecondaryProcessorBasedControls = [.enableEPT]
-            if mode.needsUnrestrictedGuest { required2.insert(.unrestrictedGuest) }
+            var required2: SecondaryProcessorBasedControls = shadowPaging ? [] : [.enableEPT]
+            if mode.needsUnrestrictedGuest && !(shadowPaging && mode != .real) { required2.insert(.unrestrictedGuest) }
             // Without these enables, RDTSCP/INVPCID/XSAVES raise #UD in the guest even where the CPU has them.
             var optional2: SecondaryProcessorBasedControls = [.enableVPID, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID,
                                                                .enableXSAVESXRSTORS, .wbinvdExiting]
             if pauseLoopExiting { optional2.insert(.pauseLoopExiting) }
             if apicv { required2.formUnion([.virtualizeAPICAccesses, .apicRegisterVirtualization]) }
+            if shadowPaging { optional2.subtract([.enableVPID, .unrestrictedGuest, .enableINVPCID]) }
             let proc2 = try caps.procBased2Capability.adjust(required: required2, optional: optional2)
             // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
             // DR7 and IA32_DEBUGCTL are switched by the VMCS (save/load debug controls); the
@@ -77,8 +84,8 @@ struct VMControls {
         try vmcs.write(.procBasedControls2, UInt64(procBased2.rawValue))
         try vmcs.write(.vmExitControls, UInt64(exit.rawValue))
         try vmcs.write(.vmEntryControls, UInt64(entry.rawValue))
-        // No exceptions intercepted, no CR3-target values, no MSR load/store lists.
-        try vmcs.write(.exceptionBitmap, 0)
+        // No exceptions intercepted (but #PF under shadow paging), no CR3-target values, no MSR load/store lists.
+        try vmcs.write(.exceptionBitmap, shadowPaging ? 1 << UInt64(ExceptionVector.pageFault.rawValue) : 0)
         try vmcs.write(.cr3TargetCount, 0)
         try vmcs.write(.vmExitMSRStoreCount, 0)
         try vmcs.write(.vmExitMSRLoadCount, 0)

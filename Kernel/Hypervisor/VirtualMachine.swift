@@ -47,6 +47,8 @@ struct VirtualMachine {
     var stopTSC: UInt64 = 0
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []
+    /// Shadow paging instead of EPT (issue 12, ShadowPaging.swift), nil under EPT.
+    var shadowPaging: UnsafeMutablePointer<ShadowPaging>? = nil
 
     /// vCPU `i`.
     @inline(__always) func vcpu(_ i: Int) -> UnsafeMutablePointer<VCPU> { vcpus + i }
@@ -67,6 +69,7 @@ struct VirtualMachine {
         print("\(prefix)CPU time: \(cpuTicks) TSC ticks in \(turns) turns; \(stopTSC &- firstEntryTSC) TSC ticks "
             + "from its first entry to its stop")
         stats.printTable(prefix: prefix)
+        if let shadowPaging { shadowPaging.pointee.printReport(prefix: prefix) }
         let unhandled = pc.bus.unhandled
         if !unhandled.isEmpty {
             var line = "\(prefix)unhandled ports (read as all ones, writes ignored):"

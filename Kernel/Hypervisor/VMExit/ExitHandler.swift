@@ -66,6 +66,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
     case ExitReason.crAccess.rawValue:
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.crAccess(vcpu, regs, shadow) }
         switch CRAccessExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu, memory: vcpu.pointee.memory) {
         case .handled:
             return true
@@ -187,7 +188,15 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         // masked, so it can only be spurious: nothing to forward.
         InterruptDelivery.reinjectInterruptedEvent()
         return true
+    case ExitReason.invlpg.rawValue:
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.invlpg(shadow) }
+        vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
+                                          instructionLength: vmreadFast(.vmExitInstructionLength),
+                                          instructionInformation: 0, rip: vmreadFast(.guestRIP))
+        return false
     case ExitReason.exceptionOrNMI.rawValue:
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging,
+           let resume = ShadowPagingExit.exception(vcpu, regs, shadow) { return resume }
         // With NMI exiting, an NMI that arrives in the guest is the host's: counted, the guest goes on.
         HostEvents.nmisDuringGuests &+= 1
         InterruptDelivery.reinjectInterruptedEvent()
