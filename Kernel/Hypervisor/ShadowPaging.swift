@@ -17,6 +17,10 @@ import VMX
 //   CR4.PCIDE and LA57 refused (#GP: CPUID shows no PCID, no LA57 under shadow paging);
 // - no VPID: every VM entry and exit flushes the TLB, so a shadow entry dropped on an exit is
 //   never used again.
+// - EFER.LME held back while the guest's paging is off: the processor always pages, and
+//   LME = 1 with CR0.PG = 1 would be IA-32e mode (VM entry checks LME = LMA, §27.3.1.1). EFER
+//   reads and writes exit; the guest's own EFER lives here and reaches GUEST_IA32_EFER with LME
+//   once the guest turns paging on (CRAccessExit then activates IA-32e mode as under EPT).
 
 /// The kernel's host for the shadow tables: pool frames through the identity map, guest RAM as
 /// the one contiguous block VMBuilder allocates.
@@ -41,6 +45,8 @@ struct ShadowPaging {
     var tables: ShadowPageTables<KernelShadowMemory>
     /// The CR3 the guest loaded last: what MOV from CR3 reads, and whose tables the shadow follows.
     var guestCR3: UInt64
+    /// IA32_EFER as the guest wrote it (GUEST_IA32_EFER lacks LME while its paging is off).
+    var guestEFER: UInt64 = 0
 
     /// The state for a VM whose RAM is `ramBytes` at host-physical `ram`, with its pool taken from
     /// `frames` (inside the build's frame ownership, so the VM gives them back). Nil when out of memory.
@@ -76,14 +82,23 @@ struct ShadowPaging {
         hw.write(.cr0GuestHostMask, hw.read(.cr0GuestHostMask) | CR0.wp.rawValue)
         hw.write(.guestCR4, cpu.cr4Fixed.adjust(hw.read(.cr4ReadShadow)))
         hw.write(.cr4GuestHostMask, hw.read(.cr4GuestHostMask) | Self.cr4Owned)
+        guestEFER = hw.read(.guestIA32EFER)
+        writeEFER(hw)
         if case .root = activate(hw, memory: memory) { return true }
         return false
+    }
+
+    /// GUEST_IA32_EFER from the guest's EFER: LME only while its paging is on.
+    @inline(__always)
+    func writeEFER<H: VMXHardware>(_ hw: H) {
+        let pagingOn = VMX.GuestControlState.cr0(hw) & CR0.pg.rawValue != 0
+        hw.write(.guestIA32EFER, pagingOn ? guestEFER : guestEFER & ~EFER.lme.rawValue)
     }
 
     /// The guest's paging controls as it sees them, with its own CR3.
     func controls<H: VMXHardware>(_ hw: H) -> ShadowGuestControls {
         ShadowGuestControls(cr0: VMX.GuestControlState.cr0(hw), cr3: guestCR3, cr4: VMX.GuestControlState.cr4(hw),
-                            efer: hw.read(.guestIA32EFER),
+                            efer: guestEFER,
                             maxPhysicalAddressBits: VMX.GuestControlState.maxPhysicalAddressBits)
     }
 
@@ -96,7 +111,6 @@ struct ShadowPaging {
     }
 }
 
-@_extern(c, "guest_cr2_write") func guest_cr2_write(_ value: UInt64)
 
 extension ShadowPaging {
     /// The VM report's shadow-paging line: what the #PF and CR3 exits came to, and the pool.

@@ -130,6 +130,8 @@ enum VMBuilder {
         let msrBitmap = MSRBitmap(page: physicalPointer(msrPage))
         msrBitmap.setAll()
         MSRPolicyTable.forEachPassThrough(vmcsSwitchesPAT: controls.switchesPAT) { msrBitmap.clearExiting(msr: $0) }
+        // Shadow paging keeps the guest's EFER.LME while its paging is off (ShadowPaging.swift).
+        if shadowPaging { msrBitmap.setExiting(msr: MSR.ia32EFER) }
 
         try reached(.bitmaps, spec)
 

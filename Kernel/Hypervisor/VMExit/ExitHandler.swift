@@ -48,6 +48,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         case .resume:
             return true
         case .string(let q):
+            if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.stringIO(vcpu, regs, q, shadow) }
             return StringIOExit.handle(vcpu, regs, q)
         case .power(let request, let rip):
             switch request {
@@ -58,10 +59,16 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
             return false
         }
     case ExitReason.rdmsr.rawValue:
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging, UInt32(truncatingIfNeeded: regs.pointee.rcx) == MSR.ia32EFER {
+            return ShadowPagingExit.efer(vcpu, regs, shadow, write: false)
+        }
         if APICExit.msr(vcpu, regs, write: false) { return true }
         MSRExit.read(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
     case ExitReason.wrmsr.rawValue:
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging, UInt32(truncatingIfNeeded: regs.pointee.rcx) == MSR.ia32EFER {
+            return ShadowPagingExit.efer(vcpu, regs, shadow, write: true)
+        }
         if APICExit.msr(vcpu, regs, write: true) { return true }
         MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true

@@ -26,7 +26,7 @@ enum ShadowPagingExit {
             InterruptDelivery.reinjectInterruptedEvent()
             return true
         case .reflect(let guestCode):
-            guest_cr2_write(linear)
+            write_cr2(linear)
             Guest.inject(.hardwareException(vector: ExceptionVector.pageFault.rawValue, hasErrorCode: true),
                          errorCode: guestCode.rawValue)
             return true
@@ -100,7 +100,11 @@ enum ShadowPagingExit {
         }
         let before = shadow.pointee.controls(hw)
         hw.write(.guestCR3, shadow.pointee.guestCR3)
+        hw.write(.guestIA32EFER, shadow.pointee.guestEFER)
         let outcome = CRAccessExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu, memory: vcpu.pointee.memory)
+        // CRAccessExit keeps EFER.LMA in step with CR0.PG (IA-32e mode on or off).
+        shadow.pointee.guestEFER = hw.read(.guestIA32EFER)
+        shadow.pointee.writeEFER(hw)
         if case .unsupported(let cr, let accessType) = outcome {
             vcpu.pointee.stop = .unsupportedCRAccess(controlRegister: cr, accessType: accessType, rip: hw.read(.guestRIP))
             return false
@@ -110,6 +114,47 @@ enum ShadowPagingExit {
             return true
         }
         return activated(vcpu, shadow, previousCR3: nil)
+    }
+
+    /// RDMSR/WRMSR of IA32_EFER under shadow paging (they exit: ShadowPaging.swift). A write checks
+    /// what WRMSR checks (SDM Vol. 4 Table 2-2, Vol. 3A §9.8.5): only SCE, LME and NXE (NX where
+    /// CPUID has it) may be set, LMA is read-only, and LME may not change while paging is on.
+    static func efer(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
+                     _ shadow: UnsafeMutablePointer<ShadowPaging>, write: Bool) -> Bool {
+        let hw = HardwareVMCS()
+        let lma = EFER.lma.rawValue, lme = EFER.lme.rawValue
+        if !write {
+            let value = shadow.pointee.guestEFER
+            regs.pointee.rax = value & 0xFFFF_FFFF
+            regs.pointee.rdx = value >> 32
+            Guest.skipInstruction()
+            return true
+        }
+        let value = (regs.pointee.rdx << 32) | (regs.pointee.rax & 0xFFFF_FFFF)
+        var writable = EFER.sce.rawValue | lme
+        if hw.hostCPUID(0x8000_0001, 0).edx & (1 << 20) != 0 { writable |= EFER.nxe.rawValue }
+        let old = shadow.pointee.guestEFER
+        let pagingOn = VMX.GuestControlState.cr0(hw) & CR0.pg.rawValue != 0
+        if value & ~(writable | lma) != 0 || (pagingOn && (value ^ old) & lme != 0) {
+            Guest.injectGeneralProtection()
+            return true
+        }
+        let before = shadow.pointee.controls(hw)
+        shadow.pointee.guestEFER = (value & ~lma) | (old & lma)
+        shadow.pointee.writeEFER(hw)
+        Guest.skipInstruction()
+        if shadow.pointee.controls(hw).sameTranslationRules(as: before) { return true }
+        return activated(vcpu, shadow, previousCR3: nil)
+    }
+
+    /// String I/O under shadow paging: StringIOExit walks the guest's own tables, so it runs with
+    /// the guest's CR3 and EFER in the VMCS.
+    static func stringIO(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
+                         _ q: IOExitQualification, _ shadow: UnsafeMutablePointer<ShadowPaging>) -> Bool {
+        vmwriteFast(.guestCR3, shadow.pointee.guestCR3)
+        let resume = StringIOExit.handle(vcpu, regs, q)
+        vmwriteFast(.guestCR3, shadow.pointee.tables.activeRoot ?? 0)
+        return resume
     }
 
     /// After a CR3 load (`previousCR3` set: the instruction is still to be completed) or an emulated
