@@ -4,8 +4,8 @@ import Machine
 // The guest's own page walk as the shadow page tables need it (SDM Vol. 3A §4.3-§4.6): like
 // Machine's GuestPageWalk, but answering with everything a shadow entry is built from: the
 // guest-physical 4 KiB page, the rights accumulated over the levels (R/W, U/S, XD), the global
-// flag and whether the leaf is dirty, and the size of the guest's page (a 2 MiB or 4 MiB page is
-// shadowed by 4 KiB pieces). It sets the accessed flag in every entry it uses and the dirty flag
+// flag and whether the leaf is dirty, and the size of the guest's page (a 2 MiB, 4 MiB or 1 GiB
+// page is shadowed by 4 KiB pieces). It sets the accessed flag in every entry it uses and the dirty flag
 // in the leaf for a write, as the processor does when it caches the translation (§4.8).
 
 /// The guest's paging controls that shape a walk, from its guest-visible CR0/CR3/CR4/EFER.
@@ -42,13 +42,13 @@ public struct ShadowGuestLeaf: Sendable, Equatable {
     public var global: Bool
     /// The leaf's D flag after the walk (always true with paging off).
     public var dirty: Bool
-    /// The guest maps the address with a 2 MiB or 4 MiB page.
-    public var largePage: Bool
+    /// log2 of the guest's page size: 12, 21 (2 MiB), 22 (4 MiB) or 30 (1 GiB).
+    public var pageShift: Int
 
     public init(page: UInt64, writable: Bool, user: Bool, executable: Bool, global: Bool, dirty: Bool,
-                largePage: Bool) {
+                pageShift: Int) {
         self.page = page; self.writable = writable; self.user = user; self.executable = executable
-        self.global = global; self.dirty = dirty; self.largePage = largePage
+        self.global = global; self.dirty = dirty; self.pageShift = pageShift
     }
 }
 
@@ -73,7 +73,7 @@ public enum ShadowGuestWalk {
         switch paging.mode {
         case .none:
             return .mapped(ShadowGuestLeaf(page: linear & 0xFFFF_F000, writable: true, user: true, executable: true,
-                                           global: false, dirty: true, largePage: false))
+                                           global: false, dirty: true, pageShift: 12))
         case .bits32:
             return walk32(UInt32(truncatingIfNeeded: linear), access: access, controls: controls, memory: memory,
                           code: code)
@@ -117,7 +117,7 @@ public enum ShadowGuestWalk {
             let base = UInt64((pde >> 13) & 0xFF) << 32 | UInt64(pde & 0xFFC0_0000)
             return .mapped(ShadowGuestLeaf(page: base | UInt64(linear & 0x3F_F000), writable: writable, user: user,
                                            executable: true, global: controls.globalPages && pde & 0x100 != 0,
-                                           dirty: pde & 0x40 != 0, largePage: true))
+                                           dirty: pde & 0x40 != 0, pageShift: 22))
         }
         if pde & 0x20 == 0 { memory.store(pde | 0x20, gpa: pdeAddress) }
         let pteAddress = UInt64(pde & 0xFFFF_F000) | UInt64(((linear >> 12) & 0x3FF) << 2)
@@ -131,7 +131,7 @@ public enum ShadowGuestWalk {
         memory.store(pte, gpa: pteAddress)
         return .mapped(ShadowGuestLeaf(page: UInt64(pte & 0xFFFF_F000), writable: writable, user: user, executable: true,
                                        global: controls.globalPages && pte & 0x100 != 0, dirty: pte & 0x40 != 0,
-                                       largePage: false))
+                                       pageShift: 12))
     }
 
     private static func walk64(_ linear: UInt64, access: PageAccess, controls: ShadowGuestControls,
@@ -187,7 +187,7 @@ public enum ShadowGuestWalk {
                 let page = frame | (linear & ((1 << shift) - 1) & ~0xFFF)
                 return .mapped(ShadowGuestLeaf(page: page, writable: writable, user: user, executable: executable,
                                                global: controls.globalPages && entry & 0x100 != 0,
-                                               dirty: entry & 0x40 != 0, largePage: level > 1))
+                                               dirty: entry & 0x40 != 0, pageShift: Int(shift)))
             }
             if entry & 0x20 == 0 { memory.store(entry | 0x20, gpa: entryAddress) }
             table = entry & PageTableEntry.addressMask

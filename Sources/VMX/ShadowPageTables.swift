@@ -21,7 +21,8 @@ import Machine
 // - Format: PAE entries for 32-bit, PAE and paging-off guests (the processor runs them with
 //   CR4.PAE = 1; the root is a 4-entry PDPT below 4 GiB), 4-level entries for IA-32e guests.
 //   5-level paging and PCIDs are not offered (CPUID hides them). Shadow leaves are 4 KiB: a guest
-//   2 MiB/4 MiB page is shadowed piece by piece, and its PDE is marked so INVLPG drops all of it.
+//   2 MiB/4 MiB/1 GiB page is shadowed piece by piece, and the shadow PDE (PDPTE for 1 GiB) above
+//   the pieces is marked so INVLPG drops all of them.
 // - Rights: a leaf allows at most what the guest walk allowed (U/S, R/W, XD). Accessed flags are
 //   set in the guest's entries by the walk; the dirty flag when the guest first writes: a page
 //   whose guest leaf is clean is mapped read-only until a write faults. The processor runs with
@@ -50,7 +51,7 @@ enum ShadowEntryBits {
     static let paePDPTE: UInt64 = 0x1
     /// Software, in a leaf: the guest's translation is global (kept over CR3 loads).
     static let guestGlobal: UInt64 = 1 << 9
-    /// Software, in a PDE: its page table holds pieces of a guest 2 MiB or 4 MiB page.
+    /// Software, in a PDE (PDPTE): the table below holds pieces of a guest 2 MiB or 4 MiB (1 GiB) page.
     static let largeOrigin: UInt64 = 1 << 10
     static let address: UInt64 = 0x000F_FFFF_FFFF_F000
 }
@@ -212,16 +213,26 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
         for i in 0..<rootCapacity where slots[i].used {
             let slot = slots[i]
             let address = slot.paeFormat ? linear & 0xFFFF_FFFF : linear
+            guard let pdpt = table(of: slot, at: address, level: 3) else { continue }
+            if !slot.paeFormat {
+                // A guest 1 GiB page: its whole page directory goes.
+                let pdpteIndex = Int((address >> 30) & 0x1FF)
+                let pdptEntries = memory.entries(ofFrame: pdpt)
+                if pdptEntries[pdpteIndex] & ShadowEntryBits.largeOrigin != 0 {
+                    dropTable(pdptEntries, pdpteIndex, childLevel: 2)
+                    continue
+                }
+            }
             guard let pd = table(of: slot, at: address, level: 2) else { continue }
             let entries = memory.entries(ofFrame: pd)
             let index = Int((address >> 21) & 0x1FF)
             let pde = entries[index]
             guard pde & ShadowEntryBits.present != 0 else { continue }
             if pde & ShadowEntryBits.largeOrigin != 0 {
-                dropTable(entries, index)
+                dropTable(entries, index, childLevel: 1)
                 // A 32-bit guest's 4 MiB page spans two shadow PDEs.
                 if slot.mode == .bits32 && entries[index ^ 1] & ShadowEntryBits.largeOrigin != 0 {
-                    dropTable(entries, index ^ 1)
+                    dropTable(entries, index ^ 1, childLevel: 1)
                 }
             } else {
                 memory.entries(ofFrame: pde & ShadowEntryBits.address)[Int((address >> 12) & 0x1FF)] = 0
@@ -259,7 +270,8 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
                 return .outsideRAM(gpa: leaf.page | (address & 0xFFF))
             }
             guard reserve(slot.topLevel - 1, keep: active) else { return .noShadow }
-            install(Self.leafEntry(host, leaf, access: access), at: address, largeOrigin: leaf.largePage)
+            install(Self.leafEntry(host, leaf, access: access), at: address,
+                    originLevel: leaf.pageShift >= 30 ? 3 : leaf.pageShift > 12 ? 2 : 0)
             statistics.fills += 1
             return .fixed
         }
@@ -294,8 +306,9 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
     // MARK: the tables
 
     /// Writes `leaf` for `address` in the active root, making the tables on the way (the frames
-    /// are reserved by the caller).
-    private mutating func install(_ leaf: UInt64, at address: UInt64, largeOrigin: Bool) {
+    /// are reserved by the caller); the entry at `originLevel` (2 or 3, 0: none) is marked as
+    /// covering a guest large page.
+    private mutating func install(_ leaf: UInt64, at address: UInt64, originLevel: Int) {
         let slot = slots[active]
         var table = slot.root
         var level = slot.topLevel
@@ -307,7 +320,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
                 guard let next = allocate() else { return }
                 entry = next | (slot.paeFormat && level == 3 ? ShadowEntryBits.paePDPTE : ShadowEntryBits.table)
             }
-            if level == 2 && largeOrigin { entry |= ShadowEntryBits.largeOrigin }
+            if level == originLevel { entry |= ShadowEntryBits.largeOrigin }
             entries[index] = entry
             table = entry & ShadowEntryBits.address
             level -= 1
@@ -333,11 +346,11 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
         paeTop ? Int((address >> 30) & 3) : Int((address >> UInt64(12 + 9 * (level - 1))) & 0x1FF)
     }
 
-    /// Frees the page table under `entries[index]` and clears the entry.
-    private mutating func dropTable(_ entries: UnsafeMutablePointer<UInt64>, _ index: Int) {
+    /// Frees the table (at `childLevel`) under `entries[index]` and everything below it, and clears the entry.
+    private mutating func dropTable(_ entries: UnsafeMutablePointer<UInt64>, _ index: Int, childLevel: Int) {
         let child = entries[index] & ShadowEntryBits.address
         entries[index] = 0
-        _ = clear(child, level: 1, count: 512, keepGlobal: false)
+        _ = clear(child, level: childLevel, count: 512, keepGlobal: false)
         push(child)
     }
 

@@ -247,6 +247,21 @@ final class ShadowPageTablesTests: XCTestCase {
         XCTAssertEqual(r.touch(0xA0_3000, .supervisorRead), .stop(.reflect([])))
     }
 
+    func testINVLPGDropsAWhole1GiBGuestPage() {
+        let r = rig(controls4(), { ram in
+            self.setup4(ram)
+            ram.put64(0x87, 0x2000 + 1 * 8)          // PDPT[1]: a 1 GiB page at 0 (VA 0x4000_0000)
+        })
+        XCTAssertEqual(r.touch(0x4000_1000, .supervisorRead), .ok(gpa: 0x1000))
+        XCTAssertEqual(r.touch(0x4060_0000, .supervisorRead), .ok(gpa: 0x60_0000), "another 2 MiB of the same page")
+        r.ram.put64(0, 0x2000 + 1 * 8)
+        r.shadow.invalidatePage(0x4000_0000)
+        XCTAssertEqual(r.leaf(0x4000_1000), 0)
+        XCTAssertEqual(r.leaf(0x4060_0000), 0, "every piece of the 1 GiB page gone")
+        XCTAssertEqual(r.touch(0x4060_0000, .supervisorRead), .stop(.reflect([])))
+        XCTAssertEqual(r.touch(0x40_0000, .supervisorRead), .ok(gpa: 0x10_0000), "the first GiB untouched")
+    }
+
     func testGlobalLeavesSurviveCR3LoadsOthersDoNot() {
         let r = rig(controls32(pge: true), setup32)
         XCTAssertEqual(r.touch(0x40_5000, .supervisorRead), .ok(gpa: 0x10_5000))      // G

@@ -42,6 +42,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         let subleaf = UInt32(truncatingIfNeeded: regs.pointee.rcx)
         CPUIDExit.handle(hw, &regs.pointee)
         if vcpu.pointee.pc.hasAPIC { APICExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf, vcpu: vcpu) }
+        if vcpu.pointee.machine.pointee.shadowPaging != nil { ShadowPagingExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf) }
         return true
     case ExitReason.ioInstruction.rawValue:
         switch IOExit.handle(hw, &regs.pointee, pc: &vcpu.pointee.pc) {

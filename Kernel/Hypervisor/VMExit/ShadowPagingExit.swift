@@ -61,6 +61,17 @@ enum ShadowPagingExit {
         vcpu.pointee.stop = .eptViolation(gpa: gpa, qualification: q, linearAddress: linear, rip: vmreadFast(.guestRIP))
     }
 
+    /// CPUID under shadow paging: no PCID (CR4.PCIDE is refused), no INVPCID (it would not exit),
+    /// no 5-level paging (SDM Vol. 2A CPUID: leaf 1 ECX bit 17, leaf 7 EBX bit 10, ECX bit 16).
+    @inline(__always)
+    static func adjustCPUID(_ regs: UnsafeMutablePointer<GuestRegisters>, leaf: UInt32, subleaf: UInt32) {
+        if leaf == 1 { regs.pointee.rcx &= ~(1 << 17) }
+        if leaf == 7 && subleaf == 0 {
+            regs.pointee.rbx &= ~(1 << 10)
+            regs.pointee.rcx &= ~(1 << 16)
+        }
+    }
+
     /// INVLPG m (the exit qualification is the linear address, SDM Vol. 3C Table 28-1).
     @inline(__always)
     static func invlpg(_ shadow: UnsafeMutablePointer<ShadowPaging>) -> Bool {
