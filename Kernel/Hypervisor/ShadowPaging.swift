@@ -53,7 +53,7 @@ struct ShadowPaging {
     static func create(ram: UInt64, ramBytes: UInt64, guestCR3: UInt64,
                        frames: inout FrameAllocator) -> UnsafeMutablePointer<ShadowPaging>? {
         var tables = ShadowPageTables(memory: KernelShadowMemory(ramHPA: ram, ramBytes: ramBytes),
-                                      rootCapacity: rootCapacity)
+                                      rootCapacity: rootCapacity, poolCapacity: poolFrames)
         for _ in 0..<poolFrames {
             guard let frame = frames.allocate(), tables.donate(frame: frame) else {
                 tables.deallocate()

@@ -32,6 +32,9 @@ import Machine
 //   unrestricted guest needs CR0.PG = 1 (§26.3.1.1).
 // - Guest-physical addresses that are not the VM's RAM are never mapped: the fault comes back as
 //   `outsideRAM` (the engine's EPT-violation path: device pages are emulated, the rest stops the VM).
+// - CR3 loads: each cached root lists the page tables (by their PDE) that got non-global leaves
+//   since its last CR3 load, and a CR3 load clears only those, not every table of the root (a
+//   full scan when the list overflowed or tables were dropped under it).
 // - Memory: a fixed pool of frames donated at VM build (counted in the VM's frames) and a bounded
 //   cache of roots, one per guest CR3. When the pool runs dry the least recently used other root
 //   is evicted, then the active root is emptied; when all root slots are in use the least recently
@@ -53,6 +56,8 @@ enum ShadowEntryBits {
     static let guestGlobal: UInt64 = 1 << 9
     /// Software, in a PDE (PDPTE): the table below holds pieces of a guest 2 MiB or 4 MiB (1 GiB) page.
     static let largeOrigin: UInt64 = 1 << 10
+    /// Software, in a PDE: its page table is in the root's list of tables with non-global leaves.
+    static let listed: UInt64 = 1 << 11
     static let address: UInt64 = 0x000F_FFFF_FFFF_F000
 }
 
@@ -107,6 +112,8 @@ struct ShadowRootSlot {
     var root: UInt64 = 0
     var lastUse: UInt64 = 0
     var pdptes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    /// Entries in the root's list of PDEs whose tables got non-global leaves; -1: overflowed.
+    var listed = 0
 
     /// PAE entries (a 4-entry PDPT root, 3 levels) for every mode but IA-32e paging.
     var paeFormat: Bool { mode != .level4 }
@@ -123,27 +130,41 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
     public private(set) var freeFrames = 0
     private var freeHead: UInt64 = 0
     private let slots: UnsafeMutablePointer<ShadowRootSlot>
+    /// Per root, `listCapacity` PDE locations (PD frame | index) of tables with non-global leaves.
+    private let lists: UnsafeMutablePointer<UInt64>
+    /// Every frame donated, so that dropping every root is a refill of the pool, not a walk.
+    private let pool: UnsafeMutablePointer<UInt64>
+    public let poolCapacity: Int
+    static var listCapacity: Int { 64 }
     private var active = -1
     private var controls: ShadowGuestControls? = nil
     private var clock: UInt64 = 0
 
-    /// A shadow with room for `rootCapacity` cached roots (at least 1) and no frames yet.
-    public init(memory: Memory, rootCapacity: Int) {
+    /// A shadow with room for `rootCapacity` cached roots (at least 1) and `poolCapacity` frames, and no frames yet.
+    public init(memory: Memory, rootCapacity: Int, poolCapacity: Int = 1024) {
         self.memory = memory
+        self.poolCapacity = max(1, poolCapacity)
+        pool = UnsafeMutablePointer<UInt64>.allocate(capacity: self.poolCapacity)
         self.rootCapacity = max(1, rootCapacity)
         slots = UnsafeMutablePointer<ShadowRootSlot>.allocate(capacity: self.rootCapacity)
         slots.initialize(repeating: ShadowRootSlot(), count: self.rootCapacity)
+        lists = UnsafeMutablePointer<UInt64>.allocate(capacity: self.rootCapacity * Self.listCapacity)
     }
 
     /// Frees the slot storage (the frames belong to the VM's frame list).
-    public func deallocate() { slots.deallocate() }
+    public func deallocate() {
+        slots.deallocate()
+        lists.deallocate()
+        pool.deallocate()
+    }
 
-    /// Gives a 4 KiB frame to the pool. Refused (false) at 0 or above 4 GiB: a PAE root must sit
-    /// where a 32-bit CR3 reaches.
+    /// Gives a 4 KiB frame to the pool. Refused (false) at 0 or above 4 GiB (a PAE root must sit
+    /// where a 32-bit CR3 reaches), or past `poolCapacity`.
     @discardableResult
     public mutating func donate(frame: UInt64) -> Bool {
-        guard frame != 0, frame & 0xFFF == 0, frame < 1 << 32 else { return false }
+        guard frame != 0, frame & 0xFFF == 0, frame < 1 << 32, totalFrames < poolCapacity else { return false }
         push(frame)
+        pool[totalFrames] = frame
         totalFrames += 1
         return true
     }
@@ -184,8 +205,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
         for i in 0..<rootCapacity where slots[i].used && slots[i].key == key && slots[i].mode == mode {
             statistics.rootHits += 1
             if mode != .none {
-                let samePDPTEs = slots[i].pdptes == pdptes
-                _ = clear(slots[i].root, level: slots[i].topLevel, count: slots[i].topCount, keepGlobal: samePDPTEs)
+                if slots[i].pdptes == pdptes { dropNonGlobal(i) } else { empty(i) }
                 slots[i].pdptes = pdptes
             }
             slots[i].lastUse = clock
@@ -220,6 +240,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
                 let pdptEntries = memory.entries(ofFrame: pdpt)
                 if pdptEntries[pdpteIndex] & ShadowEntryBits.largeOrigin != 0 {
                     dropTable(pdptEntries, pdpteIndex, childLevel: 2)
+                    slots[i].listed = -1      // a listed PDE may have been in that page directory
                     continue
                 }
             }
@@ -230,7 +251,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
             guard pde & ShadowEntryBits.present != 0 else { continue }
             if pde & ShadowEntryBits.largeOrigin != 0 {
                 dropTable(entries, index, childLevel: 1)
-                // A 32-bit guest's 4 MiB page spans two shadow PDEs.
+                // A 32-bit guest's 4 MiB page spans two shadow PDEs (both in this PD: the list stays right).
                 if slot.mode == .bits32 && entries[index ^ 1] & ShadowEntryBits.largeOrigin != 0 {
                     dropTable(entries, index ^ 1, childLevel: 1)
                 }
@@ -243,8 +264,11 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
     /// Every root dropped: the translation rules changed (or the VM is reset).
     public mutating func flushAll() {
         statistics.fullFlushes += 1
-        for i in 0..<rootCapacity where slots[i].used { evict(i, counted: false) }
+        for i in 0..<rootCapacity { slots[i].used = false }
         active = -1
+        freeHead = 0
+        freeFrames = 0
+        for i in 0..<totalFrames { push(pool[i]) }
     }
 
     // MARK: page faults
@@ -271,7 +295,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
             }
             guard reserve(slot.topLevel - 1, keep: active) else { return .noShadow }
             install(Self.leafEntry(host, leaf, access: access), at: address,
-                    originLevel: leaf.pageShift >= 30 ? 3 : leaf.pageShift > 12 ? 2 : 0)
+                    originLevel: leaf.pageShift >= 30 ? 3 : leaf.pageShift > 12 ? 2 : 0, global: leaf.global)
             statistics.fills += 1
             return .fixed
         }
@@ -308,7 +332,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
     /// Writes `leaf` for `address` in the active root, making the tables on the way (the frames
     /// are reserved by the caller); the entry at `originLevel` (2 or 3, 0: none) is marked as
     /// covering a guest large page.
-    private mutating func install(_ leaf: UInt64, at address: UInt64, originLevel: Int) {
+    private mutating func install(_ leaf: UInt64, at address: UInt64, originLevel: Int, global: Bool) {
         let slot = slots[active]
         var table = slot.root
         var level = slot.topLevel
@@ -321,6 +345,16 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
                 entry = next | (slot.paeFormat && level == 3 ? ShadowEntryBits.paePDPTE : ShadowEntryBits.table)
             }
             if level == originLevel { entry |= ShadowEntryBits.largeOrigin }
+            if level == 2 && !global && entry & ShadowEntryBits.listed == 0 {
+                entry |= ShadowEntryBits.listed
+                let count = slots[active].listed
+                if count >= 0 && count < Self.listCapacity {
+                    lists[active * Self.listCapacity + count] = table | UInt64(index)
+                    slots[active].listed = count + 1
+                } else {
+                    slots[active].listed = -1
+                }
+            }
             entries[index] = entry
             table = entry & ShadowEntryBits.address
             level -= 1
@@ -344,6 +378,37 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
     @inline(__always)
     static func index(_ address: UInt64, level: Int, paeTop: Bool) -> Int {
         paeTop ? Int((address >> 30) & 3) : Int((address >> UInt64(12 + 9 * (level - 1))) & 0x1FF)
+    }
+
+    /// A CR3 load that finds root `i` cached: its non-global leaves go (§4.10.4.1), through its list
+    /// of tables that got any, or by a scan of every table when the list overflowed.
+    private mutating func dropNonGlobal(_ i: Int) {
+        let count = slots[i].listed
+        if count < 0 {
+            _ = clear(slots[i].root, level: slots[i].topLevel, count: slots[i].topCount, keepGlobal: true)
+        } else {
+            for n in 0..<count {
+                let location = lists[i * Self.listCapacity + n]
+                let pd = memory.entries(ofFrame: location & ShadowEntryBits.address)
+                let index = Int(location & 0x1FF)
+                let pde = pd[index]
+                guard pde & ShadowEntryBits.present != 0, pde & ShadowEntryBits.listed != 0 else { continue }
+                let table = pde & ShadowEntryBits.address
+                if clear(table, level: 1, count: 512, keepGlobal: true) {
+                    pd[index] = 0
+                    push(table)
+                } else {
+                    pd[index] = pde & ~ShadowEntryBits.listed
+                }
+            }
+        }
+        slots[i].listed = 0
+    }
+
+    /// Every table of root `i` freed (its root stays).
+    private mutating func empty(_ i: Int) {
+        _ = clear(slots[i].root, level: slots[i].topLevel, count: slots[i].topCount, keepGlobal: false)
+        slots[i].listed = 0
     }
 
     /// Frees the table (at `childLevel`) under `entries[index]` and everything below it, and clears the entry.
@@ -370,6 +435,8 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
                     entries[i] = 0
                     push(child)
                 } else {
+                    // Only global leaves are left below: off the list (the caller resets it).
+                    if level == 2 { entries[i] = entry & ~ShadowEntryBits.listed }
                     empty = false
                 }
             }
@@ -388,8 +455,7 @@ public struct ShadowPageTables<Memory: ShadowFrameMemory> {
                 evict(victim)
             } else if active >= 0 && !emptiedActive {
                 statistics.poolFlushes += 1
-                let slot = slots[active]
-                _ = clear(slot.root, level: slot.topLevel, count: slot.topCount, keepGlobal: false)
+                empty(active)
                 emptiedActive = true
             } else {
                 return false

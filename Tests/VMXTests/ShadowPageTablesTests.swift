@@ -280,6 +280,52 @@ final class ShadowPageTablesTests: XCTestCase {
         XCTAssertNotEqual(r.leaf(0x80_0000), 0)
     }
 
+    func testANonGlobalLeafAddedBesideGlobalOnesGoesAtTheNextCR3LoadToo() {
+        let r = rig(controls32(pge: true), setup32)
+        XCTAssertEqual(r.touch(0x40_5000, .supervisorRead), .ok(gpa: 0x10_5000))      // G, same table
+        XCTAssertEqual(r.touch(0x40_0000, .supervisorRead), .ok(gpa: 0x10_0000))
+        r.activate()
+        XCTAssertEqual(r.leaf(0x40_0000), 0)
+        XCTAssertNotEqual(r.leaf(0x40_5000), 0)
+        XCTAssertEqual(r.touch(0x40_0000, .supervisorRead), .ok(gpa: 0x10_0000))
+        r.ram.put32(0x30_0007, 0x2000)               // remapped; the CR3 load must show it
+        r.activate()
+        XCTAssertEqual(r.leaf(0x40_0000), 0, "the table is listed again after its first clearing")
+        XCTAssertEqual(r.touch(0x40_0000, .supervisorRead), .ok(gpa: 0x30_0000))
+    }
+
+    func testMoreTablesThanTheListHoldsFallBackToAFullScan() {
+        let count = ShadowPageTables<FakeShadowHost>.listCapacity + 8
+        let r = rig(controls4(), { ram in
+            self.setup4(ram)
+            for i in 0..<count { ram.put64(0x4007, 0x3000 + UInt64(i + 8) * 8) }   // PD[8...] → the PT
+        }, pool: count + 16)
+        for i in 0..<count {
+            XCTAssertEqual(r.touch(UInt64(i + 8) << 21, .supervisorRead), .ok(gpa: 0x10_0000))
+        }
+        XCTAssertEqual(r.framesInUse, 4 + count - 1 + 0, "root, PDPT, PD and a table per 2 MiB")
+        r.activate()
+        for i in 0..<count { XCTAssertEqual(r.leaf(UInt64(i + 8) << 21), 0) }
+        XCTAssertEqual(r.framesInUse, 1, "emptied tables back in the pool: only the root")
+        XCTAssertEqual(r.touch(0x40_0000, .userWrite), .ok(gpa: 0x10_0000))
+    }
+
+    func testCR3LoadAfterA1GiBPageWasDroppedLeavesGuestMemoryAlone() {
+        let r = rig(controls4(), { ram in
+            self.setup4(ram)
+            ram.put64(0x87, 0x2000 + 1 * 8)          // PDPT[1]: a 1 GiB page at 0
+        })
+        for i in 0..<4 { XCTAssertEqual(r.touch(0x4000_0000 + UInt64(i) << 21, .supervisorRead), .ok(gpa: UInt64(i) << 21)) }
+        XCTAssertEqual(r.touch(0x40_0000, .supervisorRead), .ok(gpa: 0x10_0000))
+        let before = (0..<1024).map { r.ram.get64(UInt64($0) * 8) }
+        r.shadow.invalidatePage(0x4000_0000)
+        r.activate()
+        XCTAssertEqual((0..<1024).map { r.ram.get64(UInt64($0) * 8) }, before)
+        XCTAssertEqual(r.leaf(0x40_0000), 0)
+        r.shadow.flushAll()
+        XCTAssertEqual(r.framesInUse, 0)
+    }
+
     func testRootCacheHitsAndLeastRecentlyUsedEviction() {
         let r = rig(controls4(), { ram in
             // Three address spaces sharing the PDPT, PD and PT of setup4.
