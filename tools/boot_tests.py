@@ -1323,3 +1323,28 @@ def linux_pvh_shadow_case():
 
 
 CASES += [linux_pvh_shadow_case]
+
+
+# The fork/exec workload of issue 12's measurement (tools/linux-init/forkexec.sh: 200 x /bin/true)
+# by PVH, under EPT and under shadow paging: the VM's instructions beyond the plain PVH boot are
+# the workload's (tools/shadow_bench.py compares the four).
+def linux_pvh_forkexec_case(shadow):
+    c = linux_pvh_case()
+    name = "bochs-guest-linux-pvh-forkexec" + ("-shadow" if shadow else "")
+    if _linux_case_selected(name) and not _linux_case_selected(c["name"]):
+        import subprocess as _subprocess
+        from pathlib import Path as _Path
+        _subprocess.run(["bash", str(_Path(__file__).resolve().parent.parent / "tools/linux-guest.sh")], check=True)
+    path, args = c["modules"][0]
+    c = {**c, "name": name, "modules": [(path, args + " swiftvisor.test=forkexec"), *c["modules"][1:]], "timeout": 1800}
+    expect = list(c["expect"])
+    expect.insert(expect.index(r"^\[linux\] \[\s*\d+\.\d+\] reboot: Power down$"),
+                  r"^\[linux\] PASS forkexec: 200 runs of /bin/true$")
+    c["expect"] = expect
+    if shadow:
+        c = {**shadow_variant(c), "name": name}
+        c["expect"].insert(len(c["expect"]) - 1, r"^\[linux\] shadow paging: [1-9]\d* fills, \d+ #PF reflected, CR3 loads ")
+    return c
+
+
+CASES += [lambda: linux_pvh_forkexec_case(False), lambda: linux_pvh_forkexec_case(True)]
