@@ -1348,3 +1348,21 @@ def linux_pvh_forkexec_case(shadow):
 
 
 CASES += [lambda: linux_pvh_forkexec_case(False), lambda: linux_pvh_forkexec_case(True)]
+
+
+# Start modes under shadow paging: real mode is refused with the reason (no unrestricted guest
+# without EPT, no virtual-8086 emulation); protected mode with paging off runs on the identity
+# shadow (the processor pages, the guest reads CR0.PG = 0); long mode and the FPU guest as usual.
+CASES += [
+    bochs("bochs-guests-modes-shadow",
+          modules=[g("realmode", "mode=real paging=shadow expect=error"), g("protected", "mode=protected paging=shadow"),
+                   g("fpu", "paging=shadow"), g("hello", "paging=shadow")],
+          expect=[r"^\[realmode\] could not be created: a real-mode guest cannot run under shadow paging "
+                  r"\(it needs unrestricted guest, which needs EPT\)$",
+                  r"^\[protected\] flat binary loaded: 32-bit protected mode",
+                  r"^\[protected\] PASS 2 CR0.PG is 0$",
+                  r"^\[protected\] shadow paging: [1-9]\d* fills, 0 #PF reflected, CR3 loads 0 cached \+ 1 new roots",
+                  *as_expected("protected"),
+                  r"^\[fpu\] PASS 2 xmm0-xmm15 unchanged across 150 exits$", *as_expected("fpu"),
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello")]),
+]

@@ -93,6 +93,10 @@ enum VMBuilder {
         let shadowPaging = spec.shadowPaging
             ?? (caps.procBased2Capability.mayBeOne & SecondaryProcessorBasedControls.enableEPT.rawValue == 0)
         if shadowPaging && vcpuCount > 1 { throw .load("shadow paging runs VMs of one vCPU, not \(vcpuCount)") }
+        if shadowPaging && start.mode == .real {
+            // Real mode needs unrestricted guest, which needs EPT; virtual-8086 mode is not emulated.
+            throw .load("a real-mode guest cannot run under shadow paging (it needs unrestricted guest, which needs EPT)")
+        }
         let controls: VMControls, apControls: VMControls
         do {
             // APIC virtualization maps the APIC page through EPT: not under shadow paging (the APIC is trapped).
