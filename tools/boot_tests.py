@@ -1366,3 +1366,17 @@ CASES += [
                   r"^\[fpu\] PASS 2 xmm0-xmm15 unchanged across 150 exits$", *as_expected("fpu"),
                   r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello")]),
 ]
+
+
+# On Bochs core2_penryn_t9600 (VT-x without EPT, VPID, unrestricted guest, VMX-preemption timer or
+# the EFER controls): shadow paging is chosen by itself, EFER goes through the MSR areas, and the
+# paging-stress guest prints the same PASS lines as under EPT.
+CASES += [
+    bochs("bochs-pagingstress-penryn", model="core2_penryn_t9600",
+          modules=[g("pagingstress", "mem=16"), g("hello")],
+          expect=[*pagingstress_expect()[:-2],
+                  r"^\[pagingstress\] shadow paging: [1-9]\d* fills, [1-9]\d* #PF reflected, "
+                  r"CR3 loads [1-9]\d* cached \+ [1-9]\d* new roots",
+                  *pagingstress_expect()[-2:],
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello")]),
+]

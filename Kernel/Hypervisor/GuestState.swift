@@ -32,8 +32,11 @@ enum GuestState {
         try vmcs.write(.guestCR4, caps.cr4.adjust(state.cr4.rawValue))
         try vmcs.write(.cr4ReadShadow, state.cr4.rawValue)
         try vmcs.write(.cr4GuestHostMask, cr4Mask(caps))
-        try vmcs.write(.guestIA32EFER, state.efer.rawValue)
-        try vmcs.write(.guestIA32PAT, 0x0007_0406_0007_0406)     // the power-up PAT
+        // Without the EFER/PAT controls the VMCS has no such fields (EFERSwitch; the PAT is virtual).
+        if !EFERSwitch.viaMSRAreas { try vmcs.write(.guestIA32EFER, state.efer.rawValue) }
+        if caps.entryCapability.mayBeOne & VMEntryControls.loadPAT.rawValue != 0 {
+            try vmcs.write(.guestIA32PAT, 0x0007_0406_0007_0406)     // the power-up PAT
+        }
         try vmcs.write(.guestDR7, 0x400)
         try vmcs.write(.guestIA32DebugCtl, 0)
 

@@ -6,8 +6,14 @@ import VMX
 /// of the current VMCS, CPUID, XSETBV behind its fault fixup, INVVPID, RDTSC. A value with no
 /// state: the handlers are specialized for it, so every call below is inlined into the exit path.
 struct HardwareVMCS: VMXHardware {
-    @inline(__always) func read(_ field: VMCSField) -> UInt64 { vmreadFast(field) }
-    @inline(__always) func write(_ field: VMCSField, _ value: UInt64) { vmwriteFast(field, value) }
+    @inline(__always) func read(_ field: VMCSField) -> UInt64 {
+        if field == .guestIA32EFER && EFERSwitch.viaMSRAreas { return EFERSwitch.guestValue.pointee }
+        return vmreadFast(field)
+    }
+    @inline(__always) func write(_ field: VMCSField, _ value: UInt64) {
+        if field == .guestIA32EFER && EFERSwitch.viaMSRAreas { EFERSwitch.guestValue.pointee = value; return }
+        vmwriteFast(field, value)
+    }
     @inline(__always) func hostCPUID(_ leaf: UInt32, _ subleaf: UInt32) -> CPUIDResult {
         let r = cpuid(leaf, subleaf)
         return CPUIDResult(eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx)

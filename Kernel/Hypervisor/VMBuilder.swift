@@ -106,6 +106,7 @@ enum VMBuilder {
             apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true, apicVirtualization: apicv)
                 : controls
         } catch { throw .vmx(error) }
+        EFERSwitch.viaMSRAreas = !controls.exit.contains(.loadEFER)
         try reached(.controls, spec)
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
@@ -194,6 +195,8 @@ enum VMBuilder {
                 run: isBSP ? .running : .waitingForStartup, memory: memory))
             vcpus[index].cpu.msrs.vmcsSwitchesPAT = vcpuControls.switchesPAT
             vcpusBuilt += 1
+            let eferFrame = EFERSwitch.viaMSRAreas ? frames.allocate() : 0
+            guard let eferFrame else { throw .outOfMemory("the EFER MSR areas") }
             do throws(VMXError) {
                 try vcpuControls.write(vmcs)
                 try vmcs.write(.ioBitmapA, ioA)
@@ -218,6 +221,7 @@ enum VMBuilder {
                     else if caps.eptVPID.invvpid && caps.eptVPID.invvpidAllContext { try VMXInstruction.invvpidAllContexts() }
                 }
                 try HostState.write(vmcs, exitControls: vcpuControls.exit)
+                if EFERSwitch.viaMSRAreas { try EFERSwitch.install(vmcs, frame: eferFrame, efer: vcpuStart.efer.rawValue) }
                 try GuestState.write(vcpuStart, to: vmcs, caps: caps, unrestrictedGuest: vcpuControls.unrestrictedGuest)
             } catch {
                 throw .vmx(error)

@@ -65,11 +65,12 @@ struct VMControls {
             // Return to 64-bit mode; swap EFER and PAT; take host interrupts' vectors on exit.
             // DR7 and IA32_DEBUGCTL are switched by the VMCS (save/load debug controls); the
             // guest's PERF_GLOBAL_CTRL is 0 on entry where the CPU can load it.
+            // Without the EFER controls (Core 2) EFER goes through the MSR areas (EFERSwitch).
             let exit = try caps.exitCapability.adjust(
-                required: [.hostAddressSpaceSize, .saveEFER, .loadEFER, .acknowledgeInterruptOnExit,
-                           .saveDebugControls] as VMExitControls,
-                optional: [.savePAT, .loadPAT, .saveVMXPreemptionTimer, .loadPerfGlobalCtrl])
-            var entryRequested: VMEntryControls = [.loadEFER, .loadDebugControls]
+                required: [.hostAddressSpaceSize, .acknowledgeInterruptOnExit, .saveDebugControls] as VMExitControls,
+                optional: [.saveEFER, .loadEFER, .savePAT, .loadPAT, .saveVMXPreemptionTimer, .loadPerfGlobalCtrl])
+            var entryRequested: VMEntryControls = [.loadDebugControls]
+            if exit.contains([.saveEFER, .loadEFER]) { entryRequested.insert(.loadEFER) }
             if mode == .long { entryRequested.insert(.ia32eModeGuest) }
             let entry = try caps.entryCapability.adjust(required: entryRequested, optional: [.loadPAT, .loadPerfGlobalCtrl])
             return VMControls(pinBased: pin, procBased: proc, procBased2: proc2, exit: exit, entry: entry)
