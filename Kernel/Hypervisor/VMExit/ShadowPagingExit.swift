@@ -127,13 +127,11 @@ enum ShadowPagingExit {
         return activated(vcpu, shadow, previousCR3: nil)
     }
 
-    /// RDMSR/WRMSR of IA32_EFER under shadow paging (they exit: ShadowPaging.swift). A write checks
-    /// what WRMSR checks (SDM Vol. 4 Table 2-2, Vol. 3A §9.8.5): only SCE, LME and NXE (NX where
-    /// CPUID has it) may be set, LMA is read-only, and LME may not change while paging is on.
+    /// RDMSR/WRMSR of IA32_EFER under shadow paging (they exit: ShadowPaging.swift); a write is
+    /// checked as WRMSR would check it (GuestEFERWrite).
     static func efer(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
                      _ shadow: UnsafeMutablePointer<ShadowPaging>, write: Bool) -> Bool {
         let hw = HardwareVMCS()
-        let lma = EFER.lma.rawValue, lme = EFER.lme.rawValue
         if !write {
             let value = shadow.pointee.guestEFER
             regs.pointee.rax = value & 0xFFFF_FFFF
@@ -142,16 +140,15 @@ enum ShadowPagingExit {
             return true
         }
         let value = (regs.pointee.rdx << 32) | (regs.pointee.rax & 0xFFFF_FFFF)
-        var writable = EFER.sce.rawValue | lme
-        if hw.hostCPUID(0x8000_0001, 0).edx & (1 << 20) != 0 { writable |= EFER.nxe.rawValue }
-        let old = shadow.pointee.guestEFER
         let pagingOn = VMX.GuestControlState.cr0(hw) & CR0.pg.rawValue != 0
-        if value & ~(writable | lma) != 0 || (pagingOn && (value ^ old) & lme != 0) {
+        let nx = hw.hostCPUID(0x8000_0001, 0).edx & (1 << 20) != 0
+        guard let efer = GuestEFERWrite.apply(value, to: shadow.pointee.guestEFER, pagingOn: pagingOn,
+                                              noExecuteSupported: nx) else {
             Guest.injectGeneralProtection()
             return true
         }
         let before = shadow.pointee.controls(hw)
-        shadow.pointee.guestEFER = (value & ~lma) | (old & lma)
+        shadow.pointee.guestEFER = efer
         shadow.pointee.writeEFER(hw)
         Guest.skipInstruction()
         if shadow.pointee.controls(hw).sameTranslationRules(as: before) { return true }
