@@ -4,7 +4,7 @@ import Machine
 //   NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB|host|host:pN|host:START+COUNT] [expect=...]
 //        [acpi=on|off] [apic=on|off] [apicv=on|off] [vcpus=N] [break=...] [baseline=yes] [-- KERNEL COMMAND LINE]
 //   +initrd NAME        this module is guest NAME's initrd (Linux)
-//   +disk NAME          this module is guest NAME's ATA disk (read/write, in place)
+//   +disk NAME [readonly]  this module is guest NAME's disk (in place): virtio-blk with pci=on, else ATA
 //   +module NAME ...    this module is a Multiboot module of guest NAME (its string follows)
 
 struct GuestSpec {
@@ -41,6 +41,13 @@ struct GuestSpec {
     var apicVirtualization = true
     /// Memory virtualization (`paging=shadow|ept`, issue 12): nil picks EPT where the CPU has it.
     var shadowPaging: Bool? = nil
+    /// PCI bus 0 with virtio devices (`pci=on`, implied by `net=on`): the disk is virtio-blk
+    /// (`+disk NAME [readonly]`, `disk=MiB`) instead of ATA (VMPCI.swift).
+    var pci = false
+    /// A virtio-net device on the hypervisor's virtual switch (`net=on`).
+    var net = false
+    /// The disk is read-only (`+disk NAME readonly`; virtio-blk's VIRTIO_BLK_F_RO).
+    var diskReadOnly = false
 
     enum ParseError: Error {
         case empty, badValue(Substring), unknownArgument(Substring), noSuchGuest(Substring), hostDisk(HostDiskRegionError)
@@ -49,7 +56,7 @@ struct GuestSpec {
             case .empty: return "empty module line"
             case .badValue(let word): return "bad module argument '\(word)' (NAME [mode=long|protected|real] [mem=MiB] [budget=M] [disk=MiB] [expect=...] [-- cmdline])"
             case .unknownArgument(let word):
-                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= apicv= vcpus= paging=, then -- cmdline)"
+                return "unknown module argument '\(word)' (known: mode= mem= budget= disk= expect= break= baseline= input= acpi= apic= apicv= vcpus= paging= pci= net=, then -- cmdline)"
             case .noSuchGuest(let name): return "an attachment names guest '\(name)', which no earlier module defines"
             case .hostDisk(let error): return error.description
             }
@@ -83,6 +90,8 @@ struct GuestSpec {
             case "input": guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r
             case "acpi": guard value == "on" || value == "off" else { throw .badValue(word) }; acpi = value == "on"
             case "apic": guard value == "on" || value == "off" else { throw .badValue(word) }; apic = value == "on"
+            case "pci": guard value == "on" || value == "off" else { throw .badValue(word) }; pci = value == "on"
+            case "net": guard value == "on" || value == "off" else { throw .badValue(word) }; net = value == "on"
             case "apicv":
                 guard value == "on" || value == "off" else { throw .badValue(word) }
                 apicVirtualization = value == "on"
@@ -94,6 +103,7 @@ struct GuestSpec {
             }
         }
         if vcpus > 1 { apic = true }
+        if net { pci = true }
     }
 
     /// Turns the boot modules into guests, attaching +initrd/+disk/+module lines to theirs.
@@ -109,7 +119,12 @@ struct GuestSpec {
                 }
                 switch first {
                 case "+initrd": guests[index].initrd = UnsafeRawBufferPointer(bytes)
-                case "+disk": guests[index].disk = bytes
+                case "+disk":
+                    guests[index].disk = bytes
+                    for option in words.dropFirst(2) {
+                        if option == "readonly" { guests[index].diskReadOnly = true }
+                        else { errors.append("unknown +disk option '\(option)' (readonly)") }
+                    }
                 case "+module":
                     guests[index].modules.append(MultibootLoader.Module(image: UnsafeRawBufferPointer(bytes),
                                                                         string: words.dropFirst(2).joined(separator: " ")))

@@ -242,8 +242,10 @@ enum VMBuilder {
                                            clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
                                            wallClock: HostTime.now(), ramBytes: ramBytes))
         pcInitialized = true
-        if let host = spec.hostDiskStorage { pcStorage.pointee.ata = ATAChannel(storage: .host(host)) }
-        else if let disk { pcStorage.pointee.ata = ATAChannel(storage: .memory(ATABlockStorage(disk))) }
+        if !spec.pci {      // with pci=on the disk is virtio-blk (VMPCI.swift)
+            if let host = spec.hostDiskStorage { pcStorage.pointee.ata = ATAChannel(storage: .host(host)) }
+            else if let disk { pcStorage.pointee.ata = ATAChannel(storage: .memory(ATABlockStorage(disk))) }
+        }
         if spec.apic {
             pcStorage.pointee.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
                                          physicalAddressBits: GuestControlState.maxPhysicalAddressBits, vcpus: vcpuCount)
@@ -252,6 +254,7 @@ enum VMBuilder {
                 for i in 0..<vcpuCount { pcStorage.pointee.lapics[i].mirror(into: vcpus[i].virtualAPICPage.unsafelyUnwrapped) }
             }
         }
+        if spec.pci { pcStorage.pointee.attachPCI(VMPCI.build(spec, memory: memory, disk: disk)) }    // virtio (VMPCI.swift)
 
         // Nothing below fails: the frames taken become the VM's.
         let owned = frames.endOwnership()
@@ -309,6 +312,7 @@ enum VMBuilder {
         vm.pointee.stats.release()
         vm.pointee.vcpus.deinitialize(count: vm.pointee.vcpuCount)
         vm.pointee.vcpus.deallocate()
+        VMPCI.destroy(vm.pointee.pc.pci)
         vm.pointee.pcStorage.deinitialize(count: 1)
         vm.pointee.pcStorage.deallocate()
         vm.deinitialize(count: 1)

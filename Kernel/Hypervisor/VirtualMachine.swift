@@ -70,6 +70,7 @@ struct VirtualMachine {
             + "from its first entry to its stop")
         stats.printTable(prefix: prefix)
         if let shadowPaging { shadowPaging.pointee.printReport(prefix: prefix) }
+        VMPCI.printReport(pc.pci, prefix: prefix)
         let unhandled = pc.bus.unhandled
         if !unhandled.isEmpty {
             var line = "\(prefix)unhandled ports (read as all ones, writes ignored):"

@@ -45,6 +45,9 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     /// `ioapic` and the local APICs are there (a stored Bool: testing the optional on the exit path
     /// copies the whole I/O APIC structure, about 20 instructions a exit on a VM without one).
     public private(set) var hasAPIC = false
+    /// The PCI bus with the virtio devices (VirtualPCPCI.swift), owned by the engine; `hasPCI` says it is there.
+    public internal(set) var pci: UnsafeMutablePointer<VirtioPCIPlatform<DiskStorage>>? = nil
+    public internal(set) var hasPCI = false
 
     /// Turns on the APIC interrupt model with `vcpus` local APICs (IDs 0..<vcpus; 0 is the BSP,
     /// in virtual-wire mode as firmware leaves it).
@@ -210,7 +213,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
         case ACPIPowerManagement.resetRegister:
             value = 0
         default:
-            value = bus.portIn(port: port, size: size)
+            if let config = pciPortIn(port: port, size: size) { value = config }
+            else { value = bus.portIn(port: port, size: size) }
         }
         return value & UInt32(truncatingIfNeeded: IOAccess.mask(size: size))
     }
@@ -261,7 +265,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
         case ACPIPowerManagement.resetRegister:
             acpi.writeReset(UInt8(truncatingIfNeeded: data))
         default:
-            bus.portOut(port: port, size: size, value: value)
+            if !pciPortOut(port: port, size: size, value: value) { bus.portOut(port: port, size: size, value: value) }
         }
     }
 
@@ -287,6 +291,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
 
     /// Whether an emulated device decodes the guest-physical address `gpa` (outside RAM).
     public func hasMMIODevice(at gpa: UInt64, vcpu: Int = 0) -> Bool {
+        if pciDecodes(gpa: gpa) { return true }
         guard hasAPIC else { return false }
         if gpa >= IOAPIC.defaultBase && gpa - IOAPIC.defaultBase < IOAPIC.mmioSize { return true }
         return isLocalAPICPage(gpa, vcpu: vcpu)
@@ -301,6 +306,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     /// A read of the emulated MMIO space at `gpa` (outside RAM), or nil when no device is there.
     /// Device registers are 32 bits wide: a narrower read takes the low bytes, a wider one two halves.
     public mutating func mmioRead(gpa: UInt64, size: Int, tsc: UInt64, vcpu: Int = 0) -> UInt64? {
+        if let value = pciMMIORead(gpa: gpa, size: size) { return value }
         if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             let offset = gpa - IOAPIC.defaultBase
             var value = UInt64(io.readMMIO(offset: offset, size: size))
@@ -316,6 +322,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
 
     /// A write of the emulated MMIO space at `gpa`; false when no device is there.
     public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64, tsc: UInt64, vcpu: Int = 0) -> Bool {
+        if pciMMIOWrite(gpa: gpa, size: size, value: value) { return true }
         if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             io.writeMMIO(offset: gpa - IOAPIC.defaultBase, size: size, value: UInt32(truncatingIfNeeded: value))
             ioapic = io
@@ -452,7 +459,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
         refreshInterruptPending()
     }
 
-    private mutating func setIOAPICPin(irq: UInt8, high: Bool) {
+    mutating func setIOAPICPin(irq: UInt8, high: Bool) {
         guard let pin = IOAPIC.pin(forISAIRQ: Int(irq)) else { return }
         if let message = ioapic!.setLevel(pin: pin, high: high) { deliver(message) }
         drainIOAPIC()

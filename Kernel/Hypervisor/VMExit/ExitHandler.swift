@@ -102,7 +102,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
     case ExitReason.eptViolation.rawValue:
         // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
         let gpa = vmreadFast(.guestPhysicalAddress)
-        if vcpu.pointee.pc.hasAPIC && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
+        if (vcpu.pointee.pc.hasAPIC || vcpu.pointee.pc.hasPCI) && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
             guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else { return true }
             vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
             return false

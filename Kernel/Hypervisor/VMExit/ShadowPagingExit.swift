@@ -31,7 +31,7 @@ enum ShadowPagingExit {
                          errorCode: guestCode.rawValue)
             return true
         case .outsideRAM(let gpa):
-            if vcpu.pointee.pc.hasAPIC && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
+            if (vcpu.pointee.pc.hasAPIC || vcpu.pointee.pc.hasPCI) && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
                 // MMIOExit fetches the instruction through the guest's own tables: show it the guest's CR3.
                 vmwriteFast(.guestCR3, shadow.pointee.guestCR3)
                 let failure = MMIOExit.handle(vcpu, regs, gpa: gpa)

@@ -31,6 +31,40 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
             self.net = VirtioPCIDevice(model: net, memory: memory)
             bus.attach(VirtioPCIDevice<VirtioNet>.configSpace(), device: Self.netSlot)
         }
+        assignResources()
+    }
+
+    /// Builds a platform straight into `pointer` (uninitialized memory), one piece per
+    /// non-inlined step so that their stack frames do not add up: the initializer above,
+    /// returned by value, takes ~37 KiB of stack. For the engine, which keeps the platform
+    /// beside the VM.
+    public static func initialize(at pointer: UnsafeMutablePointer<Self>, memory: GuestMemory,
+                                  disk: Storage?, readOnly: Bool, mac: InlineArray<6, UInt8>?) {
+        initializeBus(at: pointer, memory: memory)
+        if let disk { attachBlock(at: pointer, memory: memory, disk: disk, readOnly: readOnly) }
+        if let mac { attachNet(at: pointer, memory: memory, mac: mac) }
+        pointer.pointee.assignResources()
+    }
+
+    @inline(never)
+    static func initializeBus(at pointer: UnsafeMutablePointer<Self>, memory: GuestMemory) {
+        pointer.initialize(to: Self(memory: memory, disk: nil, net: nil))
+    }
+
+    @inline(never)
+    static func attachBlock(at pointer: UnsafeMutablePointer<Self>, memory: GuestMemory, disk: Storage, readOnly: Bool) {
+        pointer.pointee.block = VirtioPCIDevice(model: VirtioBlock(storage: disk, readOnly: readOnly), memory: memory)
+        pointer.pointee.bus.attach(VirtioPCIDevice<VirtioBlock<Storage>>.configSpace(), device: Self.blockSlot)
+    }
+
+    @inline(never)
+    static func attachNet(at pointer: UnsafeMutablePointer<Self>, memory: GuestMemory, mac: InlineArray<6, UInt8>) {
+        pointer.pointee.net = VirtioPCIDevice(model: VirtioNet(mac: mac), memory: memory)
+        pointer.pointee.bus.attach(VirtioPCIDevice<VirtioNet>.configSpace(), device: Self.netSlot)
+    }
+
+    /// Places the BARs and interrupt lines as firmware would.
+    mutating func assignResources() {
         bus.assignResources(memoryBase: Self.memoryWindowBase, memoryLimit: Self.memoryWindowLimit,
                             ioBase: Self.ioWindowBase, ioLimit: Self.ioWindowLimit,
                             irq: { $0 == Self.blockSlot ? Self.blockIRQ : Self.netIRQ })

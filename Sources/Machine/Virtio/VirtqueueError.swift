@@ -25,3 +25,22 @@ public enum VirtqueueError: Error, Equatable {
     /// The request itself is malformed for the device (e.g. a virtio-blk request with no status byte).
     case malformedRequest
 }
+
+extension VirtqueueError {
+    /// The case name, for reports.
+    public var name: String {
+        switch self {
+        case .invalidQueueSize: return "invalidQueueSize"
+        case .ringOutsideRAM: return "ringOutsideRAM"
+        case .availableIndexOutOfRange: return "availableIndexOutOfRange"
+        case .descriptorIndexOutOfRange: return "descriptorIndexOutOfRange"
+        case .bufferOutsideRAM: return "bufferOutsideRAM"
+        case .chainTooLong: return "chainTooLong"
+        case .indirectNotAllowed: return "indirectNotAllowed"
+        case .indirectTableLength: return "indirectTableLength"
+        case .nestedIndirect: return "nestedIndirect"
+        case .readableAfterWritable: return "readableAfterWritable"
+        case .malformedRequest: return "malformedRequest"
+        }
+    }
+}
