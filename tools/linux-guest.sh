@@ -101,9 +101,61 @@ echo o > /proc/sysrq-trigger 2>/dev/null
 halt -f
 while :; do sleep 3600; done
 '
-# Rebuild when the script, busybox or this file changed (a stamp holds their digest).
+# The modules the initramfs carries (their dependencies join them): virtio over PCI, the
+# block and network drivers, ext4 (which also mounts ext2) and the crc32c its metadata
+# checksums need (loaded by name at mount time, so listed here).
+wanted_modules=(virtio_pci virtio_blk virtio_net crc32c_generic ext4)
+kernel_release=${kernel##*/vmlinuz-}
+moddir=/lib/modules/$kernel_release
+
+# The module files, dependencies first, one path (relative to $moddir) a line.
+module_order() {
+    python3 - "$moddir/modules.dep" "${wanted_modules[@]}" <<'PY'
+import sys
+deps = {}
+for line in open(sys.argv[1]):
+    target, _, rest = line.partition(":")
+    deps[target.strip()] = rest.split()
+by_name = {path.rsplit("/", 1)[1].split(".ko")[0].replace("-", "_"): path for path in deps}
+order, seen = [], set()
+def visit(path):
+    if path in seen:
+        return
+    seen.add(path)
+    for dep in reversed(deps[path]):     # modules.dep lists the deepest dependency last
+        visit(dep)
+    order.append(path)
+for name in sys.argv[2:]:
+    if name not in by_name:
+        sys.exit(f"linux-guest.sh: module {name} is not in {sys.argv[1]}")
+    visit(by_name[name])
+print("\n".join(order))
+PY
+}
+
+copy_modules() {
+    local dest=$1 path name
+    mkdir -p "$dest"
+    if [[ ! -f "$moddir/modules.dep" ]]; then
+        echo "linux-guest.sh: no $moddir/modules.dep: the initramfs has no modules (virtio scenarios will fail)" >&2
+        : > "$dest/order"
+        return
+    fi
+    : > "$dest/order"
+    while read -r path; do
+        name=${path##*/}
+        case "$name" in
+        *.ko.xz) xz -dc "$moddir/$path" > "$dest/${name%.xz}"; name=${name%.xz} ;;
+        *.ko.zst) zstd -qdc "$moddir/$path" > "$dest/${name%.zst}"; name=${name%.zst} ;;
+        *) cp "$moddir/$path" "$dest/$name" ;;
+        esac
+        echo "${name%.ko}" >> "$dest/order"
+    done < <(module_order)
+}
+
+# Rebuild when the script, busybox, the modules or this file changed (a stamp holds their digest).
 scenarios=("$here"/tools/linux-init/*.sh)
-stamp=$( { printf '%s' "$init_script"; cat "$busybox" "$0" "${scenarios[@]}"; } | sha256sum | cut -d' ' -f1)
+stamp=$( { printf '%s' "$init_script"; cat "$busybox" "$0" "${scenarios[@]}"; module_order 2>/dev/null; } | sha256sum | cut -d' ' -f1)
 if [[ -f "$out/initramfs.cpio.gz" && "$(cat "$out/initramfs.stamp" 2>/dev/null)" == "$stamp" ]]; then
     exit 0
 fi
@@ -117,6 +169,10 @@ for applet in $("$busybox" --list); do
     [[ -e "$stage/bin/$applet" ]] || ln -s busybox "$stage/bin/$applet"
 done
 cp "${scenarios[@]}" "$stage/tests/"
+# Kernel modules for the virtio scenarios (issue 11): Debian builds virtio, virtio-pci,
+# virtio-blk, virtio-net and ext4 as modules. /modules/NAME.ko (uncompressed: busybox insmod
+# reads plain ELF) and /modules/order, dependencies first (modules.dep), for `insmod` in order.
+copy_modules "$stage/modules"
 printf '%s' "$init_script" > "$stage/init"
 chmod 755 "$stage/init"
 # The kernel opens /dev/console for /init before anything is mounted: without the node in the

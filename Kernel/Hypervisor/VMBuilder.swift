@@ -76,6 +76,7 @@ enum VMBuilder {
         // ACPI tables in the BIOS area (a kernel image loaded over them wins).
         if spec.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: vcpuCount, apic: spec.apic) {
             ACPITables.write(into: memory, vcpus: vcpuCount, apic: spec.apic)
+            if spec.pci { ACPITables.writePCIRootBridge(into: memory) }    // \_SB.PCI0 (issue 11)
         }
 
         // The loader the image asks for; it refuses malformed images with a reason.
