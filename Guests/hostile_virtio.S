@@ -1,0 +1,336 @@
+/* hostile_virtio: malformed virtqueues against the virtio-blk device (issue 11), beside a victim
+ * VM (victim.S). Module options: pci=on disk=1 mem=4 budget=40 expect=time-budget.
+ * It finds the disk on PCI bus 0 by configuration mechanism #1 (0xCF8/0xCFC), brings it up
+ * (VERSION_1 and INDIRECT_DESC, one queue of 16), checks that a well-formed read completes, then
+ * feeds it one malformed ring at a time; after each the device must show DEVICE_NEEDS_RESET
+ * (status bit 6) and a configuration-change interrupt (ISR bit 1), write nothing to the used ring,
+ * and work again after a reset:
+ *   PASS 1  virtio-blk found at 00:01.0 with BAR 0 at 0xE0000000
+ *   PASS 2  FEATURES_OK accepted
+ *   PASS 3  a well-formed read of sector 0 completes with status OK
+ *   PASS 4  descriptor address past RAM: NEEDS_RESET
+ *   PASS 5  a loop in the chain (0 -> 1 -> 0): NEEDS_RESET
+ *   PASS 6  a buffer length running past RAM: NEEDS_RESET
+ *   PASS 7  a head index past the queue size: NEEDS_RESET
+ *   PASS 8  avail.idx 1000 ahead: NEEDS_RESET
+ *   PASS 9  an indirect table of 17 bytes: NEEDS_RESET
+ *   PASS 10 a descriptor table outside RAM: NEEDS_RESET at DRIVER_OK
+ *   PASS 11 a readable buffer after a writable one: NEEDS_RESET
+ *   PASS 12 the used ring was never written for a malformed chain
+ *   PASS 13 after the resets, a well-formed read still completes
+ * Then, until its time budget ends, a seeded random stream of descriptor tables, ring indices and
+ * kicks, resetting the device whenever it asks for it. The hypervisor must stay up, the victim
+ * keep its view, and the hostile's report count the malformed rings.
+ */
+#include "guest.inc"
+#include "idt64.inc"
+
+.equ RAM_END,    0x400000        /* mem=4 */
+.equ DESC,       0x100000        /* 16 descriptors of 16 bytes */
+.equ AVAIL,      0x101000        /* flags, idx, ring[16], used_event */
+.equ USED,       0x102000        /* flags, idx, ring[16] of 8 bytes, avail_event */
+.equ HEADER,     0x103000        /* struct virtio_blk_req header: type, reserved, sector */
+.equ DATA,       0x104000
+.equ STATUS,     0x105000
+.equ INDIRECT,   0x106000
+.equ QSIZE,      16
+
+/* Common configuration (virtio 1.2 §4.1.4.3) and the other structures in BAR 0 (VirtioPCILayout). */
+.equ DRIVER_FEATURE_SELECT, 0x08
+.equ DRIVER_FEATURE,        0x0C
+.equ DEVICE_STATUS,         0x14
+.equ QUEUE_SELECT,          0x16
+.equ QUEUE_SIZE,            0x18
+.equ QUEUE_ENABLE,          0x1C
+.equ QUEUE_DESC,            0x20
+.equ QUEUE_DRIVER,          0x28
+.equ QUEUE_DEVICE,          0x30
+.equ ISR,                   0x1000
+.equ NOTIFY,                0x3000
+.equ NEEDS_RESET,           0x40
+
+	.section .text.start, "ax"
+	.globl _start
+_start:
+	call idt_install
+	PRINT "hostile: malformed virtqueues against virtio-blk, interrupts off\n"
+	cli
+	xor %r14, %r14
+
+	/* 00:01.0: vendor 0x1AF4, device 0x1042; BAR 0. */
+	mov $0x80000800, %eax
+	call config_read
+	mov %eax, %r8d
+	mov $0x80000810, %eax
+	call config_read
+	and $0xFFFFFFF0, %eax
+	mov %eax, %ebx                             /* RBX = BAR 0 for the rest of the run */
+	xor %ecx, %ecx
+	cmp $0x10421AF4, %r8d
+	setne %cl
+	cmp $0xE0000000, %ebx
+	setne %dl
+	or %dl, %cl
+	TEST 1, %rcx, "virtio-blk found at 00:01.0 with BAR 0 at 0xE0000000"
+
+	call device_init
+	movzbl DEVICE_STATUS(%rbx), %eax
+	cmp $0x0F, %eax
+	TEST_IF e, 2, "FEATURES_OK accepted"
+
+	call good_read
+	TEST 3, %rax, "a well-formed read of sector 0 completes with status OK"
+
+	/* 4: a descriptor address past RAM. */
+	call device_init
+	call good_chain
+	movabs $0x100000000, %rax
+	mov %rax, DESC+16                          /* the data buffer at 4 GiB */
+	call submit_expect_reset
+	TEST 4, %rax, "descriptor address past RAM: NEEDS_RESET"
+
+	/* 5: a loop: descriptor 1's next is 0, and it has NEXT. */
+	call device_init
+	call good_chain
+	movw $3, DESC+16+12                        /* NEXT | WRITE */
+	movw $0, DESC+16+14
+	call submit_expect_reset
+	TEST 5, %rax, "a loop in the chain (0 -> 1 -> 0): NEEDS_RESET"
+
+	/* 6: a buffer whose length runs past the end of RAM. */
+	call device_init
+	call good_chain
+	movq $(RAM_END - 256), DESC+16
+	movl $0x10000, DESC+16+8
+	call submit_expect_reset
+	TEST 6, %rax, "a buffer length running past RAM: NEEDS_RESET"
+
+	/* 7: a head index past the queue size. */
+	call device_init
+	call good_chain
+	mov $200, %eax
+	call submit_head_expect_reset
+	TEST 7, %rax, "a head index past the queue size: NEEDS_RESET"
+
+	/* 8: avail.idx far ahead of the device. */
+	call device_init
+	call good_chain
+	movw $1000, AVAIL+2
+	call kick_expect_reset
+	TEST 8, %rax, "avail.idx 1000 ahead: NEEDS_RESET"
+
+	/* 9: an INDIRECT descriptor whose table length is not a multiple of 16. */
+	call device_init
+	movq $INDIRECT, DESC
+	movl $17, DESC+8
+	movw $4, DESC+12                           /* VIRTQ_DESC_F_INDIRECT */
+	call submit_expect_reset
+	TEST 9, %rax, "an indirect table of 17 bytes: NEEDS_RESET"
+
+	/* 10: the descriptor table outside RAM, found when the queue is enabled. */
+	movb $0, DEVICE_STATUS(%rbx)
+	mov $0, %r13
+	call device_init_with_desc_past_ram
+	movzbl DEVICE_STATUS(%rbx), %eax
+	test $NEEDS_RESET, %eax
+	TEST_IF ne, 10, "a descriptor table outside RAM: NEEDS_RESET at DRIVER_OK"
+
+	/* 11: device-readable after device-writable. */
+	call device_init
+	call good_chain
+	movw $1, DESC+32+12                        /* the status byte: readable, after writable data */
+	movw $3, DESC+16+12
+	call submit_expect_reset
+	TEST 11, %rax, "a readable buffer after a writable one: NEEDS_RESET"
+
+	/* 12: device_init cleared the used ring before each case; r14 counts cases that saw it written. */
+	TEST 12, %r14, "the used ring was never written for a malformed chain"
+
+	call device_init
+	call good_read
+	TEST 13, %rax, "after the resets, a well-formed read still completes"
+
+	/* The random phase: until the budget ends. R12 is the xorshift state. */
+	PRINT "hostile: random descriptor tables, indices and kicks until the budget ends\n"
+	movabs $0x9E3779B97F4A7C15, %r12
+	call device_init
+random_round:
+	/* 16 random descriptors; addresses mostly in the ring area (masked), some anywhere. */
+	mov $DESC, %rdi
+	mov $QSIZE, %ecx
+1:	call next
+	test $0x700, %eax
+	jz 2f
+	and $0x3FFFFF, %eax                        /* usually inside RAM, above the code, stack */
+	or $0x100000, %eax                         /* and page tables (the device may write there) */
+2:	mov %rax, (%rdi)
+	call next
+	and $0x1FFFF, %eax                         /* lengths up to 128 KiB */
+	mov %eax, 8(%rdi)
+	call next
+	and $0x7, %eax                             /* NEXT, WRITE, INDIRECT in any mix */
+	mov %ax, 12(%rdi)
+	call next
+	and $0x1F, %eax                            /* next: sometimes past the table */
+	mov %ax, 14(%rdi)
+	add $16, %rdi
+	dec %ecx
+	jnz 1b
+	call next
+	mov %eax, %ecx
+	and $0x1F, %eax                            /* head 0-31 */
+	movzwl AVAIL+2, %edx
+	mov %edx, %esi
+	and $(QSIZE - 1), %esi
+	mov %ax, AVAIL+4(,%rsi,2)
+	shr $8, %ecx
+	and $3, %ecx                               /* usually 1, sometimes 0, 2 or 3 more */
+	add %ecx, %edx
+	mov %dx, AVAIL+2
+	xor %eax, %eax
+	movw %ax, NOTIFY(%rbx)
+	movzbl DEVICE_STATUS(%rbx), %eax
+	test $NEEDS_RESET, %eax
+	jz random_round
+	movzbl ISR(%rbx), %eax                     /* read clears */
+	call device_init
+	jmp random_round
+
+/* ---- helpers; RBX = BAR 0 ---- */
+
+/* EAX = CONFIG_ADDRESS; returns the dword at CONFIG_DATA. */
+config_read:
+	mov $0xCF8, %dx
+	out %eax, %dx
+	mov $0xCFC, %dx
+	in %dx, %eax
+	ret
+
+/* Reset, clear the rings, negotiate VERSION_1 | INDIRECT_DESC, queue 0 of 16, DRIVER_OK. */
+device_init:
+	movb $0, DEVICE_STATUS(%rbx)
+	mov $1, %r13
+device_init_with_desc_past_ram:
+	push %rdi
+	push %rcx
+	mov $DESC, %rdi
+	xor %eax, %eax
+	mov $(0x3000 / 8), %ecx
+	rep stosq                                  /* descriptors, avail and used rings */
+	pop %rcx
+	pop %rdi
+	movb $1, %al
+	movb %al, DEVICE_STATUS(%rbx)              /* ACKNOWLEDGE */
+	movb $3, %al
+	movb %al, DEVICE_STATUS(%rbx)              /* DRIVER */
+	xor %eax, %eax
+	mov %eax, DRIVER_FEATURE_SELECT(%rbx)
+	mov $(1 << 28), %eax                       /* VIRTIO_F_INDIRECT_DESC */
+	mov %eax, DRIVER_FEATURE(%rbx)
+	mov $1, %eax
+	mov %eax, DRIVER_FEATURE_SELECT(%rbx)
+	mov %eax, DRIVER_FEATURE(%rbx)             /* VIRTIO_F_VERSION_1 (bit 32) */
+	movb $0x0B, %al
+	movb %al, DEVICE_STATUS(%rbx)              /* FEATURES_OK */
+	xor %eax, %eax
+	movw %ax, QUEUE_SELECT(%rbx)
+	mov $QSIZE, %eax
+	movw %ax, QUEUE_SIZE(%rbx)
+	mov $DESC, %eax
+	test %r13, %r13
+	jnz 1f
+	movabs $0x7FFF00000000, %rax               /* case 10: outside RAM */
+1:	mov %rax, QUEUE_DESC(%rbx)
+	mov $AVAIL, %eax
+	mov %rax, QUEUE_DRIVER(%rbx)
+	mov $USED, %eax
+	mov %rax, QUEUE_DEVICE(%rbx)
+	mov $1, %eax
+	movw %ax, QUEUE_ENABLE(%rbx)
+	movb $0x0F, %al
+	movb %al, DEVICE_STATUS(%rbx)              /* DRIVER_OK */
+	mov $1, %r13
+	ret
+
+/* A read of sector 0 at descriptors 0-2: header (readable), data (writable), status (writable). */
+good_chain:
+	movl $0, HEADER                            /* VIRTIO_BLK_T_IN */
+	movq $0, HEADER+8
+	movb $0xFF, STATUS
+	movq $HEADER, DESC
+	movl $16, DESC+8
+	movw $1, DESC+12                           /* NEXT */
+	movw $1, DESC+14
+	movq $DATA, DESC+16
+	movl $512, DESC+16+8
+	movw $3, DESC+16+12                        /* NEXT | WRITE */
+	movw $2, DESC+16+14
+	movq $STATUS, DESC+32
+	movl $1, DESC+32+8
+	movw $2, DESC+32+12                        /* WRITE */
+	ret
+
+/* A well-formed read; RAX = 0 when it completed (used.idx 1, status OK). */
+good_read:
+	call good_chain
+	xor %eax, %eax
+	call submit_head
+	movzwl USED+2, %eax
+	cmp $1, %eax
+	jne 1f
+	movzbl STATUS, %eax
+	ret
+1:	mov $-1, %rax
+	ret
+
+/* Puts head AX in the available ring, publishes it and kicks queue 0. */
+submit_head:
+	push %rdx
+	movzwl AVAIL+2, %edx
+	push %rdx
+	and $(QSIZE - 1), %edx
+	mov %ax, AVAIL+4(,%rdx,2)
+	pop %rdx
+	inc %edx
+	mov %dx, AVAIL+2
+	xor %eax, %eax
+	movw %ax, NOTIFY(%rbx)
+	pop %rdx
+	ret
+
+submit_expect_reset:
+	xor %eax, %eax
+submit_head_expect_reset:
+	call submit_head
+	jmp check_reset
+kick_expect_reset:
+	xor %eax, %eax
+	movw %ax, NOTIFY(%rbx)
+/* RAX = 0 when the device is in NEEDS_RESET with the config-change ISR bit; counts a written used ring in R14. */
+check_reset:
+	movzwl USED+2, %eax
+	test %eax, %eax
+	jz 1f
+	inc %r14
+1:	movzbl DEVICE_STATUS(%rbx), %eax
+	and $NEEDS_RESET, %eax
+	xor $NEEDS_RESET, %eax                     /* 0 when set */
+	movzbl ISR(%rbx), %ecx
+	and $2, %ecx
+	xor $2, %ecx                               /* 0 when the configuration-change bit was set */
+	or %ecx, %eax
+	ret
+
+/* RAX = the next xorshift64 value (R12 is the state). */
+next:
+	mov %r12, %rax
+	shl $13, %rax
+	xor %rax, %r12
+	mov %r12, %rax
+	shr $7, %rax
+	xor %rax, %r12
+	mov %r12, %rax
+	shl $17, %rax
+	xor %rax, %r12
+	mov %r12, %rax
+	ret
