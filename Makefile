@@ -54,7 +54,7 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 
 # Boot the hypervisor in Bochs (VT-x with EPT) and show its console.
 #   make run                                   the demo guests
-#   make run GUEST=k [INITRD=f] [DISK=img] [CMDLINE="..."] [MEMORY=MiB] [GUEST2=k2 ...]
+#   make run GUEST=k [INITRD=f] [DISK=img] [CMDLINE="..."] [MEMORY=MiB] [GUEST2=k2 ...] [PCI=on] [NET=on]
 #                                              your own kernels (bzImage, Multiboot, ELF64 or flat),
 #                                              round-robin when there are several
 #                                              DISK=img: Bochs's ata1-master, the hypervisor's own disk;
@@ -66,7 +66,7 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 MEMORY  ?= 64
 RUN_WORKDIR ?= $(BUILD)/run-bochs
 RUN_ISO ?= $(BUILD)/run.iso
-RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCPUS),vcpus=$(VCPUS))
+RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCPUS),vcpus=$(VCPUS)) $(if $(PCI),pci=$(PCI)) $(if $(NET),net=$(NET))
 MEGS    ?= $(if $(GUEST),512,128)
 RUN_TIMEOUT ?= $(if $(GUEST),0,600)
 comma := ,

@@ -1519,3 +1519,75 @@ CASES += [
                   *as_expected("hostile")],
                  check=_longest_turn_at_most("hostile", 2_000_000)),
 ]
+
+
+# ---- virtio-net and the virtual switch (issue 11): two Linux VMs by PVH with net=on, round-robin,
+# each with its own MAC (02:53:56:00:00:0N) and switch port. tools/linux-init/net.sh: eth0 up,
+# `ping -c 3` each way, then the client sends a known 1 MiB file with busybox nc, the server checks
+# its SHA-256 (and the host's computation of it agrees), and each VM's report shows its port's
+# counters.
+NET_DATA = "".join(f"{n}\n" for n in range(1, 200001)).encode()[:1048576]
+
+
+def _lines_in_order(serial, vm, patterns):
+    """None when `vm`'s lines match `patterns` in this order, else what is missing."""
+    lines = [line for line in serial.splitlines() if line.startswith(f"[{vm}] ")]
+    at = 0
+    for pattern in patterns:
+        while at < len(lines) and not re.search(pattern, lines[at]):
+            at += 1
+        if at == len(lines):
+            return f"[{vm}]: no line matching {pattern!r} (in order)"
+        at += 1
+    return None
+
+
+def _net_check(result):
+    import hashlib
+    want = hashlib.sha256(NET_DATA).hexdigest()
+    common = [r"^\[{vm}\] PASS net: eth0 02:53:56:00:00:0{n} 10\.0\.0\.{n} up$",
+              r"^\[{vm}\] PASS net: ping -c 3 10\.0\.0\.{peer}: 3 of 3 answered$"]
+    for vm, n, peer, tail in [("neta", 1, 2, [rf"^\[neta\] PASS net: sent 1 MiB \({want}\) to 10\.0\.0\.2:5000$",
+                                               r"^\[neta\] PASS net: barrier: the server is done$"]),
+                              ("netb", 2, 1, [rf"^\[netb\] net: received 1048576 bytes sha256 {want}$",
+                                               r"^\[netb\] PASS net: 1 MiB over TCP from 10\.0\.0\.1: sha256 matches$"])]:
+        patterns = [p.format(vm=vm, n=n, peer=peer) for p in common] + tail + [
+            rf"^\[{vm}\] SWIFTVISOR-TEST-END net status 0$",
+            rf"^\[{vm}\] stopped: powered off \(ACPI S5\)",
+            rf"^\[{vm}\] virtio-net 02:53:56:00:00:0{n}: [1-9]\d* frames sent, [1-9]\d* received, 0 bad tx",
+            rf"^\[{vm}\] switch port {n - 1}: [1-9]\d* frames in \(\d+ bytes\), [1-9]\d* out \(\d+ bytes\), \d+ dropped$",
+            rf"^\[{vm}\] outcome: poweroff \(expected poweroff\): as expected$"]
+        problem = _lines_in_order(result.serial, vm, patterns)
+        if problem:
+            return problem
+    m = re.search(r"^\[netb\] switch port 1: \d+ frames in \((\d+) bytes\)", result.serial, re.M)
+    n = re.search(r"^\[neta\] switch port 0: \d+ frames in \((\d+) bytes\)", result.serial, re.M)
+    if not (m and n and int(n.group(1)) >= len(NET_DATA)):
+        return "the client's port did not carry the 1 MiB"
+    return None
+
+
+def linux_net_case():
+    import subprocess as _subprocess
+    from pathlib import Path as _Path
+    name = "bochs-guest-linux-virtio-net"
+    root = _Path(__file__).resolve().parent.parent
+    if _linux_case_selected(name):
+        _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
+    modules = []
+    for vm, n, peer, role in [("neta", 1, 2, "client"), ("netb", 2, 1, "server")]:
+        modules += [("build/linux/vmlinux", f"{vm} mem=192 budget=60000 expect=poweroff apic=on net=on -- {LINUX_CMDLINE} "
+                                            f"swiftvisor.test=net swiftvisor.ip=10.0.0.{n} swiftvisor.peer=10.0.0.{peer} "
+                                            f"swiftvisor.role={role}"),
+                    ("build/linux/initramfs.cpio.gz", f"+initrd {vm}")]
+    return bochs(name, cmdline="schedule=round-robin slice=10", modules=modules,
+                 megs=1024, cpu_options="ignore_bad_msrs=0", timeout=2400,
+                 expect=[r"^\[neta\] PVH kernel loaded: 32-bit protected mode",
+                         r"^\[netb\] PVH kernel loaded: 32-bit protected mode",
+                         r"vmx: 2 VMs, round-robin, slices of 10000000 TSC ticks",
+                         r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
+                 forbid=[*DEFAULT_FORBID, r"FAIL net:", r"malformed rings"],
+                 check=_net_check)
+
+
+CASES += [linux_net_case]

@@ -266,6 +266,7 @@ enum VMBuilder {
             budgetTicks: budget, sliceTicks: min(budget, sliceTicks),
             baselineExitPath: spec.baselineExitPath, frames: owned))
         vm.pointee.shadowPaging = shadowState
+        if spec.net { VMNetwork.connect(vm) }                       // a port on the virtual switch
         return vm
     }
 
@@ -313,6 +314,7 @@ enum VMBuilder {
         vm.pointee.stats.release()
         vm.pointee.vcpus.deinitialize(count: vm.pointee.vcpuCount)
         vm.pointee.vcpus.deallocate()
+        VMNetwork.disconnect(vm)
         VMPCI.destroy(vm.pointee.pc.pci)
         vm.pointee.pcStorage.deinitialize(count: 1)
         vm.pointee.pcStorage.deallocate()

@@ -58,6 +58,7 @@ enum VMPCI {
             print("\(prefix)virtio-net \(mac): \(c.framesTransmitted) frames sent, \(c.framesReceived) received, "
                 + "\(c.transmitErrors) bad tx, \(c.receiveErrors) rx too small, \(net.notifications) notifications"
                 + malformed(net.malformedCount, net.lastError))
+            VMNetwork.printReport(platform, prefix: prefix)
         }
     }
 

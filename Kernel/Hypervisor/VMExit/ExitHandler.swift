@@ -103,7 +103,10 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
         let gpa = vmreadFast(.guestPhysicalAddress)
         if (vcpu.pointee.pc.hasAPIC || vcpu.pointee.pc.hasPCI) && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
-            guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else { return true }
+            guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else {
+                VMNetwork.afterMMIO(vcpu.pointee.machine)      // frames a virtio-net notify queued (issue 11)
+                return true
+            }
             vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
             return false
         }

@@ -36,7 +36,10 @@ enum ShadowPagingExit {
                 vmwriteFast(.guestCR3, shadow.pointee.guestCR3)
                 let failure = MMIOExit.handle(vcpu, regs, gpa: gpa)
                 vmwriteFast(.guestCR3, shadow.pointee.tables.activeRoot ?? 0)
-                guard let failure else { return true }
+                guard let failure else {
+                    VMNetwork.afterMMIO(vcpu.pointee.machine)      // frames a virtio-net notify queued (issue 11)
+                    return true
+                }
                 vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
                 return false
             }

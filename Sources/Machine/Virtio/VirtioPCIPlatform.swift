@@ -123,6 +123,11 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
 
     /// Whether the virtio-net device has frames for the switch.
     public var transmitPending: Bool { net?.model.transmitPending ?? false }
+    /// `transmitPending` without copying the device (a non-mutating read of an optional
+    /// InlineArray-holding struct copies it): for the exit path.
+    public var hasTransmitPending: Bool { mutating get { net?.model.transmitPending ?? false } }
+    /// The virtual switch port the engine connected the virtio-net device to (-1: none).
+    public var switchPort = -1
 }
 
 extension VirtioPCIPlatform: VirtualSwitchPort {
