@@ -99,3 +99,8 @@ $(GUEST_OUT)/teachdisk.img: $(GUEST_DIR)/guests.mk
 	@mkdir -p $(GUEST_OUT)
 	printf 'TEACHKERNEL DISK SECTOR 0: written by the test harness' > $@
 	truncate -s 1M $@
+
+# Issue 11: make bench's disk read, virtio-blk against ATA PIO (Guests/diskbench.S).
+GUEST_NAMES += diskbench
+.SECONDARY: $(GUEST_OUT)/diskbench.o
+guests: $(GUEST_OUT)/diskbench.bin
