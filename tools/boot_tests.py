@@ -1548,7 +1548,8 @@ def _net_check(result):
     common = [r"^\[{vm}\] PASS net: eth0 02:53:56:00:00:0{n} 10\.0\.0\.{n} up$",
               r"^\[{vm}\] PASS net: ping -c 3 10\.0\.0\.{peer}: 3 of 3 answered$"]
     for vm, n, peer, tail in [("neta", 1, 2, [rf"^\[neta\] PASS net: sent 1 MiB \({want}\) to 10\.0\.0\.2:5000$",
-                                               r"^\[neta\] PASS net: barrier: the server is done$"]),
+                                               r"^\[neta\] PASS net: barrier: the server is done$",
+                                               r"^\[neta\] net: tcp 1048576 bytes in \d+\.\d\d s$"]),
                               ("netb", 2, 1, [rf"^\[netb\] net: received 1048576 bytes sha256 {want}$",
                                                r"^\[netb\] PASS net: 1 MiB over TCP from 10\.0\.0\.1: sha256 matches$"])]:
         patterns = [p.format(vm=vm, n=n, peer=peer) for p in common] + tail + [
