@@ -1411,15 +1411,15 @@ CASES += [penryn_variant(c) for c in CASES if isinstance(c, dict) and c["name"] 
 # low on the I/O APIC), loads virtio_pci/virtio_blk/ext4 from the initramfs (tools/linux-guest.sh) and
 # runs tools/linux-init/blk.sh: mount /dev/vda, check the known files, write a new one, sync,
 # unmount, remount, read it back. The ext4 image is made here at test time (mke2fs -d, Debian's
-# e2fsprogs) and given as a `+disk` module, which lives in the VM's host memory: the guest's
-# writes vanish with the VM, so the new file is checked from inside the guest after the remount.
-# DISK_PERSISTS turns on the read-back of the image file with debugfs once disks are backed by a
-# host disk (module option disk=host..., another change): _blk_image_readback is that hook.
+# e2fsprogs) and is the hypervisor's own disk (Bochs's ata1-master, the host disk driver); the
+# VM's virtio-blk disk is all of it (`disk=host pci=on`), so after the run the test reads the new
+# file out of the image file with debugfs (_blk_image_readback) and compares its SHA-256.
+# (DISK_PERSISTS = False would skip that, for a `+disk` RAM module whose writes die with the VM.)
 BLK_IMAGE = "build/linux/blk-disk.img"
 BLK_KNOWN = {f"file{n}.bin": bytes((i * 7 + n * 13 + (i >> 9)) & 0xFF for i in range(size))
              for n, size in enumerate([512, 4096, 65536 + 1, 300_000])}
 BLK_WRITTEN_SHA256 = None      # filled from blk.sh's line, checked against the host's computation
-DISK_PERSISTS = False
+DISK_PERSISTS = True
 
 
 def _blk_make_image(root):
@@ -1441,12 +1441,15 @@ def _blk_make_image(root):
 
 
 def _blk_image_readback(root, written_sha256):
-    """The hook for disks that persist: the new file, read from the image file with debugfs."""
+    """Disks that persist: the new file, read from the image file with debugfs, and a clean e2fsck."""
     import hashlib, subprocess
     data = subprocess.run(["debugfs", "-R", "cat /written.txt", str(root / BLK_IMAGE)],
                           check=True, capture_output=True).stdout
     got = hashlib.sha256(data).hexdigest()
-    return None if got == written_sha256 else f"written.txt on the image: sha256 {got}, the guest wrote {written_sha256}"
+    if got != written_sha256:
+        return f"written.txt on the image: sha256 {got}, the guest wrote {written_sha256}"
+    fsck = subprocess.run(["e2fsck", "-fn", str(root / BLK_IMAGE)], capture_output=True, text=True)
+    return None if fsck.returncode == 0 else f"e2fsck -fn finds the image damaged:\n{fsck.stdout[-2000:]}"
 
 
 def _blk_check(result):
@@ -1470,16 +1473,19 @@ def linux_blk_case():
     from pathlib import Path as _Path
     name = "bochs-guest-linux-virtio-blk"
     root = _Path(__file__).resolve().parent.parent
+    extra = []
     if _linux_case_selected(name):
+        import swiftvisor_run
         _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
         _blk_make_image(root)
+        extra = swiftvisor_run.host_disk_lines(root / BLK_IMAGE)
     return bochs(name,
-                 modules=[("build/linux/vmlinux", "linux mem=256 budget=40000 expect=poweroff apic=on pci=on -- "
+                 modules=[("build/linux/vmlinux", "linux mem=256 budget=40000 expect=poweroff apic=on pci=on disk=host -- "
                                                   f"{LINUX_CMDLINE} swiftvisor.test=blk"),
-                          ("build/linux/initramfs.cpio.gz", "+initrd linux"),
-                          (BLK_IMAGE, "+disk linux")],
-                 megs=512, cpu_options="ignore_bad_msrs=0", timeout=1200,
-                 expect=[r"^\[linux\] PVH kernel loaded: 32-bit protected mode",
+                          ("build/linux/initramfs.cpio.gz", "+initrd linux")],
+                 megs=512, cpu_options="ignore_bad_msrs=0", timeout=1200, bochs_extra=extra,
+                 expect=[r"^hostdisk: ata1-master: .+, 16384 sectors",
+                         r"^\[linux\] PVH kernel loaded: 32-bit protected mode",
                          r"^\[linux\] \[\s*\d+\.\d+\] pci 0000:00:01\.0: \[1af4:1042\] type 00 class 0x018000$",
                          r"^\[linux\] \[\s*\d+\.\d+\] pci 0000:00:01\.0: BAR 0 \[mem 0xe0000000-0xe0003fff\]$",
                          r"^\[linux\] SWIFTVISOR-TEST-BEGIN blk$",
@@ -1493,8 +1499,9 @@ def linux_blk_case():
                          r"^\[linux\] PASS blk: written.txt read back after a remount: [0-9a-f]{64}$",
                          r"^\[linux\] SWIFTVISOR-TEST-END blk status 0$",
                          r"^\[linux\] stopped: powered off \(ACPI S5\)",
-                         r"^\[linux\] virtio-blk: [1-9]\d* reads \(\d+ bytes\), [1-9]\d* writes \(\d+ bytes\), \d+ flushes, 0 errors",
-                         *as_expected("linux")],
+                         r"^\[linux\] virtio-blk: [1-9]\d* reads \(\d+ bytes\), [1-9]\d* writes \(\d+ bytes\), [1-9]\d* flushes, 0 errors",
+                         *as_expected("linux"),
+                         r"^hostdisk: flushed at the end of the run$"],
                  forbid=[*DEFAULT_FORBID, r"FAIL blk:", r"malformed rings"],
                  check=_blk_check)
 
