@@ -1599,3 +1599,25 @@ def linux_net_case():
 
 
 CASES += [linux_net_case]
+
+
+# ---- +disk options (issue 11): `readonly` only where the disk is virtio-blk (pci=on; the ATA disk
+# has no read-only mode), unknown options refused; a refused line attaches no disk, the run ends
+# with status 1, and the guests still run. With pci=on `readonly` is accepted and the disk is
+# there: diskbench reads the 1 MiB disk (16 requests of 64 KiB) and the 17th request, past its
+# end, gets IOERR (read-only refusal of writes: VirtioBlockTests).
+CASES += [
+    bochs("bochs-module-disk-options",
+          modules=[("build/guests/hello.bin", "hello mem=8"), ("build/guests/teachdisk.img", "+disk hello readonly"),
+                   ("build/guests/hello.bin", "hello2 mem=8 pci=on"), ("build/guests/teachdisk.img", "+disk hello2 writable"),
+                   ("build/guests/diskbench.bin", "rodisk mem=8 pci=on expect=exit-1"), ("build/guests/teachdisk.img", "+disk rodisk readonly")],
+          expect=[r"^swiftvisor: bad guest module: \+disk hello readonly: only a virtio-blk disk \(pci=on\) can be read-only$",
+                  r"^swiftvisor: bad guest module: unknown \+disk option 'writable' \(readonly\)$",
+                  r"^\[hello\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello"),
+                  r"^\[hello2\] Hello from a long-mode guest under Swiftvisor$", *as_expected("hello2"),
+                  r"^\[rodisk\] diskbench: virtio-blk, 64 KiB requests",
+                  r"^\[rodisk\] diskbench: FAILED \(device error\)$",
+                  r"^\[rodisk\] virtio-blk: 16 reads \(1048576 bytes\), 0 writes \(0 bytes\), 0 flushes, 1 errors, 17 notifications$",
+                  *as_expected("rodisk")],
+          forbid=[r"unexpected exception"], status=1),
+]

@@ -120,10 +120,21 @@ struct GuestSpec {
                 switch first {
                 case "+initrd": guests[index].initrd = UnsafeRawBufferPointer(bytes)
                 case "+disk":
-                    guests[index].disk = bytes
+                    // A refused option leaves the guest without this disk (never a writable one by mistake).
+                    var readOnly = false, refused = false
                     for option in words.dropFirst(2) {
-                        if option == "readonly" { guests[index].diskReadOnly = true }
-                        else { errors.append("unknown +disk option '\(option)' (readonly)") }
+                        if option == "readonly" && guests[index].pci { readOnly = true }
+                        else if option == "readonly" {
+                            errors.append("+disk \(words[1]) readonly: only a virtio-blk disk (pci=on) can be read-only")
+                            refused = true
+                        } else {
+                            errors.append("unknown +disk option '\(option)' (readonly)")
+                            refused = true
+                        }
+                    }
+                    if !refused {
+                        guests[index].disk = bytes
+                        guests[index].diskReadOnly = readOnly
                     }
                 case "+module":
                     guests[index].modules.append(MultibootLoader.Module(image: UnsafeRawBufferPointer(bytes),
