@@ -70,10 +70,11 @@ public enum CPUIDExit {
             r.ecx = 0
             r.edx = 0
         case CPUID.invariantTSCLeaf:
-            // Only the invariant TSC (EDX bit 8): a guest's TSC is the host's plus an offset, so
-            // it runs at a constant rate exactly when the host's does; the power-management bits
-            // below describe nothing a guest can use.
-            r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: r.edx & (1 << 8))
+            // The invariant TSC (EDX bit 8), and nothing else: a guest's TSC is the host's plus a
+            // fixed offset, and the hypervisor itself times everything by a TSC it calibrates once
+            // at boot (HostTime), so it runs only where that TSC has a constant rate; the
+            // power-management bits describe nothing a guest can use.
+            r = CPUIDResult(eax: 0, ebx: 0, ecx: 0, edx: 1 << 8)
         default:
             break
         }
