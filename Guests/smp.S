@@ -25,6 +25,8 @@
 .equ V_TOUCH,  0x54                 /* AP: read the alias (fills its TLB) */
 .equ V_ARM,    0x55                 /* AP: arm a one-shot local APIC timer */
 .equ V_TIMER,  0x40                 /* AP: its timer fired */
+.equ V_COM1,   0x56                 /* AP: COM1's interrupt through I/O APIC pin 4 */
+.equ IOAPIC,   0xFEC00000
 .equ V_SPUR,   0xFF
 .equ MAXCPU,   8
 
@@ -65,6 +67,7 @@ _start:
 	SET_GATE big_idt, V_TOUCH, touch_handler
 	SET_GATE big_idt, V_ARM, arm_handler
 	SET_GATE big_idt, V_TIMER, timer_handler
+	SET_GATE big_idt, V_COM1, com1_handler
 	SET_GATE big_idt, V_SPUR, spurious_handler
 	lidt big_idtr(%rip)
 	PIC_INIT_LINUX 0xFF, 0xFF
@@ -277,6 +280,47 @@ _start:
 91:	TEST_IF e, 15, "the MADT lists N enabled local APICs with APIC IDs 0..N-1"
 	cmp $1, %r10d
 	TEST_IF e, 16, "the MADT lists one I/O APIC"
+
+	/* 17: the I/O APIC routes a pin to each AP by its physical APIC ID: COM1's THR-empty
+	 * interrupt (IER bit 1, OUT2 on) on pin 4, edge, pointed at one AP at a time; only that AP
+	 * takes it. */
+	mov $0x3FC, %dx
+	mov $0x08, %al                      /* MCR: OUT2 gates the IRQ line */
+	out %al, %dx
+	mov $IOAPIC, %rdi
+	mov $1, %r13
+17:	movl $0x19, (%rdi)                  /* redirection entry 4, high: destination */
+	mov %r13d, %eax
+	shl $24, %eax
+	movl %eax, 0x10(%rdi)
+	movl $0x18, (%rdi)                  /* low: vector, fixed, physical, edge, unmasked */
+	movl $V_COM1, 0x10(%rdi)
+	mov $0x3F9, %dx
+	xor %al, %al
+	out %al, %dx                        /* IER 0: the line drops */
+	mov $2, %al
+	out %al, %dx                        /* IER THRE: it rises, an edge on pin 4 */
+	lea com1_count(%rip), %rsi
+	mov $200000, %r12d
+171:	cmpq $1, (%rsi,%r13,8)
+	jae 172f
+	pause
+	dec %r12d
+	jnz 171b
+172:	inc %r13
+	cmp %r15, %r13
+	jb 17b
+	mov $0x3F9, %dx
+	xor %al, %al
+	out %al, %dx
+	movl $0x18, (%rdi)
+	movl $(1 << 16), 0x10(%rdi)         /* pin 4 masked again */
+	call aps_failing
+	.quad com1_count, 1, 1
+	cmpq $0, com1_count(%rip)
+	jne 173f
+	test %rax, %rax
+173:	TEST_IF e, 17, "I/O APIC pin 4 pointed at each AP's APIC ID interrupted that AP once, never the BSP"
 	FINISH
 
 /* RAX = the number of APs 1..N-1 whose entry in the quadword array named after the call fails
@@ -435,6 +479,13 @@ arm_handler:
 	movl $V_TIMER, 0x320(%rbx)          /* LVT timer: one-shot */
 	movl $20000, 0x380(%rbx)            /* initial count */
 	HANDLER_EXIT
+com1_handler:
+	HANDLER_ENTRY
+	lea com1_count(%rip), %rax
+	lock incq (%rax,%rdx,8)
+	mov $0x3FA, %dx
+	in %dx, %al                         /* IIR: THRE acknowledged */
+	HANDLER_EXIT
 timer_handler:
 	HANDLER_ENTRY
 	lea timer_count(%rip), %rax
@@ -455,6 +506,7 @@ touch_count:	.quad 0
 shoot_count:	.quad 0
 ipi_count:	.space 8 * MAXCPU
 timer_count:	.space 8 * MAXCPU
+com1_count:	.space 8 * MAXCPU
 touched:	.space 8 * MAXCPU
 shot:		.space 8 * MAXCPU
 
