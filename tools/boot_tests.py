@@ -662,6 +662,17 @@ CASES += [
                  [r"^\[hostile\] hostile: random local APIC, I/O APIC and APIC MSR accesses with interrupts off$"],
                  [r"^\[hostile\] stopped: used up its time budget", *as_expected("hostile")],
                  check=_longest_turn_at_most("hostile", 2_000_000)),
+    # Several vCPUs (issue 10): the same random stream from the BSP of a 4-vCPU VM whose APs wait for
+    # a start-up IPI, so its random ICR writes (INIT, SIPI, NMI and fixed IPIs, shorthands included)
+    # start APs at random pages, park and wake them. Whatever the VM does to itself, the victim keeps
+    # its view and its share, the hypervisor stays up and every frame comes back.
+    # (This seed's stream starts the APs in the VGA page, whose bytes soon triple-fault one vCPU,
+    # which ends that VM alone.)
+    hostile_pair("apic-smp", "hostile_apic", "vcpus=4 budget=40 expect=triple-fault",
+                 [r"^\[hostile\] hostile: random local APIC, I/O APIC and APIC MSR accesses with interrupts off$",
+                  r"^\[hostile\] vCPU 3 started by SIPI at 0x"],
+                 [r"^\[hostile\] stopped: triple fault", *as_expected("hostile")],
+                 check=_longest_turn_at_most("hostile", 2_000_000)),
     # Finding 5: CR2, DR0-DR3 and DR6 leaked between VMs. Now saved and restored on every VM switch.
     hostile_pair("cr2dr", "hostile_cr2dr", "",
                  [r"^\[hostile\] hostile: CR2, DR0-DR3 and DR6 set to 0x41 patterns$"],
