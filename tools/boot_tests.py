@@ -1001,7 +1001,8 @@ CASES += [
 # ---- Several vCPUs (issue 10): Debian's kernel by PVH with vcpus=N. ----
 # The APs start through INIT-SIPI-SIPI from the kernel's trampoline, every CPU takes its local
 # timer, and /init's smp scenario (tools/linux-init/smp.sh) checks nproc, a job pinned to each
-# CPU and the LOC counts rising on each; then poweroff -f ends the VM through ACPI S5.
+# CPU, the LOC counts rising on each, and COM1's IRQ 4 routed by the I/O APIC to each CPU in turn
+# (its affinity set through /proc/irq/4/smp_affinity_list); then poweroff -f ends the VM through ACPI S5.
 def linux_smp_case(vcpus):
     def case():
         import subprocess as _subprocess
@@ -1013,6 +1014,7 @@ def linux_smp_case(vcpus):
         smp = [rf"^\[linux\] PASS smp: nproc = {vcpus}$"]
         smp += [rf"^\[linux\] PASS smp: job pinned to CPU {cpu} ran on CPU {cpu}$" for cpu in range(vcpus)]
         smp += [rf"^\[linux\] PASS smp: CPU {cpu} local timer interrupts rose" for cpu in range(vcpus)]
+        smp += [rf"^\[linux\] PASS smp: IRQ 4 routed by the I/O APIC to CPU {cpu} " for cpu in range(vcpus)]
         return bochs(name,
                      modules=[("build/linux/vmlinux", f"linux mem=256 budget=40000 expect=poweroff vcpus={vcpus} -- "
                                f"{LINUX_CMDLINE} swiftvisor.test=smp swiftvisor.vcpus={vcpus}"),

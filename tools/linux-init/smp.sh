@@ -31,3 +31,24 @@ for b in $before; do
     cpu=$((cpu + 1))
 done
 grep -E "IO-APIC" /proc/interrupts | head -n 4 | sed "s/^/smp: /"
+
+# I/O APIC routing to each CPU: COM1's IRQ 4 pinned to one CPU at a time; writing to /dev/ttyS0
+# (the tty driver sends by THR-empty interrupts; console output is polled and would not) then
+# interrupts that CPU (its column of the IRQ 4 row rises), which only works if the I/O APIC
+# delivers to that CPU's APIC ID.
+irq4() { grep "^ *4:" /proc/interrupts | awk -v c="$1" '{ print $(c + 2) }'; }
+cpu=0
+while [ "$cpu" -lt "$n" ]; do
+    if echo "$cpu" > /proc/irq/4/smp_affinity_list 2>/dev/null; then
+        b=$(irq4 "$cpu")
+        i=0
+        while [ $i -lt 20 ]; do echo "smp: line $i for CPU $cpu's serial interrupts" > /dev/ttyS0; i=$((i + 1)); done
+        a=$(irq4 "$cpu")
+        if [ "$a" -gt "$b" ]; then echo "PASS smp: IRQ 4 routed by the I/O APIC to CPU $cpu ($b -> $a)"
+        else echo "FAIL smp: IRQ 4 routed to CPU $cpu did not interrupt it ($b -> $a)"; fi
+    else
+        echo "FAIL smp: cannot set IRQ 4's affinity to CPU $cpu"
+    fi
+    cpu=$((cpu + 1))
+done
+echo 0 > /proc/irq/4/smp_affinity_list 2>/dev/null
