@@ -7,6 +7,7 @@
  */
 #include "guest.inc"
 #include "idt64.inc"
+#include "xorshift64.inc"
 
 .equ LAPIC,  0xFEE00000
 .equ IOAPIC, 0xFEC00000
@@ -91,18 +92,6 @@ _start:
 	jmp 1b
 
 /* RAX = the next xorshift64 value (R12 is the state). */
-next:
-	mov %r12, %rax
-	shl $13, %rax
-	xor %rax, %r12
-	mov %r12, %rax
-	shr $7, %rax
-	xor %rax, %r12
-	mov %r12, %rax
-	shl $17, %rax
-	xor %rax, %r12
-	mov %r12, %rax
-	ret
 
 	.text
 nmi_handler:

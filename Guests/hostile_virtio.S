@@ -24,6 +24,7 @@
  */
 #include "guest.inc"
 #include "idt64.inc"
+#include "xorshift64.inc"
 
 .equ RAM_END,    0x400000        /* mem=4 */
 .equ DESC,       0x100000        /* 16 descriptors of 16 bytes */
@@ -322,15 +323,3 @@ check_reset:
 	ret
 
 /* RAX = the next xorshift64 value (R12 is the state). */
-next:
-	mov %r12, %rax
-	shl $13, %rax
-	xor %rax, %r12
-	mov %r12, %rax
-	shr $7, %rax
-	xor %rax, %r12
-	mov %r12, %rax
-	shl $17, %rax
-	xor %rax, %r12
-	mov %r12, %rax
-	ret
