@@ -231,6 +231,7 @@ enum GuestRunner {
         let slice = max(vm.pointee.sliceTicks / UInt64(vm.pointee.vcpuCount), 1)
         vcpu.pointee.sliceEndTSC = CPUShare.deadline(start, plus: min(vm.pointee.budgetTicks, slice, CPUShare.maxTurn))
         vcpu.pointee.armedDeadline = 0          // a new turn: arm the preemption timer afresh
+        HostTimer.current = vcpu
         vcpu.pointee.context.load()
         vcpu.pointee.yielded = false
         let entering = InterruptDelivery.beforeEntry(vcpu, now: start)

@@ -68,7 +68,7 @@ enum StopReason {
         case .keyboardControllerReset(let rip):
             return "reset requested through the keyboard controller (i8042 command 0xFE) at RIP \(hex(rip)): stopped"
         case .timeBudgetExhausted(let rip):
-            return "used up its time budget (VMX-preemption timer) at RIP \(hex(rip)): stopped"
+            return "used up its time budget (\(HostTimer.enabled ? "host timer" : "VMX-preemption timer")) at RIP \(hex(rip)): stopped"
         case .entryFailed(let reason, let qualification):
             let basic = reason.basicValue
             return "VM entry failed: exit reason \(basic) (\(ExitReason.name(basic: basic))), qualification \(qualification)"

@@ -41,6 +41,8 @@ struct VCPU {
     var armedDeadline: UInt64 = 0
     /// IA32_VMX_MISC bits 4:0: the preemption timer counts once per 2^rate TSC ticks.
     let preemptionTimerRate: Int
+    /// The CPU has the VMX-preemption timer; without it (Core 2) the host's PIT ends turns (HostTimer).
+    let hasPreemptionTimer: Bool
     /// Running, halted, yielded or waiting for a start-up IPI.
     var run: RunState
     /// A start-up IPI's vector that arrived together with INIT, for the scheduler to start it with.

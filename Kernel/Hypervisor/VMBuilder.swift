@@ -108,6 +108,8 @@ enum VMBuilder {
                 : controls
         } catch { throw .vmx(error) }
         EFERSwitch.viaMSRAreas = !controls.exit.contains(.loadEFER)
+        // Without the VMX-preemption timer (Core 2) turns and device timers end by the host's PIT.
+        if !controls.preemptionTimer { HostTimer.enable() }
         try reached(.controls, spec)
 
         guard var ept = EPTTables(frames: &frames, capability: caps.eptVPID),
@@ -193,6 +195,7 @@ enum VMBuilder {
                                cr4Fixed: caps.cr4, entryControls: vcpuControls.entry, supportedXCR0: supportedXCR0,
                                msrs: GuestMSRs.forThisProcessor()),
                 procBasedControls: vcpuControls.procBased, preemptionTimerRate: caps.vmxMisc.preemptionTimerRate,
+                hasPreemptionTimer: vcpuControls.preemptionTimer,
                 run: isBSP ? .running : .waitingForStartup, memory: memory))
             vcpus[index].cpu.msrs.vmcsSwitchesPAT = vcpuControls.switchesPAT
             vcpusBuilt += 1

@@ -40,9 +40,12 @@ struct VMControls {
             && caps.supports([.virtualizeAPICAccesses, .apicRegisterVirtualization] as SecondaryProcessorBasedControls)
         do throws(VMXControlError) {
             // Host interrupts and NMIs are the host's; the preemption timer bounds guest time.
+            // Virtual NMIs: the guest's NMI blocking (an injected NMI until its IRET) is its own and
+            // never holds back the host's NMIs, which end its turn where there is no preemption
+            // timer (HostTimer; SDM Vol. 3C §25.3, §26.7.1).
             let pin = try caps.pinBasedCapability.adjust(
                 required: [.externalInterruptExiting, .nmiExiting] as PinBasedControls,
-                optional: [.activateVMXPreemptionTimer])
+                optional: [.activateVMXPreemptionTimer, .virtualNMIs])
             // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps; MOV CR8 exits (the
             // TPR is per VM, CRAccessExit). Isolation (issue 9):
             // each VM's TSC is the host's plus its own offset; MWAIT and MONITOR exit (a C-state hint

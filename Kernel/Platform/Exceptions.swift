@@ -50,6 +50,7 @@ enum HostEvents {
     static func report() {
         print("swiftvisor: host events: \(nmis) NMIs (\(nmisDuringGuests) during guests), \(machineChecks) machine checks, "
             + "\(faultFixups) guarded faults fixed up")
+        if HostTimer.enabled { print("swiftvisor: host timer (PIT one-shot as NMI, no VMX-preemption timer): \(HostTimer.ticks) NMIs") }
         print("swiftvisor: VM switches: \(vmSwitches) (barriers on each: \(GuestContext.switchBarriers))")
     }
 }
@@ -73,8 +74,9 @@ enum Exceptions {
         let f = frame.pointee
         switch f.vector {
         case 2:
-            // NMI (IST stack): nothing of the host's raises them on purpose; count it and carry on.
-            HostEvents.nmis &+= 1
+            // NMI (IST stack): the host timer's (HostTimer, CPUs without the preemption timer), or
+            // nothing of the host's: count it and carry on.
+            if HostTimer.enabled { HostTimer.fired() } else { HostEvents.nmis &+= 1 }
             return
         case 18:
             // Machine check: count it; clear MCG_STATUS.MCIP (if the CPU has MCA) so another

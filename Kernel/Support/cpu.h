@@ -158,3 +158,20 @@ int putchar(int c);
 void *memset(void *d, int c, size_t n);
 
 #endif
+
+/* An IRET to the next instruction: ends the blocking of NMIs that a VM exit caused by an NMI leaves
+ * in effect (SDM Vol. 3C §27.5.x: NMIs stay blocked until the next IRET), so the next NMI arrives. */
+static inline void nmi_unblock(void) {
+    __asm__ volatile(
+        "mov %%rsp, %%rax\n\t"
+        "mov %%ss, %%ecx\n\t"
+        "push %%rcx\n\t"
+        "push %%rax\n\t"
+        "pushfq\n\t"
+        "mov %%cs, %%ecx\n\t"
+        "push %%rcx\n\t"
+        "lea 1f(%%rip), %%rcx\n\t"
+        "push %%rcx\n\t"
+        "iretq\n"
+        "1:" ::: "rax", "rcx", "memory");
+}

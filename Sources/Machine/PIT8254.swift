@@ -436,6 +436,19 @@ public struct PIT8254: ByteRegisterDevice, Sendable {
     public static let controlOffset: UInt64 = 3
     public static let irq: UInt8 = 0
 
+    /// The count that makes a mode-0 one-shot ("interrupt on terminal count", §8254 mode 0) fire
+    /// `ticks` of a `tscHz` clock from now, rounded down and kept in 1...65,535 (a count of 0 would
+    /// mean 65,536): a deadline past 54.9 ms needs more than one shot. The host's own timer on CPUs
+    /// without the VMX-preemption timer is armed with it.
+    @inline(__always)
+    public static func oneShotCount(ticks: UInt64, tscHz: UInt64) -> UInt16 {
+        guard ticks > 0, tscHz > 0 else { return 1 }
+        let (high, low) = ticks.multipliedFullWidth(by: frequency)
+        if high >= tscHz { return 0xFFFF }        // the quotient would not fit in 64 bits
+        let quotient = tscHz.dividingFullWidth((high, low)).quotient
+        return UInt16(min(max(quotient, 1), 0xFFFF))
+    }
+
     /// The current time in PIT clocks, as last given by the owner.
     public private(set) var now: UInt64
     public private(set) var channel0 = PIT8254Channel(gate: true)

@@ -428,4 +428,23 @@ final class PIT8254Tests: XCTestCase {
         XCTAssertEqual(PIT8254.pitTicks(fromTicks: UInt64.max, ticksPerSecond: 1), UInt64.max, "saturates")
         XCTAssertEqual(PIT8254.pitTicks(fromTicks: 5, ticksPerSecond: 0), 0)
     }
+
+    // The host timer's one-shot count (HostTimer, CPUs without the VMX-preemption timer).
+    func testOneShotCountConvertsTSCTicksToPITClocks() {
+        // 1 ms of a 1 GHz TSC is 1,193 PIT clocks (1,193.182 rounded down).
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: 1_000_000, tscHz: 1_000_000_000), 1_193)
+        // 50 ms of a 2.5 GHz TSC: 59,659 clocks, still one shot.
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: 125_000_000, tscHz: 2_500_000_000), 59_659)
+    }
+
+    func testOneShotCountClampsToTheCounterRange() {
+        // Past 54.9 ms: the largest count (a count of 0 would be 65,536 and is never written).
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: 60_000_000, tscHz: 1_000_000_000), 0xFFFF)
+        // A deadline now or passed, or shorter than one PIT clock: the shortest shot, 1.
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: 0, tscHz: 1_000_000_000), 1)
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: 500, tscHz: 1_000_000_000), 1)
+        // Ticks whose product with the PIT rate overflows 64 bits, and a TSC rate of 0: no trap.
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: .max, tscHz: 1_000_000_000), 0xFFFF)
+        XCTAssertEqual(PIT8254.oneShotCount(ticks: 1_000, tscHz: 0), 1)
+    }
 }

@@ -208,8 +208,11 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
     case ExitReason.exceptionOrNMI.rawValue:
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging,
            let resume = ShadowPagingExit.exception(vcpu, regs, shadow) { return resume }
-        // With NMI exiting, an NMI that arrives in the guest is the host's: counted, the guest goes on.
-        HostEvents.nmisDuringGuests &+= 1
+        // With NMI exiting, an NMI that arrives in the guest is the host's: the host timer's (it
+        // re-arms at the next entry), or counted; the guest goes on. The VM exit left NMIs blocked
+        // until an IRET (SDM Vol. 3C §27.1): one to the next instruction unblocks them.
+        if HostTimer.enabled { HostTimer.fired() } else { HostEvents.nmisDuringGuests &+= 1 }
+        nmi_unblock()
         InterruptDelivery.reinjectInterruptedEvent()
         return true
     default:

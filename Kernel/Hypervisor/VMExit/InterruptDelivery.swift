@@ -35,8 +35,12 @@ enum InterruptDelivery {
         let deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
         if deadline != vcpu.pointee.armedDeadline {
             vcpu.pointee.armedDeadline = deadline
-            vmwriteFast(.vmxPreemptionTimerValue, InterruptInjection.preemptionTimerCount(
-                now: now, deadline: deadline, rate: vcpu.pointee.preemptionTimerRate))
+            if vcpu.pointee.hasPreemptionTimer {
+                vmwriteFast(.vmxPreemptionTimerValue, InterruptInjection.preemptionTimerCount(
+                    now: now, deadline: deadline, rate: vcpu.pointee.preemptionTimerRate))
+            } else {
+                HostTimer.arm(deadline: deadline, now: now)       // Core 2: the host's PIT, as an NMI
+            }
         }
         let bit = vcpu.pointee.bit
         if pc.pointee.attentionVCPUs & bit != 0 || vcpu.pointee.procBasedControls.contains(.interruptWindowExiting) {
