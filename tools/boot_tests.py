@@ -1423,7 +1423,8 @@ PENRYN_VARIANTS = ["bochs-guests-basic", "bochs-guests-misc", "bochs-round-robin
                    "bochs-guest-disk", "bochs-guest-loaders", "bochs-guest-stringio", "bochs-guest-atairq",
                    "bochs-hostile-tsc", "bochs-hostile-out", "bochs-guest-mmio-ioapic", "bochs-guest-lapic",
                    "bochs-guest-acpi", "bochs-guests-contained", "bochs-hostile-msr", "bochs-hostile-cr2dr",
-                   "bochs-guest-fuzzer", "bochs-hostile-nmi"]
+                   "bochs-guest-fuzzer", "bochs-hostile-nmi", "bochs-guest-keyboard", "bochs-hostile-apic",
+                   "bochs-huge-slice-budget"]
 CASES += [penryn_variant(c) for c in CASES if isinstance(c, dict) and c["name"] in PENRYN_VARIANTS]
 
 
