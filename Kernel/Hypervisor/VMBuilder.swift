@@ -76,7 +76,10 @@ enum VMBuilder {
         // ACPI tables in the BIOS area (a kernel image loaded over them wins).
         if spec.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: vcpuCount, apic: spec.apic) {
             ACPITables.write(into: memory, vcpus: vcpuCount, apic: spec.apic)
-            if spec.pci { ACPITables.writePCIRootBridge(into: memory) }    // \_SB.PCI0 (issue 11)
+            if spec.pci {    // \_SB.PCI0 and the MCFG for the ECAM window (issue 11)
+                ACPITables.writePCIRootBridge(into: memory)
+                ACPITables.writeMCFG(into: memory, ecamBase: GuestPCIPlatform.ecamBase, apic: spec.apic)
+            }
         }
 
         // The loader the image asks for; it refuses malformed images with a reason.
@@ -287,12 +290,13 @@ enum VMBuilder {
         case .multiboot:
             do {
                 return try MultibootLoader.load(spec.image, commandLine: spec.kernelCommandLine, modules: spec.modules,
-                                                into: memory).state
+                                                reserved: VMPCI.reservedRanges(spec), into: memory).state
             } catch { throw .load("Multiboot kernel refused: \(error.description)") }
         case .pvh:
             do {
                 return try PVHLoader.load(spec.image, commandLine: spec.kernelCommandLine, initrd: spec.initrd,
-                                          rsdpAddress: spec.acpi ? ACPITables.rsdpAddress : 0, into: memory).state
+                                          rsdpAddress: spec.acpi ? ACPITables.rsdpAddress : 0,
+                                          reserved: VMPCI.reservedRanges(spec), into: memory).state
             } catch { throw .load("PVH kernel refused: \(error.description)") }
         case .elf:
             do { return try ELF64Loader.load(spec.image, into: memory) }
@@ -300,7 +304,7 @@ enum VMBuilder {
         case .linux:
             do {
                 return try LinuxLoader.load(spec.image, commandLine: spec.kernelCommandLine, initrd: spec.initrd,
-                                            into: memory).state
+                                            reserved: VMPCI.reservedRanges(spec), into: memory).state
             } catch { throw .load("Linux bzImage refused: \(error.description)") }
         }
     }

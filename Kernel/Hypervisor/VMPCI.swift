@@ -32,6 +32,11 @@ enum VMPCI {
         return platform
     }
 
+    /// The address ranges the loaders reserve in the guest's memory map: the ECAM window with pci=on.
+    static func reservedRanges(_ spec: GuestSpec) -> [AddressRange] {
+        spec.pci ? [AddressRange(base: GuestPCIPlatform.ecamBase, size: GuestPCIPlatform.ecamSize)] : []
+    }
+
     static func destroy(_ platform: UnsafeMutablePointer<GuestPCIPlatform>?) {
         guard let platform else { return }
         platform.deinitialize(count: 1)
@@ -59,6 +64,11 @@ enum VMPCI {
                 + "\(c.transmitErrors) bad tx, \(c.receiveErrors) rx too small, \(net.notifications) notifications"
                 + malformed(net.malformedCount, net.lastError))
             VMNetwork.printReport(platform, prefix: prefix)
+        }
+        let delivered = platform.pointee.messagesDelivered, dropped = platform.pointee.messagesDropped
+        if delivered > 0 || dropped > 0 {
+            print("\(prefix)MSI-X: \(delivered) messages delivered, \(dropped) dropped "
+                + "(address outside 0xFEExxxxx, vector < 16 or unsupported delivery mode)")
         }
     }
 

@@ -419,10 +419,12 @@ public enum LinuxLoader {
     }
 
     public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "",
-                            initrd: UnsafeRawBufferPointer? = nil,
+                            initrd: UnsafeRawBufferPointer? = nil, reserved: [AddressRange] = [],
                             into memory: GuestMemory) throws(LoadError) -> Loaded {
-        let plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0),
+        var plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0),
                             ramSize: memory.size)
+        // Device windows the platform asks to keep out of the kernel's hands (the PCI ECAM window).
+        for range in reserved { plan.e820.append(E820Entry(base: range.base, length: range.size, type: e820Reserved)) }
         return try commit(plan, image: image, commandLine: commandLine, initrd: initrd, into: memory)
     }
 }

@@ -363,7 +363,8 @@ public enum MultibootLoader {
     /// Parses and checks the kernel, its modules and strings against the RAM size and
     /// places everything; writes nothing (the modules' bytes are only counted).
     public static func plan(_ image: UnsafeRawBufferPointer, commandLine: String = "", modules: [Module] = [],
-                            bootLoaderName: String = "Swiftvisor", ramSize: UInt64) throws(LoadError) -> Plan {
+                            bootLoaderName: String = "Swiftvisor", ramSize: UInt64,
+                            reserved: [AddressRange] = []) throws(LoadError) -> Plan {
         guard image.count > 0 else { throw .emptyImage }
         guard ramSize >= 1 << 20 else { throw .memoryTooSmall(ramSize) }
         let file = ImageBytes(image)
@@ -420,6 +421,8 @@ public enum MultibootLoader {
         if ramSize > 0x10_0000 {
             map.append(MemoryRegion(base: 0x10_0000, length: ramSize - 0x10_0000, type: memoryAvailable))
         }
+        // Device windows the platform asks to keep out of the kernel's hands (the PCI ECAM window).
+        for range in reserved { map.append(MemoryRegion(base: range.base, length: range.size, type: memoryReserved)) }
 
         // The info block's size and internal layout.
         let mmapOffset = InfoOffset.structureSize
@@ -551,10 +554,10 @@ public enum MultibootLoader {
 
     /// Loads `image` with `commandLine` and `modules` into `memory`.
     public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "", modules: [Module] = [],
-                            bootLoaderName: String = "Swiftvisor",
+                            bootLoaderName: String = "Swiftvisor", reserved: [AddressRange] = [],
                             into memory: GuestMemory) throws(LoadError) -> Loaded {
         let plan = try plan(image, commandLine: commandLine, modules: modules, bootLoaderName: bootLoaderName,
-                            ramSize: memory.size)
+                            ramSize: memory.size, reserved: reserved)
         return try commit(plan, image: image, commandLine: commandLine, modules: modules,
                           bootLoaderName: bootLoaderName, into: memory)
     }

@@ -217,9 +217,13 @@ public enum PVHLoader {
     }
 
     public static func load(_ image: UnsafeRawBufferPointer, commandLine: String = "",
-                            initrd: UnsafeRawBufferPointer? = nil, rsdpAddress: UInt64 = 0,
+                            initrd: UnsafeRawBufferPointer? = nil, rsdpAddress: UInt64 = 0, reserved: [AddressRange] = [],
                             into memory: GuestMemory) throws(LoadError) -> (plan: Plan, state: CPUStartState) {
-        let plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0), ramSize: memory.size)
+        var plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0), ramSize: memory.size)
+        // Device windows the platform asks to keep out of the kernel's hands (the PCI ECAM window).
+        for range in reserved {
+            plan.memoryMap.append(MemoryRegion(base: range.base, length: range.size, type: LinuxLoader.e820Reserved))
+        }
         return (plan, try commit(plan, image: image, commandLine: commandLine, initrd: initrd, rsdpAddress: rsdpAddress,
                                  into: memory))
     }

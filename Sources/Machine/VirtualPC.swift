@@ -471,7 +471,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
 
     /// An I/O APIC message to the local APICs it addresses (lowest priority: the first of them,
     /// SDM Vol. 3A §11.6.2.4 leaves the choice to the platform).
-    private mutating func deliver(_ message: IOAPICMessage) {
+    mutating func deliver(_ message: IOAPICMessage) {
         for i in 0..<vcpuCount where lapics[i].isDestination(UInt32(message.destination), logical: message.logicalDestination)
             && !(i == 0 && message.deliveryMode == .initialization) {
             let delivery = lapics[i].receive(deliveryMode: message.deliveryMode, vector: message.vector,

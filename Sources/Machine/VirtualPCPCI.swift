@@ -1,7 +1,8 @@
 // The PCI side of a virtual PC: a VirtioPCIPlatform (bus 0, virtio-blk in slot 1 on IRQ 10,
 // virtio-net in slot 2 on IRQ 11) behind configuration mechanism #1 (0xCF8 as a dword,
 // 0xCFC-0xCFF) and its BAR window (emulated MMIO), with the devices' INTx lines driving
-// the 8259 pair and the I/O APIC like the ISA lines do.
+// the 8259 pair and the I/O APIC like the ISA lines do; or, once the driver enables MSI-X,
+// their messages reaching the local APICs the way the I/O APIC's do (`deliverMSI`).
 //
 // The disk's medium is the PC's `DiskStorage` (RAM or a host-disk region, as for the ATA disk).
 // The platform is ~13 KiB and built in place by its owner (the engine keeps it beside the VM,
@@ -39,8 +40,10 @@ extension VirtualPC {
     /// OUT to a PCI configuration port; false when the bus does not decode it.
     @inline(__always)
     mutating func pciPortOut(port: UInt16, size: Int, value: UInt32) -> Bool {
-        guard hasPCI else { return false }
-        return pci.unsafelyUnwrapped.pointee.portOut(port: port, size: size, value: UInt64(value))
+        guard hasPCI, pci.unsafelyUnwrapped.pointee.portOut(port: port, size: size, value: UInt64(value)) else { return false }
+        // A configuration write may unmask MSI-X vectors or turn MSI-X on or off.
+        if port != PCIConfigAddress.port { syncPCIInterrupts() }
+        return true
     }
 
     /// Whether a device BAR (as the guest programmed it) covers `gpa`.
@@ -67,6 +70,7 @@ extension VirtualPC {
     /// e.g. frames the virtual switch delivered).
     public mutating func syncPCIInterrupts() {
         guard hasPCI else { return }
+        if pci.unsafelyUnwrapped.pointee.messagesPending { deliverMSIMessages() }
         let changes = pci.unsafelyUnwrapped.pointee.takeIRQChanges()
         let changed = changes.raised | changes.lowered
         guard changed != 0 else { return }
@@ -79,6 +83,27 @@ extension VirtualPC {
                 if ioapic != nil { setIOAPICPin(irq: irq, high: !asserted) }   // INTx# is active low
             }
             irq &+= 1
+        }
+        refreshInterruptPending()
+    }
+}
+
+extension VirtualPC {
+    /// Sends the devices' MSI-X messages to the local APICs they address, as an I/O APIC
+    /// message would go (`deliver`); a message no local APIC can take (no APIC model, an
+    /// address outside 0xFEExxxxx, a vector below 16, a mode other than fixed, lowest priority
+    /// or NMI) is dropped and counted.
+    @inline(never)
+    mutating func deliverMSIMessages() {
+        while let message = pci.unsafelyUnwrapped.pointee.takeMessage() {
+            guard hasAPIC, let delivery = try? PCIMSIDelivery(message) else {
+                pci.unsafelyUnwrapped.pointee.messagesDropped &+= 1
+                continue
+            }
+            pci.unsafelyUnwrapped.pointee.messagesDelivered &+= 1
+            deliver(IOAPICMessage(pin: 0xFF, vector: delivery.vector, deliveryMode: delivery.deliveryMode,
+                                  logicalDestination: delivery.logicalDestination, destination: delivery.destination,
+                                  levelTriggered: false))
         }
         refreshInterruptPending()
     }

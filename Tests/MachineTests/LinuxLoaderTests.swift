@@ -348,4 +348,17 @@ final class LinuxLoaderTests: XCTestCase {
         XCTAssertEqual(error(lowMax.build(), initrd: [1, 2, 3]),
                        .initrdDoesNotFit(size: 3, lowest: 0x140_0000, highest: 0x100_0000))
     }
+
+    /// With pci=on the ECAM window is an E820 reserved entry (Linux then accepts the MCFG window).
+    func testReservedRangesBecomeE820Entries() throws {
+        let ram = TestRAM(size: Int(Self.ram32M))
+        _ = try BzImageSpec().build().bytes.withUnsafeBytes {
+            try LinuxLoader.load($0, reserved: [AddressRange(base: 0xF000_0000, size: 1 << 20)], into: ram.memory)
+        }
+        XCTAssertEqual(ram.u8(Self.bp + LinuxLoader.BootParams.e820Entries), 4)
+        let entry = Self.bp + LinuxLoader.BootParams.e820Table + 3 * 20
+        XCTAssertEqual(ram.u64(entry), 0xF000_0000)
+        XCTAssertEqual(ram.u64(entry + 8), 1 << 20)
+        XCTAssertEqual(ram.u32(entry + 16), 2)
+    }
 }

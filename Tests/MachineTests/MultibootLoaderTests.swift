@@ -402,4 +402,14 @@ final class MultibootLoaderTests: XCTestCase {
         XCTAssertEqual(MultibootLoader.LoadError.noRoomForInfo(size: size).description,
                        "no room for the Multiboot information (\(size) bytes) below 0x80000 or above the kernel and modules")
     }
+
+    /// With pci=on the ECAM window is reserved in the map (type 2), and the info block makes room for it.
+    func testReservedRangesJoinTheMemoryMap() throws {
+        let plan = try higherHalfKernel().bytes.withUnsafeBytes {
+            try MultibootLoader.plan($0, ramSize: Self.ram16M, reserved: [AddressRange(base: 0xF000_0000, size: 1 << 20)])
+        }
+        XCTAssertEqual(plan.memoryMap.count, 4)
+        XCTAssertEqual(plan.memoryMap.last, MultibootLoader.MemoryRegion(base: 0xF000_0000, length: 1 << 20, type: 2))
+        XCTAssertEqual(plan.moduleListAddress, plan.memoryMapAddress + 4 * 24)
+    }
 }

@@ -113,4 +113,20 @@ final class PVHLoaderTests: XCTestCase {
         XCTAssertEqual(ram.bytes(at: 0x100_0000, count: 0x2000), TestImage.pattern(0x2000))
         XCTAssertEqual(ram.bytes(at: 0x100_2000, count: 16), Array(repeating: 0, count: 16), "bss zeroed")
     }
+
+    /// With pci=on the ECAM window is reserved in the memory map after RAM.
+    func testReservedRangesJoinTheMemoryMap() throws {
+        let ram = TestRAM(size: 64 << 20)
+        let image = kernel()
+        let (p, _) = try image.bytes.withUnsafeBytes { bytes in
+            try PVHLoader.load(bytes, reserved: [AddressRange(base: 0xF000_0000, size: 1 << 20)], into: ram.memory)
+        }
+        XCTAssertEqual(p.memoryMap.count, 4)
+        XCTAssertEqual(p.memoryMap.last, PVHLoader.MemoryRegion(base: 0xF000_0000, length: 1 << 20, type: 2))
+        XCTAssertEqual(ram.u32(PVHLoader.startInfoAddress + 48), 4)
+        let entry = PVHLoader.memoryMapAddress + 3 * 24
+        XCTAssertEqual(ram.u64(entry), 0xF000_0000)
+        XCTAssertEqual(ram.u64(entry + 8), 1 << 20)
+        XCTAssertEqual(ram.u32(entry + 16), 2)
+    }
 }

@@ -29,11 +29,13 @@ final class VirtioPCIPlatformTests: XCTestCase {
         XCTAssertEqual(cfg(&platform, device: 2, register: 0), 0x1041_1AF4)
         XCTAssertEqual(cfg(&platform, device: 3, register: 0), 0xFFFF_FFFF)
         XCTAssertEqual(cfg(&platform, device: 1, register: 0x10), 0xE000_0000, "BAR 0 placed by firmware")
-        XCTAssertEqual(cfg(&platform, device: 2, register: 0x10), 0xE000_4000)
+        XCTAssertEqual(cfg(&platform, device: 1, register: 0x14), 0xE000_4000, "BAR 1 (MSI-X) after BAR 0")
+        XCTAssertEqual(cfg(&platform, device: 2, register: 0x10), 0xE000_8000)
+        XCTAssertEqual(cfg(&platform, device: 2, register: 0x14), 0xE000_C000)
         XCTAssertEqual(cfg(&platform, device: 1, register: 0x3C) & 0xFFFF, 0x010A, "INTA, IRQ 10")
         XCTAssertEqual(cfg(&platform, device: 2, register: 0x3C) & 0xFFFF, 0x010B, "INTA, IRQ 11")
         XCTAssertEqual(cfg(&platform, device: 1, register: 4) & 7, 7, "I/O, memory, bus master on")
-        XCTAssertNil(platform.mmioRead(gpa: 0xE000_8000, size: 4), "past the BARs")
+        XCTAssertNil(platform.mmioRead(gpa: 0xE000_D000, size: 4), "past the BARs")
         XCTAssertFalse(TestPlatform.decodes(port: 0xCF9, size: 1))
         let bare = TestPlatform(memory: driver.memory, disk: nil, net: nil)
         XCTAssertNil(bare.bus.function(device: 1))
@@ -58,7 +60,8 @@ final class VirtioPCIPlatformTests: XCTestCase {
         XCTAssertEqual(bar.platform.assertedIRQs, 0, "reading ISR deasserts it")
         XCTAssertTrue(bar.platform.takeIRQChanges() == (raised: 0, lowered: 1 << 10))
         XCTAssertTrue(bar.platform.hasMMIODevice(at: 0xE000_3FFF))
-        XCTAssertFalse(bar.platform.hasMMIODevice(at: 0xE000_4000), "no net device in this platform")
+        XCTAssertTrue(bar.platform.hasMMIODevice(at: 0xE000_4000), "BAR 1: MSI-X")
+        XCTAssertFalse(bar.platform.hasMMIODevice(at: 0xE000_8000), "no net device in this platform")
     }
 
     func testTwoVMsPingThroughTheSwitch() {

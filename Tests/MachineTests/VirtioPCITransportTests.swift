@@ -24,7 +24,13 @@ final class VirtioPCITransportTests: XCTestCase {
         var pointer = Int(space.read(offset: 0x34, size: 1))
         var found: [UInt8: (bar: UInt32, offset: UInt32, length: UInt32, capLength: UInt32)] = [:]
         var multiplier: UInt32 = 0
+        var msix = 0
         while pointer != 0 {
+            if space.read(offset: pointer, size: 1) == 0x11 {
+                msix = pointer
+                pointer = Int(space.read(offset: pointer + 1, size: 1))
+                continue
+            }
             XCTAssertEqual(space.read(offset: pointer, size: 1), 0x09, "vendor-specific")
             let type = UInt8(space.read(offset: pointer + 3, size: 1))
             found[type] = (space.read(offset: pointer + 4, size: 1), space.read(offset: pointer + 8, size: 4),
@@ -42,6 +48,17 @@ final class VirtioPCITransportTests: XCTestCase {
         XCTAssertEqual(found[3]?.offset, 0x1000)
         XCTAssertEqual(found[4]?.offset, 0x2000)
         XCTAssertTrue(found.values.allSatisfy { $0.bar == 0 })
+        // MSI-X (PCI 3.0 §6.8.2): 2 vectors (one queue + config), table at BAR 1 + 0, PBA at BAR 1 + 0x800.
+        XCTAssertEqual(msix, VirtioPCILayout.msixCapability)
+        XCTAssertEqual(space.read(offset: msix + 2, size: 2), 1, "table size N-1, disabled, not masked")
+        XCTAssertEqual(space.read(offset: msix + 4, size: 4), 0x000 | 1)
+        XCTAssertEqual(space.read(offset: msix + 8, size: 4), 0x800 | 1)
+        XCTAssertEqual(space.barKind(1), .memory32(prefetchable: false))
+        XCTAssertEqual(space.barSizes[1], 0x1000)
+        space.write(offset: msix + 2, size: 2, value: 0xFFFF)
+        XCTAssertEqual(space.read(offset: msix + 2, size: 2), 0xC001, "only Enable and Function Mask are writable")
+        space.write(offset: msix + 4, size: 4, value: 0xFFFF_FFFF)
+        XCTAssertEqual(space.read(offset: msix + 4, size: 4), 1, "Table Offset/BIR is read-only")
     }
 
     func testFeatureNegotiation() {

@@ -43,6 +43,10 @@ final class VirtualPCPCITests: XCTestCase {
 
     /// A read request for sector `sector` on the disk's queue, kicked through the PC.
     func readSector(_ bar: inout PCBAR, _ driver: TestVirtioDriver, sector: UInt64, head: Int) -> UInt64 {
+        Self.readSector(&bar, driver, sector: sector, head: head)
+    }
+
+    static func readSector(_ bar: inout PCBAR, _ driver: TestVirtioDriver, sector: UInt64, head: Int) -> UInt64 {
         let header = driver.allocate(16), data = driver.allocate(512), status = driver.allocate(1)
         driver.memory.store(UInt32(0), gpa: header)
         driver.memory.store(sector, gpa: header + 8)
@@ -79,11 +83,13 @@ final class VirtualPCPCITests: XCTestCase {
         let fixture = Fixture(net: true)
         var pc = fixture.makePC(apic: false)
         XCTAssertTrue(pc.hasMMIODevice(at: 0xE000_0000), "virtio-blk BAR 0")
-        XCTAssertTrue(pc.hasMMIODevice(at: 0xE000_7FFF), "virtio-net BAR 0 end")
-        XCTAssertFalse(pc.hasMMIODevice(at: 0xE000_8000))
-        XCTAssertNil(pc.mmioRead(gpa: 0xE000_8000, size: 4, tsc: 0))
+        XCTAssertTrue(pc.hasMMIODevice(at: 0xE000_4FFF), "virtio-blk BAR 1 (MSI-X) end")
+        XCTAssertFalse(pc.hasMMIODevice(at: 0xE000_5000), "between the disk's BAR 1 and the net's BAR 0")
+        XCTAssertTrue(pc.hasMMIODevice(at: 0xE000_CFFF), "virtio-net BAR 1 end")
+        XCTAssertFalse(pc.hasMMIODevice(at: 0xE000_D000))
+        XCTAssertNil(pc.mmioRead(gpa: 0xE000_D000, size: 4, tsc: 0))
         XCTAssertEqual(pc.mmioRead(gpa: 0xE000_0000 + 0x12, size: 2, tsc: 0), 1, "virtio-blk num_queues")
-        XCTAssertEqual(pc.mmioRead(gpa: 0xE000_4000 + 0x12, size: 2, tsc: 0), 2, "virtio-net num_queues")
+        XCTAssertEqual(pc.mmioRead(gpa: 0xE000_8000 + 0x12, size: 2, tsc: 0), 2, "virtio-net num_queues")
         // The guest moves BAR 0 of the disk: the old address no longer decodes, the new one does.
         pc.portOut(port: 0xCF8, size: 4, value: 0x8000_0800 | 0x10, tsc: 0)
         pc.portOut(port: 0xCFC, size: 4, value: 0xE800_0000, tsc: 0)

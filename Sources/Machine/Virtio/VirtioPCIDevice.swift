@@ -1,7 +1,10 @@
 // A virtio 1.x device over PCI, modern transport (virtio 1.2 §4.1): its configuration
 // space (IDs, BAR 0, the four vendor-specific capabilities) and the registers in
 // BAR 0: common configuration, notifications, ISR status and device configuration.
-// The interrupt is INTx (pin A); MSI-X is not offered, so vectors read NO_VECTOR.
+// Interrupts: INTx (pin A) through the ISR status, or MSI-X (§4.1.5.1.2, PCI 3.0 §6.8.2) once
+// the driver enables it: a table of queues + 1 vectors in BAR 1 (table at 0, PBA at 0x800),
+// config_msix_vector and queue_msix_vector choosing the entries; while MSI-X is enabled the
+// function never asserts INTx.
 
 /// The layout of BAR 0 (one 16 KiB 32-bit memory BAR, a page per structure).
 public enum VirtioPCILayout {
@@ -20,6 +23,13 @@ public enum VirtioPCILayout {
     public static var deviceCfg: UInt8 { 4 }
     /// VIRTIO_MSI_NO_VECTOR.
     public static var noVector: UInt16 { 0xFFFF }
+    /// BAR 1: the MSI-X table and its Pending Bit Array.
+    public static var msixBAR: Int { 1 }
+    public static var msixBARSize: UInt64 { 0x1000 }
+    public static var msixTableOffset: UInt64 { 0x000 }
+    public static var msixPBAOffset: UInt64 { 0x800 }
+    /// Where `configSpace()` puts the MSI-X capability (after the four virtio capabilities).
+    public static var msixCapability: Int { 0x84 }
 }
 
 /// Offsets in the common configuration structure (§4.1.4.3).
@@ -64,6 +74,11 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     public private(set) var lastError: VirtqueueError? = nil
     /// Queue notifications taken (including ignored ones).
     public private(set) var notifications: UInt64 = 0
+    /// The MSI-X table: one vector per queue and one for configuration changes.
+    public var msix = PCIMSIXTable(vectors: Model.queueCount &+ 1)
+    /// config_msix_vector and each queue's queue_msix_vector (NO_VECTOR until the driver sets one).
+    public private(set) var configVector: UInt16 = VirtioPCILayout.noVector
+    var queueVectors = InlineArray<4, UInt16>(repeating: VirtioPCILayout.noVector)
 
     public init(model: Model, memory: GuestMemory) {
         precondition(Model.queueCount <= Self.maxQueues)
@@ -81,8 +96,13 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     public var isLive: Bool {
         status & VirtioStatus.driverOK != 0 && status & VirtioStatus.deviceNeedsReset == 0
     }
-    /// The level of the INTx line: any ISR bit set.
-    public var interruptAsserted: Bool { isr != 0 }
+    /// The level of the INTx line: any ISR bit set, while MSI-X is off (PCI 3.0 §6.8.2.3).
+    public var interruptAsserted: Bool { isr != 0 && !msix.isEnabled }
+
+    /// queue_msix_vector of queue `index` (NO_VECTOR for a queue that does not exist).
+    public func queueVector(_ index: Int) -> UInt16 {
+        index >= 0 && index < Model.queueCount ? queueVectors[index] : VirtioPCILayout.noVector
+    }
 
     public func queue(_ index: Int) -> SplitVirtqueue? {
         index >= 0 && index < Model.queueCount ? queues[index] : nil
@@ -105,6 +125,11 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
                       multiplier: VirtioPCILayout.notifyMultiplier)
         addCapability(&space, type: VirtioPCILayout.isrCfg, offset: VirtioPCILayout.isrOffset, length: 4)
         addCapability(&space, type: VirtioPCILayout.deviceCfg, offset: VirtioPCILayout.deviceOffset, length: 0x100)
+        space.defineBAR(VirtioPCILayout.msixBAR, PCIBARDefinition(kind: .memory32(prefetchable: false), size: VirtioPCILayout.msixBARSize))
+        let msix = PCIMSIXCapability.add(to: &space, vectors: Model.queueCount &+ 1, bar: UInt8(VirtioPCILayout.msixBAR),
+                                         tableOffset: UInt32(VirtioPCILayout.msixTableOffset),
+                                         pbaOffset: UInt32(VirtioPCILayout.msixPBAOffset))
+        precondition(msix == VirtioPCILayout.msixCapability)
         return space
     }
 
@@ -179,13 +204,13 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         case (VirtioCommonRegister.driverFeatureSelect, 4): return UInt64(driverFeatureSelect)
         case (VirtioCommonRegister.driverFeature, 4):
             return driverFeatureSelect < 2 ? (driverFeatures >> UInt64(driverFeatureSelect &* 32)) & 0xFFFF_FFFF : 0
-        case (VirtioCommonRegister.configMSIXVector, 2): return UInt64(VirtioPCILayout.noVector)
+        case (VirtioCommonRegister.configMSIXVector, 2): return UInt64(configVector)
         case (VirtioCommonRegister.numQueues, 2): return UInt64(Model.queueCount)
         case (VirtioCommonRegister.deviceStatus, 1): return UInt64(status)
         case (VirtioCommonRegister.configGeneration, 1): return UInt64(configGeneration)
         case (VirtioCommonRegister.queueSelect, 2): return UInt64(queueSelect)
         case (VirtioCommonRegister.queueSize, 2): return q == nil ? 0 : UInt64(selected.size)
-        case (VirtioCommonRegister.queueMSIXVector, 2): return UInt64(VirtioPCILayout.noVector)
+        case (VirtioCommonRegister.queueMSIXVector, 2): return UInt64(q == nil ? VirtioPCILayout.noVector : queueVectors[q!])
         case (VirtioCommonRegister.queueEnable, 2): return selected.isEnabled ? 1 : 0
         case (VirtioCommonRegister.queueNotifyOff, 2), (VirtioCommonRegister.queueNotifyData, 2):
             return UInt64(q ?? 0)
@@ -210,6 +235,10 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
             let shift = UInt64(driverFeatureSelect &* 32)
             driverFeatures = (driverFeatures & ~(0xFFFF_FFFF << shift)) | (value << shift)
         case (VirtioCommonRegister.deviceStatus, 1): writeStatus(UInt8(value))
+        case (VirtioCommonRegister.configMSIXVector, 2): configVector = validVector(UInt16(value))
+        case (VirtioCommonRegister.queueMSIXVector, 2):
+            guard let q = selectedQueueIndex else { return }
+            queueVectors[q] = validVector(UInt16(value))
         case (VirtioCommonRegister.queueSelect, 2): queueSelect = UInt16(value)
         case (VirtioCommonRegister.queueSize, 2):
             guard let q = selectedQueueIndex, !queues[q].isEnabled else { return }
@@ -237,6 +266,11 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         }
     }
 
+    /// A vector past the MSI-X table is not mapped: it reads back NO_VECTOR (§4.1.4.3.2).
+    func validVector(_ vector: UInt16) -> UInt16 {
+        Int(vector) < msix.vectorCount ? vector : VirtioPCILayout.noVector
+    }
+
     /// device_status written (§2.1, §3.1.1): 0 resets; bits only accumulate; FEATURES_OK is
     /// kept only for an acceptable feature set (VERSION_1, nothing the device did not offer);
     /// DRIVER_OK only after FEATURES_OK.
@@ -256,7 +290,7 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         // A queue set up wrongly before DRIVER_OK: tell the driver as soon as it can listen.
         if accepted & VirtioStatus.driverOK != 0 && status & VirtioStatus.driverOK == 0
             && accepted & VirtioStatus.deviceNeedsReset != 0 {
-            isr |= VirtioISR.configurationChange
+            interruptConfiguration()
         }
         status = accepted
     }
@@ -269,8 +303,9 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         deviceFeatureSelect = 0
         driverFeatureSelect = 0
         queueSelect = 0
+        configVector = VirtioPCILayout.noVector
         var index = 0
-        while index < Model.queueCount { queues[index].reset(); index &+= 1 }
+        while index < Model.queueCount { queues[index].reset(); queueVectors[index] = VirtioPCILayout.noVector; index &+= 1 }
         model.reset()
     }
 
@@ -281,13 +316,13 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         lastError = error
         if status & VirtioStatus.deviceNeedsReset != 0 { return }
         status |= VirtioStatus.deviceNeedsReset
-        if status & VirtioStatus.driverOK != 0 { isr |= VirtioISR.configurationChange }
+        if status & VirtioStatus.driverOK != 0 { interruptConfiguration() }
     }
 
     /// The device configuration changed (e.g. link status): bump config_generation and interrupt.
     public mutating func configurationChanged() {
         configGeneration &+= 1
-        if status & VirtioStatus.driverOK != 0 { isr |= VirtioISR.configurationChange }
+        if status & VirtioStatus.driverOK != 0 { interruptConfiguration() }
     }
 
     /// A write to queue `index`'s notification address.
@@ -305,6 +340,26 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     /// Sets the queue-interrupt ISR bit when queue `index`'s driver wants an interrupt for new used entries.
     public mutating func updateInterrupt(queue index: Int) {
         guard index < Model.queueCount else { return }
-        if queues[index].needsInterrupt(memory: memory) { isr |= VirtioISR.queueInterrupt }
+        guard queues[index].needsInterrupt(memory: memory) else { return }
+        // With MSI-X the queue's vector, else the ISR bit and INTx (§4.1.5.2).
+        if msix.isEnabled { msix.raise(queueVectors[index]) } else { isr |= VirtioISR.queueInterrupt }
+    }
+
+    /// A configuration-change notification: the ISR bit, and the config vector with MSI-X (§4.1.5.3).
+    mutating func interruptConfiguration() {
+        isr |= VirtioISR.configurationChange
+        if msix.isEnabled { msix.raise(configVector) }
+    }
+
+    // MARK: BAR 1 (MSI-X)
+
+    public mutating func readMSIX(offset: UInt64, size: Int) -> UInt64 {
+        if offset >= VirtioPCILayout.msixPBAOffset { return msix.readPBA(offset: offset &- VirtioPCILayout.msixPBAOffset, size: size) }
+        return msix.readTable(offset: offset &- VirtioPCILayout.msixTableOffset, size: size)
+    }
+
+    public mutating func writeMSIX(offset: UInt64, size: Int, value: UInt64) {
+        guard offset < VirtioPCILayout.msixPBAOffset else { return }   // the PBA is read-only
+        msix.writeTable(offset: offset &- VirtioPCILayout.msixTableOffset, size: size, value: value)
     }
 }

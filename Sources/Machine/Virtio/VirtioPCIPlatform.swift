@@ -14,12 +14,22 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
     public static var memoryWindowLimit: UInt64 { 0xE010_0000 }
     public static var ioWindowBase: UInt64 { 0xC000 }
     public static var ioWindowLimit: UInt64 { 0xD000 }
+    /// The ECAM window of bus 0 (PCI Firmware 3.2 §4.1): 1 MiB above the BAR window's
+    /// _CRS range (0xE0000000-0xEFFFFFFF) and below the I/O APIC, announced by the MCFG
+    /// table and reserved in every memory map the loaders write.
+    public static var ecamBase: UInt64 { 0xF000_0000 }
+    public static var ecamSize: UInt64 { PCIECAMAddress.bytesPerBus }
 
     public var bus = PCIBus()
     /// `assertedIRQs` when `takeIRQChanges` last ran.
     public private(set) var reportedIRQs: UInt16 = 0
     public var block: VirtioPCIDevice<VirtioBlock<Storage>>?
     public var net: VirtioPCIDevice<VirtioNet>?
+    /// Some device has MSI-X messages to send (`takeMessage`).
+    public var messagesPending: Bool { mutating get { (block?.msix.outbox ?? 0) | (net?.msix.outbox ?? 0) != 0 } }
+    /// MSI-X messages sent to the local APICs, and those refused (bad address, vector or mode).
+    public var messagesDelivered: UInt64 = 0
+    public var messagesDropped: UInt64 = 0
 
     /// A platform with the given devices for a VM whose RAM is `memory`.
     public init(memory: GuestMemory, disk: VirtioBlock<Storage>?, net: VirtioNet?) {
@@ -77,16 +87,60 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
 
     @discardableResult
     public mutating func portOut(port: UInt16, size: Int, value: UInt64) -> Bool {
-        bus.portOut(port: port, size: size, value: value)
+        guard bus.portOut(port: port, size: size, value: value) else { return false }
+        if port != PCIConfigAddress.port { configurationWritten() }
+        return true
     }
 
-    /// Whether a device BAR (as the guest programmed it, with memory decoding on) covers `gpa`.
-    public mutating func hasMMIODevice(at gpa: UInt64) -> Bool { bus.decodeMemory(address: gpa) != nil }
+    /// After a configuration write: each device's MSI-X Enable and Function Mask as software set
+    /// them in its capability (unmasking sends what was pending), and its INTx level (MSI-X on
+    /// silences it).
+    mutating func configurationWritten() {
+        if block != nil {
+            let control = msixControl(slot: Self.blockSlot)
+            block!.msix.setControl(enabled: control & PCIMSIXCapability.enable != 0,
+                                   functionMasked: control & PCIMSIXCapability.functionMask != 0)
+        }
+        if net != nil {
+            let control = msixControl(slot: Self.netSlot)
+            net!.msix.setControl(enabled: control & PCIMSIXCapability.enable != 0,
+                                 functionMasked: control & PCIMSIXCapability.functionMask != 0)
+        }
+        syncInterrupts()
+    }
 
-    /// A read of guest-physical `gpa`; nil when no BAR covers it.
+    /// Message Control of the MSI-X capability of the device in `slot`.
+    mutating func msixControl(slot: Int) -> UInt16 {
+        UInt16(truncatingIfNeeded: bus.configRead(PCIFunctionAddress(device: UInt8(slot)),
+                                                  register: VirtioPCILayout.msixCapability &+ PCIMSIXCapability.messageControl, size: 2))
+    }
+
+    /// The next MSI-X message a device has to send, if any.
+    public mutating func takeMessage() -> PCIMSIMessage? {
+        if let message = block?.msix.takeMessage() { return message }
+        if let message = net?.msix.takeMessage() { return message }
+        return nil
+    }
+
+    /// Whether the ECAM window or a device BAR (as the guest programmed it, with memory
+    /// decoding on) covers `gpa`.
+    public mutating func hasMMIODevice(at gpa: UInt64) -> Bool {
+        Self.isECAM(gpa) || bus.decodeMemory(address: gpa) != nil
+    }
+
+    @inline(__always)
+    static func isECAM(_ gpa: UInt64) -> Bool { gpa >= ecamBase && gpa &- ecamBase < ecamSize }
+
+    /// A read of guest-physical `gpa`; nil when neither the ECAM window nor a BAR covers it.
     public mutating func mmioRead(gpa: UInt64, size: Int) -> UInt64? {
-        guard let hit = bus.decodeMemory(address: gpa), hit.bar == 0 else { return nil }
+        if Self.isECAM(gpa) { return ecamRead(offset: gpa &- Self.ecamBase, size: size) }
+        guard let hit = bus.decodeMemory(address: gpa) else { return nil }
         var value: UInt64? = nil
+        if hit.bar == VirtioPCILayout.msixBAR {
+            if hit.device == Self.blockSlot { value = block?.readMSIX(offset: hit.offset, size: size) }
+            else if hit.device == Self.netSlot { value = net?.readMSIX(offset: hit.offset, size: size) }
+            return value
+        }
         if hit.device == Self.blockSlot { value = block?.read(offset: hit.offset, size: size) }
         else if hit.device == Self.netSlot { value = net?.read(offset: hit.offset, size: size) }
         syncInterrupts()
@@ -96,11 +150,40 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
     /// A write of guest-physical `gpa`; false when no BAR covers it.
     @discardableResult
     public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool {
-        guard let hit = bus.decodeMemory(address: gpa), hit.bar == 0 else { return false }
+        if Self.isECAM(gpa) {
+            ecamWrite(offset: gpa &- Self.ecamBase, size: size, value: value)
+            return true
+        }
+        guard let hit = bus.decodeMemory(address: gpa) else { return false }
+        if hit.bar == VirtioPCILayout.msixBAR {
+            if hit.device == Self.blockSlot { block?.writeMSIX(offset: hit.offset, size: size, value: value) }
+            else if hit.device == Self.netSlot { net?.writeMSIX(offset: hit.offset, size: size, value: value) }
+            return true
+        }
         if hit.device == Self.blockSlot { block?.write(offset: hit.offset, size: size, value: value) }
         else if hit.device == Self.netSlot { net?.write(offset: hit.offset, size: size, value: value) }
         syncInterrupts()
         return true
+    }
+
+    /// An ECAM read (PCI Express Base 4.0 §7.2.2): 1, 2 or 4 bytes at any offset inside a
+    /// function's 4 KiB; an 8-byte access is two dword accesses, low half first.
+    mutating func ecamRead(offset: UInt64, size: Int) -> UInt64 {
+        if size == 8 {
+            return bus.ecamRead(offset: offset, size: 4) | bus.ecamRead(offset: offset &+ 4, size: 4) << 32
+        }
+        return bus.ecamRead(offset: offset, size: size)
+    }
+
+    /// An ECAM write (the same widths as `ecamRead`).
+    mutating func ecamWrite(offset: UInt64, size: Int, value: UInt64) {
+        if size == 8 {
+            bus.ecamWrite(offset: offset, size: 4, value: value & 0xFFFF_FFFF)
+            bus.ecamWrite(offset: offset &+ 4, size: 4, value: value >> 32)
+        } else {
+            bus.ecamWrite(offset: offset, size: size, value: value)
+        }
+        configurationWritten()
     }
 
     /// Copies every device's INTx level into its PCI status register.
