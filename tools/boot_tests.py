@@ -1512,6 +1512,11 @@ def _blk_image_readback(root, written_sha256):
 def _blk_check(result):
     import hashlib
     from pathlib import Path as _Path
+    # MSI-X: the request queue's vector took interrupts (the last /proc/interrupts listing).
+    counts = re.findall(r"^\[linux\] blk:\s+\d+:\s+(\d+)\s+PCI-MSI(?:X-0000:00:01\.0)?\s+\d+-edge\s+virtio0-req\.0$",
+                        result.serial, re.M)
+    if not counts or int(counts[-1]) == 0:
+        return f"no MSI-X interrupts on virtio0-req.0 in /proc/interrupts (counts {counts})"
     for name, data in BLK_KNOWN.items():
         want = hashlib.sha256(data).hexdigest()
         if not re.search(rf"^\[linux\] blk: sha256 {want}  known/{re.escape(name)}$", result.serial, re.M):
@@ -1543,12 +1548,15 @@ def linux_blk_case():
                  megs=512, cpu_options="ignore_bad_msrs=0", timeout=1200, bochs_extra=extra,
                  expect=[r"^hostdisk: ata1-master: .+, 16384 sectors",
                          r"^\[linux\] PVH kernel loaded: 32-bit protected mode",
+                         r"^\[linux\] \[\s*\d+\.\d+\] PCI: MMCONFIG for domain 0000 \[bus 00-00\] at \[mem 0xf0000000-0xf00fffff\] \(base 0xf0000000\)$",
+                         r"^\[linux\] \[\s*\d+\.\d+\] PCI: MMCONFIG at \[mem 0xf0000000-0xf00fffff\] reserved in E820$",
                          r"^\[linux\] \[\s*\d+\.\d+\] pci 0000:00:01\.0: \[1af4:1042\] type 00 class 0x018000$",
                          r"^\[linux\] \[\s*\d+\.\d+\] pci 0000:00:01\.0: BAR 0 \[mem 0xe0000000-0xe0003fff\]$",
                          r"^\[linux\] SWIFTVISOR-TEST-BEGIN blk$",
                          r"^\[linux\] \[\s*\d+\.\d+\] virtio_blk virtio0: \[vda\] 16384 512-byte logical blocks",
                          r"^\[linux\] PASS blk: /dev/vda: 16384 sectors, ro=0$",
-                         r"^\[linux\] blk:\s+10:\s+\d+\s+IO-APIC\s+10-fasteoi\s+virtio0$",
+                         r"^\[linux\] blk:\s+\d+:\s+\d+\s+PCI-MSI(X-0000:00:01\.0)?\s+\d+-edge\s+virtio0-config$",
+                         r"^\[linux\] blk: 00:00\.0 config 4096 bytes$",
                          r"^\[linux\] PASS blk: mounted /dev/vda \(ext4 rw",
                          r"^\[linux\] PASS blk: known files match SHA256SUMS \(4 files\)$",
                          r"^\[linux\] PASS blk: wrote written.txt and synced$",
@@ -1625,6 +1633,14 @@ def _net_check(result):
         problem = _lines_in_order(result.serial, vm, patterns)
         if problem:
             return problem
+    # MSI-X: the config, receive and transmit vectors are PCI-MSI(X) lines; frames came in on input.0.
+    for vm in ["neta", "netb"]:
+        lines = {name: re.findall(rf"^\[{vm}\] net:\s+\d+:\s+(\d+)\s+PCI-MSI(?:X-0000:00:02\.0)?\s+\d+-edge\s+virtio0-{re.escape(name)}$",
+                                  result.serial, re.M) for name in ["config", "input.0", "output.0"]}
+        if not all(lines.values()):
+            return f"[{vm}]: no PCI-MSI line for every virtio-net vector in /proc/interrupts ({lines})"
+        if int(lines["input.0"][-1]) == 0:
+            return f"[{vm}]: no MSI-X interrupts on virtio0-input.0"
     m = re.search(r"^\[netb\] switch port 1: \d+ frames in \((\d+) bytes\)", result.serial, re.M)
     n = re.search(r"^\[neta\] switch port 0: \d+ frames in \((\d+) bytes\)", result.serial, re.M)
     if not (m and n and int(n.group(1)) >= len(NET_DATA)):

@@ -14,6 +14,9 @@ while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if [ -b /dev/vda ]; then pass "/dev/vda: $(cat /sys/block/vda/size) sectors, ro=$(cat /sys/block/vda/ro)"
 else failed "no /dev/vda"; ls /sys/bus/pci/devices /sys/block 2>&1 | sed "s/^/blk: /"; exit 1; fi
 grep -E "virtio" /proc/interrupts | sed "s/^/blk: /"
+# ECAM (MCFG): Linux exposes a function's extended configuration space (4096 bytes in sysfs)
+# only when it can reach it, and for the host bridge, a conventional function, only then.
+echo "blk: 00:00.0 config $(stat -c %s /sys/bus/pci/devices/0000:00:00.0/config) bytes"
 
 mkdir -p /mnt
 if mount -t ext4 /dev/vda /mnt; then pass "mounted /dev/vda ($(grep /dev/vda /proc/mounts | cut -d' ' -f3,4))"
