@@ -18,9 +18,14 @@
  *   PASS 11 a readable buffer after a writable one: NEEDS_RESET
  *   PASS 12 the used ring was never written for a malformed chain
  *   PASS 13 after the resets, a well-formed read still completes
- * Then, until its time budget ends, a seeded random stream of descriptor tables, ring indices and
- * kicks, resetting the device whenever it asks for it. The hypervisor must stay up, the victim
- * keep its view, and the hostile's report count the malformed rings.
+ * Then ECAM and MSI-X, with messages no local APIC may take (dropped and counted by the hypervisor):
+ *   PASS 14 ECAM at 0xF0000000: 00:01.0 as by 0xCF8, extended space 0, an absent slot all ones
+ *   PASS 15 MSI-X on, queue_msix_vector 1 reads back, 7 reads NO_VECTOR, ISR stays 0
+ *   PASS 16 a masked vector's message waits in the PBA; unmasked it is sent (and dropped)
+ * Then, until its time budget ends, a seeded random stream of descriptor tables, ring indices,
+ * kicks, MSI-X table entries (any address and data but NMI, unaligned accesses too) and MSI-X
+ * control bits, resetting the device whenever it asks for it. The hypervisor must stay up, the
+ * victim keep its view, and the hostile's report count the malformed rings and dropped messages.
  */
 #include "guest.inc"
 #include "idt64.inc"
@@ -42,6 +47,8 @@
 .equ DEVICE_STATUS,         0x14
 .equ QUEUE_SELECT,          0x16
 .equ QUEUE_SIZE,            0x18
+.equ CONFIG_MSIX_VECTOR,    0x10
+.equ QUEUE_MSIX_VECTOR,     0x1A
 .equ QUEUE_ENABLE,          0x1C
 .equ QUEUE_DESC,            0x20
 .equ QUEUE_DRIVER,          0x28
@@ -151,8 +158,74 @@ _start:
 	call good_read
 	TEST 13, %rax, "after the resets, a well-formed read still completes"
 
+	/* 14: ECAM (bus 0 at 0xF0000000; device 1 at +0x8000, device 5 at +0x28000). */
+	xor %ecx, %ecx
+	mov $0xF0008000, %esi
+	mov (%rsi), %eax                           /* MMIO: plain moves (what the hypervisor emulates) */
+	cmp $0x10421AF4, %eax
+	setne %cl
+	mov 0x100(%rsi), %eax
+	test %eax, %eax
+	setne %dl
+	or %dl, %cl
+	mov 0x20000(%rsi), %eax
+	cmp $0xFFFFFFFF, %eax
+	setne %dl
+	or %dl, %cl
+	TEST 14, %rcx, "ECAM at 0xF0000000: 00:01.0 as by 0xCF8, extended space 0, an absent slot all ones"
+
+	/* 15: MSI-X on (capability at 0x84: Message Control is its upper word), BAR 1 in R15; entry 0
+	 * aims into the BAR window, entry 1 has vector 5: both must be dropped. */
+	mov $0x80000814, %eax
+	call config_read
+	and $0xFFFFFFF0, %eax
+	mov %eax, %r15d
+	mov $0x80000884, %eax
+	mov $0xCF8, %dx
+	out %eax, %dx
+	mov $0x80000000, %eax                      /* MSI-X Enable; the ID and next pointer are read-only */
+	mov $0xCFC, %dx
+	out %eax, %dx
+	movl $0xE0000000, (%r15)
+	movl $0, 4(%r15)
+	movl $0x41, 8(%r15)
+	movl $0, 12(%r15)
+	movl $0xFEE00000, 16(%r15)
+	movl $0, 20(%r15)
+	movl $0x05, 24(%r15)
+	movl $0, 28(%r15)
+	call device_init
+	call set_vectors
+	movzwl QUEUE_MSIX_VECTOR(%rbx), %ecx
+	xor $1, %ecx
+	movw $7, QUEUE_MSIX_VECTOR(%rbx)           /* past the 2-entry table */
+	movzwl QUEUE_MSIX_VECTOR(%rbx), %eax
+	xor $0xFFFF, %eax                          /* 0 for NO_VECTOR */
+	or %eax, %ecx
+	movw $1, QUEUE_MSIX_VECTOR(%rbx)
+	push %rcx
+	call good_read
+	pop %rcx
+	or %rax, %rcx
+	movzbl ISR(%rbx), %eax
+	or %rax, %rcx
+	TEST 15, %rcx, "MSI-X on, queue_msix_vector 1 reads back, 7 reads NO_VECTOR, ISR stays 0"
+
+	/* 16: entry 1 masked: the read's message is pending (PBA bit 1) until unmasked. */
+	call device_init
+	call set_vectors
+	movl $1, 28(%r15)
+	call good_read
+	mov 0x800(%r15), %ecx
+	xor $2, %ecx
+	movl $0, 28(%r15)
+	mov 0x800(%r15), %edx
+	or %edx, %ecx
+	or %rax, %rcx
+	TEST 16, %rcx, "a masked vector's message waits in the PBA; unmasked it is sent (and dropped)"
+
 	/* The random phase: until the budget ends. R12 is the xorshift state. */
-	PRINT "hostile: random descriptor tables, indices and kicks until the budget ends\n"
+	PRINT "hostile: random descriptor tables, indices, kicks and MSI-X entries until the budget ends\n"
 	movabs $0x9E3779B97F4A7C15, %r12
 	call device_init
 random_round:
@@ -188,6 +261,7 @@ random_round:
 	and $3, %ecx                               /* usually 1, sometimes 0, 2 or 3 more */
 	add %ecx, %edx
 	mov %dx, AVAIL+2
+	call random_msix
 	xor %eax, %eax
 	movw %ax, NOTIFY(%rbx)
 	movzbl DEVICE_STATUS(%rbx), %eax
@@ -195,7 +269,63 @@ random_round:
 	jz random_round
 	movzbl ISR(%rbx), %eax                     /* read clears */
 	call device_init
+	call next
+	and $3, %eax                               /* vectors 0-1, or 2-3 past the table (NO_VECTOR) */
+	movw %ax, QUEUE_MSIX_VECTOR(%rbx)
+	movw %ax, CONFIG_MSIX_VECTOR(%rbx)
 	jmp random_round
+
+/* One random MSI-X action: a qword anywhere in the first 64 bytes of BAR 1 (the 32-byte table,
+ * then nothing), a word at an odd offset (ignored), or Enable/Function Mask in Message Control.
+ * A data dword that would ask for an NMI (delivery mode 4) becomes INIT (5): this guest runs with
+ * interrupts off, but an NMI would still reach it. */
+random_msix:
+	call next
+	mov %eax, %ecx
+	shr $16, %ecx
+	and $0x38, %ecx
+	test $0x300, %eax
+	jz 1f
+	mov %rax, %rdx
+	call next
+	xor %rdx, %rax
+	mov %rax, (%r15,%rcx)
+	jmp 2f
+1:	test $0x400, %eax
+	jz 3f
+	movw %ax, 3(%r15,%rcx)                     /* not a dword or qword: ignored */
+	jmp 2f
+3:	and $0xC0000000, %eax                      /* Enable and Function Mask at random */
+	push %rax
+	mov $0x80000884, %eax
+	mov $0xCF8, %dx
+	out %eax, %dx
+	pop %rax
+	mov $0xCFC, %dx
+	out %eax, %dx
+2:	lea 8(%r15), %rdi
+	call no_nmi
+	lea 24(%r15), %rdi
+	jmp no_nmi
+
+/* The data dword at RDI: delivery mode 4 (NMI) becomes 5. */
+no_nmi:
+	mov (%rdi), %eax
+	mov %eax, %edx
+	shr $8, %edx
+	and $7, %edx
+	cmp $4, %edx
+	jne 1f
+	xor $0x100, %eax
+	mov %eax, (%rdi)
+1:	ret
+
+/* config_msix_vector 0, queue 0's queue_msix_vector 1 (after device_init: NO_VECTOR). */
+set_vectors:
+	movw $0, CONFIG_MSIX_VECTOR(%rbx)
+	movw $0, QUEUE_SELECT(%rbx)
+	movw $1, QUEUE_MSIX_VECTOR(%rbx)
+	ret
 
 /* ---- helpers; RBX = BAR 0 ---- */
 
