@@ -2,7 +2,8 @@
 // mask bit each, its Pending Bit Array, and the Message Control bits (MSI-X Enable, Function
 // Mask) software sets in the capability. The function raises a vector; the table turns it into
 // a message to send now, or a pending bit while the vector or the function is masked, sent
-// when software unmasks it (§6.8.2.9). At most `maxVectors` vectors.
+// when software unmasks it (§6.8.2.9). At most `maxVectors` vectors. Readers are `mutating`:
+// a non-mutating read of the InlineArray copies it (docs/virtio.md, Embedded Swift note).
 
 /// The MSI-X capability structure (§6.8.2.1-§6.8.2.4): ID 0x11, then Message Control,
 /// Table Offset/BIR and PBA Offset/BIR.
@@ -74,12 +75,12 @@ public struct PCIMSIXTable {
     /// Bytes of the table.
     public var tableSize: UInt64 { UInt64(vectorCount) &* Self.entrySize }
 
-    public func isMasked(_ vector: Int) -> Bool {
+    public mutating func isMasked(_ vector: Int) -> Bool {
         isFunctionMasked || words[vector &* 4 &+ 3] & Self.vectorMasked != 0
     }
 
     /// Vector `vector`'s message as the table holds it now.
-    public func message(_ vector: Int) -> PCIMSIMessage {
+    public mutating func message(_ vector: Int) -> PCIMSIMessage {
         PCIMSIMessage(address: UInt64(words[vector &* 4]) | UInt64(words[vector &* 4 &+ 1]) << 32,
                       data: words[vector &* 4 &+ 2])
     }
@@ -132,7 +133,7 @@ public struct PCIMSIXTable {
     }
 
     /// A read of `size` bytes at `offset` in the table.
-    public func readTable(offset: UInt64, size: Int) -> UInt64 {
+    public mutating func readTable(offset: UInt64, size: Int) -> UInt64 {
         guard Self.isDefinedAccess(offset: offset, size: size), offset &+ UInt64(size) <= tableSize else { return 0 }
         let index = Int(offset / 4)
         if size == 8 { return UInt64(words[index]) | UInt64(words[index &+ 1]) << 32 }
@@ -157,7 +158,7 @@ public struct PCIMSIXTable {
     }
 
     /// A read of the Pending Bit Array (read-only; one qword holds all `maxVectors` bits).
-    public func readPBA(offset: UInt64, size: Int) -> UInt64 {
+    public mutating func readPBA(offset: UInt64, size: Int) -> UInt64 {
         guard Self.isDefinedAccess(offset: offset, size: size), offset &+ UInt64(size) <= 8 else { return 0 }
         return offset == 0 ? UInt64(pending) : 0
     }
