@@ -1,5 +1,5 @@
 /* hostile_virtio: malformed virtqueues against the virtio-blk device (issue 11), beside a victim
- * VM (victim.S). Module options: pci=on disk=1 mem=4 budget=40 expect=time-budget.
+ * VM (victim.S). Module options: pci=on apic=on disk=1 mem=4 budget=40 expect=time-budget.
  * It finds the disk on PCI bus 0 by configuration mechanism #1 (0xCF8/0xCFC), brings it up
  * (VERSION_1 and INDIRECT_DESC, one queue of 16), checks that a well-formed read completes, then
  * feeds it one malformed ring at a time; after each the device must show DEVICE_NEEDS_RESET
@@ -276,7 +276,8 @@ random_round:
 	jmp random_round
 
 /* One random MSI-X action: a qword anywhere in the first 64 bytes of BAR 1 (the 32-byte table,
- * then nothing), a word at an odd offset (ignored), or Enable/Function Mask in Message Control.
+ * then nothing; half of them an address in 0xFEExxxxx, so some messages are delivered), a word at
+ * an odd offset (ignored), or Enable/Function Mask in Message Control.
  * A data dword that would ask for an NMI (delivery mode 4) becomes INIT (5): this guest runs with
  * interrupts off, but an NMI would still reach it. */
 random_msix:
@@ -289,7 +290,12 @@ random_msix:
 	mov %rax, %rdx
 	call next
 	xor %rdx, %rax
-	mov %rax, (%r15,%rcx)
+	test $0x800, %edx                          /* half the time: an address field in 0xFEExxxxx */
+	jz 4f
+	and $0x000FFFFC, %eax                      /* (the upper dword 0) */
+	or $0xFEE00000, %eax
+	and $0x10, %ecx                            /* entry 0 or 1 */
+4:	mov %rax, (%r15,%rcx)
 	jmp 2f
 1:	test $0x400, %eax
 	jz 3f

@@ -68,7 +68,7 @@ enum VMPCI {
         let delivered = platform.pointee.messagesDelivered, dropped = platform.pointee.messagesDropped
         if delivered > 0 || dropped > 0 {
             print("\(prefix)MSI-X: \(delivered) messages delivered, \(dropped) dropped "
-                + "(address outside 0xFEExxxxx, vector < 16 or unsupported delivery mode)")
+                + "(no local APIC, an address outside 0xFEExxxxx, a vector below 16 or an unsupported delivery mode)")
         }
     }
 
