@@ -1493,6 +1493,9 @@ def _blk_make_image(root):
             sums.append(f"{hashlib.sha256(data).hexdigest()}  known/{name}\n")
         (stage / "SHA256SUMS").write_text("".join(sums))
         image.unlink(missing_ok=True)
+        # Bochs locks an image it opens (IMAGE.lock) and a killed run leaves the lock behind: the
+        # fresh image is nobody's.
+        image.with_name(image.name + ".lock").unlink(missing_ok=True)
         subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "swiftvisor", "-E", "root_owner=0:0",
                         "-d", str(stage), str(image), "8M"], check=True)
 
