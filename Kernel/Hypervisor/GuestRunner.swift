@@ -18,7 +18,7 @@ enum GuestRunner {
     /// Runs every boot module as a guest; true when each ended as its `expect=` said.
     static func runAll(_ modules: [BootModule], schedule: Schedule, focus: Substring?, vmx: VMXOperation,
                        frames: inout FrameAllocator) -> Bool {
-        let (specs, errors) = GuestSpec.fromModules(modules)
+        let (specs, errors) = GuestSpec.fromModules(modules, frames: &frames)
         var allAsExpected = errors.isEmpty
         HostEvents.checkFaultFixup()
         HostEvents.checkSurvival()
@@ -53,7 +53,7 @@ enum GuestRunner {
             CPUShare.report(vms)
             for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
-        HostDiskAttachment.flushAtEnd()
+        HostDiskAttachment.flushAtEnd(frames: &frames)
         HostEvents.report()
         Console.end()
         return allAsExpected
@@ -64,7 +64,7 @@ enum GuestRunner {
     /// frames; VM state, statistics and screen mirror from the heap). Builds until
     /// memory runs out, reports, and tears them all down again.
     static func measureCapacity(_ modules: [BootModule], vmx: VMXOperation, frames: inout FrameAllocator) {
-        guard let spec = GuestSpec.fromModules(modules).guests.first else { return }
+        guard let spec = GuestSpec.fromModules(modules, frames: &frames).guests.first else { return }
         var vms: [UnsafeMutablePointer<VirtualMachine>] = []
         var heapBefore: UInt64 = 0, heapCapacity: UInt64 = 0
         heap_statistics(&heapBefore, &heapCapacity)

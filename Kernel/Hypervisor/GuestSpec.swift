@@ -107,7 +107,7 @@ struct GuestSpec {
     }
 
     /// Turns the boot modules into guests, attaching +initrd/+disk/+module lines to theirs.
-    static func fromModules(_ modules: [BootModule]) -> (guests: [GuestSpec], errors: [String]) {
+    static func fromModules(_ modules: [BootModule], frames: inout FrameAllocator) -> (guests: [GuestSpec], errors: [String]) {
         var guests: [GuestSpec] = [], errors: [String] = []
         for module in modules {
             let bytes = UnsafeMutableRawBufferPointer(start: physicalPointer(module.start), count: Int(module.size))
@@ -149,7 +149,7 @@ struct GuestSpec {
                 errors.append("\"\(module.commandLine)\": \(error.description)")
             }
         }
-        HostDiskAttachment.attach(&guests, errors: &errors)
+        HostDiskAttachment.attach(&guests, errors: &errors, frames: &frames)
         return (guests, errors)
     }
 }

@@ -8,7 +8,7 @@ import Machine
 // Single CPU: a command runs to its end inside one call, nothing else touches the channel.
 
 /// One ATA device (not packet) found on a legacy channel.
-struct HostATADisk {
+struct HostATADisk: HostBlockDevice {
 
     /// Command block base (data register) and control block (Alternate Status / Device Control).
     let commandBase: UInt16
@@ -22,15 +22,8 @@ struct HostATADisk {
     /// FLUSH CACHE EXT is supported (word 83 bit 13); else FLUSH CACHE (0xE7).
     let flushExt: Bool
 
-    /// Where a command failed, for the report.
-    enum Failure: Equatable {
-        case timeout(phase: UInt8)
-        /// Status ERR or DF, with the Error register.
-        case device(status: UInt8, error: UInt8)
-        /// DRQ missing (or set) where the protocol needs otherwise.
-        case protocolViolation(status: UInt8)
-        case outOfRange
-    }
+    /// Where a command failed, for the report (shared with the AHCI driver).
+    typealias Failure = HostDiskFailure
 
     /// Phases a timeout names.
     enum Phase {
@@ -44,6 +37,7 @@ struct HostATADisk {
     static var sectorsPerCommand: UInt64 { 256 }
 
     var lastFailure: Failure? = nil
+    var commandsIssued: UInt64 = 0
     /// Use the 48-bit commands for every address, not only past LBA28's reach (the self-test
     /// runs both forms on the same sectors).
     var alwaysExtended = false
@@ -90,32 +84,22 @@ struct HostATADisk {
         var words = InlineArray<256, UInt16>(repeating: 0)
         withUnsafeMutableBytes(of: &words) { insw_block(commandBase, $0.baseAddress, 256) }
         _ = inb(commandBase &+ 7)
-        // Word 0 bit 15: 0 for an ATA device; word 49 bit 9: LBA supported (mandatory in ACS).
-        guard words[0] & 0x8000 == 0, words[49] & 0x0200 != 0 else { return nil }
-        let lba48 = words[83] & 0x4400 == 0x4400 && words[83] & 0x8000 == 0
-        var count = UInt64(words[60]) | UInt64(words[61]) << 16
-        if lba48 {
-            count = UInt64(words[100]) | UInt64(words[101]) << 16 | UInt64(words[102]) << 32 | UInt64(words[103]) << 48
+        let parsed = withUnsafeBytes(of: &words) { bytes in
+            Result { () throws(ATAIdentifyData.Refusal) in try ATAIdentifyData(words: bytes.bindMemory(to: UInt16.self)) }
         }
-        // ATA strings: the first character of each pair in bits 15:8 (ACS 3.4.9).
-        var model: [UInt8] = []
-        var index = 27
-        while index <= 46 {
-            for byte in [UInt8(truncatingIfNeeded: words[index] >> 8), UInt8(truncatingIfNeeded: words[index])] {
-                model.append(byte >= 0x20 && byte < 0x7F ? byte : 0x3F)
-            }
-            index += 1
-        }
-        while model.last == 0x20 { model.removeLast() }
-        guard count > 0 else { return nil }
-        let disk = HostATADisk(commandBase: commandBase, controlPort: controlPort, device: device, sectorCount: count,
-                               lba48: lba48, flushExt: lba48 && words[83] & 0x2000 != 0)
-        return (disk, String(decoding: model, as: UTF8.self))
+        guard case .success(let identify) = parsed else { return nil }
+        let disk = HostATADisk(commandBase: commandBase, controlPort: controlPort, device: device,
+                               sectorCount: identify.sectorCount, lba48: identify.lba48, flushExt: identify.flushCacheExt)
+        return (disk, identify.model)
     }
 
     /// Where the disk sits, as Bochs names it (`ata1-master`).
     var location: String {
         "ata\(commandBase == 0x1F0 ? 0 : 1)-\(device == 0 ? "master" : "slave")"
+    }
+
+    func transferCommand(write: Bool, extended: Bool) -> String {
+        (write ? "WRITE SECTORS" : "READ SECTORS") + (extended ? " EXT" : "")
     }
 
     // MARK: Transfers
@@ -137,6 +121,7 @@ struct HostATADisk {
         outb(commandBase &+ 6, 0xA0 | device << 4)
         settle(controlPort)
         outb(commandBase &+ 7, flushExt ? ATACommand.flushCacheExt : ATACommand.flushCache)
+        commandsIssued &+= 1
         settle(controlPort)
         // A flush may take the drive many seconds (ACS: up to 30 s).
         guard let status = Self.waitWhileBusy(controlPort, ticks: Self.timeoutTicks(milliseconds: 30_000)) else {
@@ -166,6 +151,7 @@ struct HostATADisk {
     /// PIO protocols): per sector, BSY clear and DRQ set, then 256 words; ERR or DF ends it.
     private mutating func command(lba: UInt64, count: UInt64, buffer: UnsafeMutableRawPointer, write: Bool) -> Bool {
         guard ready() else { return false }
+        commandsIssued &+= 1
         let extended = lba48 && (alwaysExtended || lba &+ count > 0x0FFF_FFFF)
         if extended {
             outb(commandBase &+ 6, 0x40 | device << 4)

@@ -12,6 +12,8 @@ import X86
 enum KernelPageTables {
     static let present = PageTableFlags.present.rawValue, writable = PageTableFlags.writable.rawValue
     static let pageSize = PageTableFlags.pageSize.rawValue, noExecute = PageTableFlags.noExecute.rawValue
+    /// The four page directories (2048 entries of 2 MiB) mapping the first 4 GiB.
+    nonisolated(unsafe) private static var pageDirectories: UInt64 = 0
 
     static func install(frames: inout FrameAllocator) {
         let nx = EFER(rawValue: rdmsr(MSR.ia32EFER)).contains(.nxe) ? noExecute : 0
@@ -26,6 +28,7 @@ enum KernelPageTables {
         for i in 0..<4 { pdpte[i] = (pd + UInt64(i) * 4096) | present | writable }
         for i in 0..<2048 { pde[i] = (UInt64(i) << 21) | present | writable | pageSize | nx }
         pde[0] = pt | present | writable
+        pageDirectories = pd
         let textStart = kernel_start_address(), textEnd = kernel_text_end_address()
         for i in 1..<2048 where (UInt64(i) << 21) < textEnd && (UInt64(i + 1) << 21) > textStart {
             pde[i] &= ~noExecute    // kernel text reaching past the first 2 MiB
@@ -42,5 +45,23 @@ enum KernelPageTables {
         pte[0] = 0     // the null page
         precondition(kernel_end_address() <= 4 << 30, "kernel beyond the identity map")
         write_cr3(pml4)
+    }
+
+    /// Makes the identity mapping of [physical, physical + length) uncached (PCD and PWT: UC with
+    /// the default PAT, SDM 11.12.3), for a device's registers (the host AHCI HBA's ABAR). The
+    /// 2 MiB pages around it become uncached whole: device windows sit above RAM. False when the
+    /// range is not in the 2 MiB-page part of the identity map (the first 2 MiB, or above 4 GiB).
+    static func mapUncached(physical: UInt64, length: UInt64) -> Bool {
+        let (end, overflow) = physical.addingReportingOverflow(length)
+        guard pageDirectories != 0, length > 0, !overflow, physical >= 2 << 20, end <= 4 << 30 else { return false }
+        let pde = physicalPointer(pageDirectories).assumingMemoryBound(to: UInt64.self)
+        let uncached = PageTableFlags.cacheDisable.rawValue | PageTableFlags.writeThrough.rawValue
+        var index = Int(physical >> 21)
+        while UInt64(index) << 21 < end {
+            pde[index] |= uncached
+            invlpg(UInt64(index) << 21)
+            index += 1
+        }
+        return true
     }
 }

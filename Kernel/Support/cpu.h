@@ -22,6 +22,11 @@ static inline void outsw_block(uint16_t port, const void *buffer, uint64_t words
     __asm__ volatile("rep outsw" : "+S"(buffer), "+c"(words) : "d"(port) : "memory");
 }
 
+/* ---- memory-mapped device registers (the host AHCI driver): one access each, never merged,
+   reordered or cached by the compiler; the mapping is uncached (KernelPageTables.mapUncached) ---- */
+static inline uint32_t mmio_read32(uint64_t address) { uint32_t v = *(volatile uint32_t *)address; __asm__ volatile("" ::: "memory"); return v; }
+static inline void mmio_write32(uint64_t address, uint32_t v) { __asm__ volatile("" ::: "memory"); *(volatile uint32_t *)address = v; __asm__ volatile("" ::: "memory"); }
+
 /* ---- MSRs, CPUID, TSC ---- */
 static inline uint64_t rdmsr(uint32_t msr) {
     uint32_t lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr)); return ((uint64_t)hi << 32) | lo;

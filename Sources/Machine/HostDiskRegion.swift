@@ -226,7 +226,7 @@ public enum HostDiskRegionError: Error, Equatable {
             return "MBR partition \(n) of the host disk (sectors \(start)+\(count)) reaches past its \(disk) sectors"
         case .overlap(let owner, let start, let count):
             return "the host disk region overlaps sectors \(start)+\(count), already given to \(owner)"
-        case .noHostDisk: return "no host disk: the hypervisor found no ATA disk (ata0-slave, ata1-master, ata1-slave)"
+        case .noHostDisk: return "no host disk: the hypervisor found no ATA disk (on an AHCI port, ata0-slave, ata1-master, ata1-slave)"
         case .twoDisks: return "disk=host and a +disk module for the same guest: it has one ATA disk, choose one"
         }
     }
