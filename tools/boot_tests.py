@@ -1763,6 +1763,14 @@ CASES += [
                  r"^hostdisk: ahci port 1: no device$",
                  r"^hostdisk: ahci port 2: QEMU HARDDISK, 20160 sectors, LBA48, FLUSH CACHE EXT$",
                  *AHCI_SELFTEST_PASS]),
+    # q35's own AHCI HBA (00:1f.2, ICH9; q35 has no legacy IDE), the disk on its bus ide.0.
+    qemu("qemu-hostdisk-ahci-q35", cmdline="selftest=hostdisk",
+         run=qemu_hostdisk_run(lambda img: ["-machine", "q35", "-drive", f"if=none,id=d0,file={img},format=raw",
+                                            "-device", "ide-hd,drive=d0,bus=ide.0"]),
+         check=hostdisk_selftest_check,
+         expect=[r"^hostdisk: ahci 00:1f\.2 \(0x8086:0x2922\): AHCI 1\.0, ",
+                 r"^hostdisk: ahci port 0: QEMU HARDDISK, 20160 sectors, LBA48, FLUSH CACHE EXT$",
+                 *AHCI_SELFTEST_PASS]),
     # An AHCI HBA without a disk: every port reported empty, and the disk on the legacy IDE
     # secondary master (QEMU's PIIX IDE) is used instead, by PIO.
     qemu("qemu-hostdisk-ahci-empty", cmdline="selftest=hostdisk",

@@ -143,8 +143,12 @@ struct HostAHCIDisk: HostBlockDevice {
     private mutating func setUp(staggeredSpinUp: Bool) -> Result<AHCIPortDevice, SetUpFailure> {
         guard stop() else { return .failure(.wouldNotStop) }
         if staggeredSpinUp { writePort(AHCIPortRegister.command, readPort(AHCIPortRegister.command) | AHCIPortCommand.spinUpDevice) }
-        // A device shows DET = 3 within 10 ms of a COMRESET (SATA 3.0 OOB); allow 50.
+        // A device shows DET = 3 within 10 ms of a COMRESET (SATA 3.0 OOB); allow 50, and a second
+        // more where DET = 1 says a device is there but its phy not yet up.
         _ = Self.poll(milliseconds: 50) { AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).devicePresent }
+        if AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).detection == 1 {
+            _ = Self.poll(milliseconds: 1_000) { AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).devicePresent }
+        }
         let status = AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus))
         guard status.devicePresent else { return .success(AHCIPortDevice(status: status, signature: 0)) }
         writePort(AHCIPortRegister.commandListBase, UInt32(truncatingIfNeeded: memory + Self.commandListOffset))
