@@ -1,10 +1,10 @@
 import Machine
 
 // Module lines with disk=host… get their region of the host disk here, once all lines are
-// parsed: the disk is found (HostAHCIDisk.probe, else HostATADisk.probe, once per boot), each selector resolved
-// (MBR partitions read from sector 0) and claimed, so that no two VMs share a sector and
-// no region reaches past the disk. A guest whose region is refused is not run; the
-// message says why.
+// parsed: the disk is found (HostAHCIDisk.probe, else HostATADisk.probe, once per boot),
+// each selector resolved (MBR partitions read from sector 0) and claimed, so that no two
+// VMs share a sector and no region reaches past the disk. A guest whose region is refused
+// is not run; the message says why.
 
 enum HostDiskAttachment {
     nonisolated(unsafe) private static var probed = false

@@ -2,8 +2,8 @@ import Machine
 
 // The media behind a VM's ATA disk (VirtualPC's DiskStorage): RAM (a +disk module or a
 // disk=MiB scratch disk, lost at power-off) or a region of the host disk (disk=host…,
-// written through the hypervisor's own disk driver, AHCI or IDE, durable once flushed). Both run on
-// the VM-exit path: plain values, a switch, no allocation or reference counting.
+// written through the hypervisor's own driver, AHCI or IDE, durable once flushed). Both
+// run on the VM-exit path: plain values, a switch, no allocation or reference counting.
 
 /// A VM's disk on `region` of the host disk: the VM's sector n is the disk's `region.start + n`.
 struct HostDiskStorage: BlockStorage {

@@ -58,9 +58,11 @@ struct HostAHCIDisk: HostBlockDevice {
         guard let function = HostPCIFunction.first(where: {
             PCIClassCode(classRevisionDword: $0.read32(0x08)).isAHCI
         }) else { return nil }
-        let name = "hostdisk: ahci \(function.location) (\(hex(function.vendorID, digits: 4)):\(hex(function.deviceID, digits: 4)))"
+        let ids = "\(hex(function.vendorID, digits: 4)):\(hex(function.deviceID, digits: 4))"
+        let name = "hostdisk: ahci \(function.location) (\(ids))"
         guard let abar = AHCIBaseAddress.decode(bar5: function.read32(AHCIBaseAddress.configOffset), upper: nil) else {
-            print("\(name): BAR5 is not an assigned 32-bit memory BAR (\(hex(function.read32(AHCIBaseAddress.configOffset), digits: 8)))")
+            let bar5 = function.read32(AHCIBaseAddress.configOffset)
+            print("\(name): BAR5 is not an assigned 32-bit memory BAR (\(hex(bar5, digits: 8)))")
             return nil
         }
         guard KernelPageTables.mapUncached(physical: abar, length: AHCIHostRegister.fullSize) else {
@@ -142,14 +144,14 @@ struct HostAHCIDisk: HostBlockDevice {
     /// command processing (AHCI 10.1.2 system software initialization, 10.3.1 start).
     private mutating func setUp(staggeredSpinUp: Bool) -> Result<AHCIPortDevice, SetUpFailure> {
         guard stop() else { return .failure(.wouldNotStop) }
-        if staggeredSpinUp { writePort(AHCIPortRegister.command, readPort(AHCIPortRegister.command) | AHCIPortCommand.spinUpDevice) }
+        if staggeredSpinUp { setCommandBits(AHCIPortCommand.spinUpDevice) }
         // A device shows DET = 3 within 10 ms of a COMRESET (SATA 3.0 OOB); allow 50, and a second
         // more where DET = 1 says a device is there but its phy not yet up.
-        _ = Self.poll(milliseconds: 50) { AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).devicePresent }
-        if AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).detection == 1 {
-            _ = Self.poll(milliseconds: 1_000) { AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).devicePresent }
+        _ = Self.poll(milliseconds: 50) { sataStatus.devicePresent }
+        if sataStatus.detection == 1 {
+            _ = Self.poll(milliseconds: 1_000) { sataStatus.devicePresent }
         }
-        let status = AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus))
+        let status = sataStatus
         guard status.devicePresent else { return .success(AHCIPortDevice(status: status, signature: 0)) }
         writePort(AHCIPortRegister.commandListBase, UInt32(truncatingIfNeeded: memory + Self.commandListOffset))
         writePort(AHCIPortRegister.commandListBaseUpper, UInt32(truncatingIfNeeded: (memory + Self.commandListOffset) >> 32))
@@ -160,9 +162,7 @@ struct HostAHCIDisk: HostBlockDevice {
         writePort(AHCIPortRegister.interruptStatus, ~0)
         writePort(AHCIPortRegister.command, readPort(AHCIPortRegister.command) | AHCIPortCommand.fisReceiveEnable)
         // PxSIG holds the device's signature once its first D2H register FIS arrived (3.3.9).
-        guard Self.poll(milliseconds: 5_000, until: { !AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData)).busy }) else {
-            return .failure(.busy(AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData)).status))
-        }
+        guard Self.poll(milliseconds: 5_000, until: { !taskFile.busy }) else { return .failure(.busy(taskFile.status)) }
         let device = AHCIPortDevice(status: status, signature: readPort(AHCIPortRegister.signature))
         guard device == .ataDisk else { return .success(device) }
         guard start() else { return .failure(.wouldNotStart) }
@@ -250,7 +250,7 @@ struct HostAHCIDisk: HostBlockDevice {
     private mutating func issue(_ fis: RegisterHostToDeviceFIS, physical: UInt64, bytes: Int, write: Bool,
                                 timeoutMilliseconds: UInt64) -> Bool {
         let ready = Self.poll(milliseconds: 1_000) {
-            !AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData)).busy
+            !taskFile.busy
                 && readPort(AHCIPortRegister.commandIssue) & 1 == 0
         }
         guard ready else { recover(); return fail(.timeout(phase: Phase.ready)) }
@@ -275,7 +275,7 @@ struct HostAHCIDisk: HostBlockDevice {
             interrupts = readPort(AHCIPortRegister.interruptStatus)
             return interrupts & AHCIPortInterrupt.fatalErrors != 0 || readPort(AHCIPortRegister.commandIssue) & 1 == 0
         }
-        let tfd = AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData))
+        let tfd = taskFile
         guard finished else {
             recover()
             return fail(.timeout(phase: Phase.completion))
@@ -309,9 +309,7 @@ struct HostAHCIDisk: HostBlockDevice {
         if command & AHCIPortCommand.start != 0 {
             writePort(AHCIPortRegister.command, command & ~AHCIPortCommand.start)
         }
-        guard Self.poll(milliseconds: 500, until: { readPort(AHCIPortRegister.command) & AHCIPortCommand.commandListRunning == 0 }) else {
-            return false
-        }
+        guard Self.poll(milliseconds: 500, until: { commandBits & AHCIPortCommand.commandListRunning == 0 }) else { return false }
         command = readPort(AHCIPortRegister.command)
         if command & AHCIPortCommand.fisReceiveEnable != 0 {
             writePort(AHCIPortRegister.command, command & ~AHCIPortCommand.fisReceiveEnable)
@@ -321,9 +319,7 @@ struct HostAHCIDisk: HostBlockDevice {
 
     /// Sets ST once CR is clear and the device is neither BSY nor DRQ (10.3.1).
     private func start() -> Bool {
-        guard Self.poll(milliseconds: 500, until: { readPort(AHCIPortRegister.command) & AHCIPortCommand.commandListRunning == 0 }) else {
-            return false
-        }
+        guard Self.poll(milliseconds: 500, until: { commandBits & AHCIPortCommand.commandListRunning == 0 }) else { return false }
         writePort(AHCIPortRegister.command, readPort(AHCIPortRegister.command) | AHCIPortCommand.start)
         return true
     }
@@ -336,14 +332,14 @@ struct HostAHCIDisk: HostBlockDevice {
         _ = Self.poll(milliseconds: 500) { readPort(AHCIPortRegister.command) & AHCIPortCommand.commandListRunning == 0 }
         writePort(AHCIPortRegister.sataError, ~0)
         writePort(AHCIPortRegister.interruptStatus, ~0)
-        if AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData)).busy {
+        if taskFile.busy {
             // COMRESET: PxSCTL.DET = 1 for at least 1 ms, then 0; the link comes back with DET = 3.
             let control = readPort(AHCIPortRegister.sataControl) & ~AHCISATAControl.detectionMask
             writePort(AHCIPortRegister.sataControl, control | AHCISATAControl.comreset)
             Self.delay(milliseconds: 2)
             writePort(AHCIPortRegister.sataControl, control)
-            _ = Self.poll(milliseconds: 50) { AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)).devicePresent }
-            _ = Self.poll(milliseconds: 5_000) { !AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData)).busy }
+            _ = Self.poll(milliseconds: 50) { sataStatus.devicePresent }
+            _ = Self.poll(milliseconds: 5_000) { !taskFile.busy }
             writePort(AHCIPortRegister.sataError, ~0)
         }
         command = readPort(AHCIPortRegister.command)
@@ -363,6 +359,13 @@ struct HostAHCIDisk: HostBlockDevice {
     }
 
     // MARK: Registers and time
+
+    /// PxTFD, PxCMD, PxSSTS as read now.
+    private var taskFile: AHCITaskFileData { AHCITaskFileData(rawValue: readPort(AHCIPortRegister.taskFileData)) }
+    private var commandBits: UInt32 { readPort(AHCIPortRegister.command) }
+    private var sataStatus: AHCISATAStatus { AHCISATAStatus(rawValue: readPort(AHCIPortRegister.sataStatus)) }
+
+    private func setCommandBits(_ bits: UInt32) { writePort(AHCIPortRegister.command, commandBits | bits) }
 
     @inline(__always)
     private func readPort(_ register: UInt64) -> UInt32 {
@@ -387,7 +390,8 @@ struct HostAHCIDisk: HostBlockDevice {
             write(AHCIHostRegister.biosHandoff, read(AHCIHostRegister.biosHandoff) | AHCIHandoff.osOwned)
             let released = HostAHCIDisk.poll(milliseconds: 25) { read(AHCIHostRegister.biosHandoff) & AHCIHandoff.biosOwned == 0 }
             if released { return true }
-            return HostAHCIDisk.poll(milliseconds: 2_000) { read(AHCIHostRegister.biosHandoff) & (AHCIHandoff.biosOwned | AHCIHandoff.biosBusy) == 0 }
+            let biosOwnedOrBusy = AHCIHandoff.biosOwned | AHCIHandoff.biosBusy
+            return HostAHCIDisk.poll(milliseconds: 2_000) { read(AHCIHostRegister.biosHandoff) & biosOwnedOrBusy == 0 }
         }
 
         /// HBA reset (10.4.3): AE, then HR until the HBA clears it (at most 1 s), then AE again
@@ -395,9 +399,10 @@ struct HostAHCIDisk: HostBlockDevice {
         func reset() -> Bool {
             write(AHCIHostRegister.globalHostControl, read(AHCIHostRegister.globalHostControl) | AHCIGlobalHostControl.ahciEnable)
             write(AHCIHostRegister.globalHostControl, AHCIGlobalHostControl.ahciEnable | AHCIGlobalHostControl.hbaReset)
-            guard HostAHCIDisk.poll(milliseconds: 1_000, until: { read(AHCIHostRegister.globalHostControl) & AHCIGlobalHostControl.hbaReset == 0 }) else {
-                return false
+            let resetDone = HostAHCIDisk.poll(milliseconds: 1_000) {
+                read(AHCIHostRegister.globalHostControl) & AHCIGlobalHostControl.hbaReset == 0
             }
+            guard resetDone else { return false }
             write(AHCIHostRegister.globalHostControl, AHCIGlobalHostControl.ahciEnable)
             write(AHCIHostRegister.interruptStatus, ~0)
             return read(AHCIHostRegister.globalHostControl) & AHCIGlobalHostControl.ahciEnable != 0
