@@ -1789,3 +1789,57 @@ CASES += [
                  r"^hostdisk test: read 2048 sectors \(1024 KiB\) in 8 command\(s\), ",
                  r"^hostdisk test: passed$"]),
 ]
+
+
+# Past LBA28's reach: a sparse image of 2^28 + 4096 sectors (128 GiB + 2 MiB, a few KiB on disk).
+# The self-test's last 300 sectors lie above sector 2^28, so even its "28-bit" read goes out as
+# READ DMA EXT, with LBA bits 47:24 in the FIS; the file then holds the pattern there.
+AHCI_BIG_SECTORS = (1 << 28) + 4096
+
+
+def ahci_big_run(case, workdir):
+    import swiftvisor_run
+    workdir = _Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    image = workdir / "big.img"
+    image.unlink(missing_ok=True)
+    with open(image, "wb") as f:
+        f.truncate(AHCI_BIG_SECTORS * 512)
+    return swiftvisor_run.run_qemu(_Path(__file__).resolve().parent.parent / "build" / "swiftvisor.elf",
+                                   case["cmdline"], [], workdir, case["timeout"],
+                                   extra=["-device", "ahci,id=ahci", *ahci_drive(image.resolve(), 0)])
+
+
+def ahci_big_check(result):
+    """The last 300 sectors hold the self-test's pattern, the 2 MiB before them are still zero."""
+    image = _Path(result.workdir) / "big.img"
+    try:
+        if image.stat().st_size != AHCI_BIG_SECTORS * 512:
+            return f"image is {image.stat().st_size} bytes"
+        first = AHCI_BIG_SECTORS - 300
+        with open(image, "rb") as f:
+            f.seek((first - 3796) * 512)
+            before = f.read(3796 * 512)
+            data = f.read(300 * 512)
+        if before != bytes(len(before)):
+            return "sectors before the self-test's range were written"
+        for i in range(300):
+            lba = first + i
+            want = bytes((lba * 7 + off * 13 + (off >> 8)) & 0xFF for off in range(512))
+            if data[i * 512:(i + 1) * 512] != want:
+                return f"sector {lba} does not hold the pattern"
+        return None
+    finally:
+        image.unlink(missing_ok=True)
+
+
+CASES += [
+    qemu("qemu-hostdisk-ahci-lba48", cmdline="selftest=hostdisk", run=ahci_big_run, check=ahci_big_check,
+         expect=[r"^hostdisk: ahci port 0: QEMU HARDDISK, 268439552 sectors, LBA48, FLUSH CACHE EXT$",
+                 r"^hostdisk test: PASS 300-sector write at LBA 268439252 \(WRITE DMA EXT\)$",
+                 r"^hostdisk test: PASS FLUSH CACHE EXT$",
+                 r"^hostdisk test: PASS 300-sector read back \(READ DMA EXT\)$",
+                 r"^hostdisk test: PASS sector by sector read back \(READ DMA EXT\)$",
+                 r"^hostdisk test: PASS READ DMA EXT at LBA 268439552 refused by the drive",
+                 r"^hostdisk test: passed$"]),
+]
