@@ -25,6 +25,10 @@ enum HostTimer {
     static func enable() {
         guard !enabled else { return }
         enabled = true
+        // The I/O APIC's registers uncached (the identity map is write-back; MTRRs usually cover it).
+        if !KernelPageTables.mapUncached(physical: 0xFEC0_0000, length: 0x1000) {
+            print("swiftvisor: host timer: could not map the I/O APIC uncached; using the write-back map")
+        }
         let ioapic = UnsafeMutableRawPointer(bitPattern: UInt(0xFEC0_0000)).unsafelyUnwrapped
         let apic = UnsafeMutableRawPointer(bitPattern: UInt(rdmsr(0x1B) & 0xF_FFFF_F000)).unsafelyUnwrapped
         let apicID = apic.load(fromByteOffset: 0x20, as: UInt32.self) >> 24

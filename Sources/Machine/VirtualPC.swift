@@ -307,11 +307,10 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     /// Device registers are 32 bits wide: a narrower read takes the low bytes, a wider one two halves.
     public mutating func mmioRead(gpa: UInt64, size: Int, tsc: UInt64, vcpu: Int = 0) -> UInt64? {
         if let value = pciMMIORead(gpa: gpa, size: size) { return value }
-        if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
+        if let io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             let offset = gpa - IOAPIC.defaultBase
-            var value = UInt64(io.readMMIO(offset: offset, size: size))
+            var value = UInt64(io.readMMIO(offset: offset, size: size))     // reads have no side effects
             if size == 8 { value |= UInt64(io.readMMIO(offset: offset + 4, size: 4)) << 32 }
-            ioapic = io
             return value & IOAccess.mask(size: min(size, 8))
         }
         if hasAPIC, isLocalAPICPage(gpa, vcpu: vcpu) {
