@@ -11,8 +11,12 @@ import VMX
 // reference counting, no dynamic dispatch (`make check-exit-path` checks it).
 
 /// VMEntryExit.S passes the register block it saved and the vCPU it entered (vmx_run's arguments).
-@_cdecl("swiftvisor_handle_exit")
-func handleVMExit(_ regs: UnsafeMutablePointer<GuestRegisters>, _ rawVCPU: UnsafeMutableRawPointer) -> Int32 {
+/// It calls this function by its symbol without a @_cdecl thunk (four instructions on every exit):
+/// for two pointer arguments and an Int32 result the Swift calling convention is the C one on
+/// x86-64 (RDI, RSI in, EAX out, the same callee-saved registers).
+@_silgen_name("swiftvisor_handle_exit")
+public func handleVMExit(_ rawRegs: UnsafeMutableRawPointer, _ rawVCPU: UnsafeMutableRawPointer) -> Int32 {
+    let regs = rawRegs.assumingMemoryBound(to: GuestRegisters.self)
     let start = rdtsc()
     let vcpu = rawVCPU.assumingMemoryBound(to: VCPU.self)
     let reason = ExitReasonField(rawValue: UInt32(truncatingIfNeeded: vmreadFast(.exitReason)))
@@ -25,7 +29,7 @@ func handleVMExit(_ regs: UnsafeMutablePointer<GuestRegisters>, _ rawVCPU: Unsaf
         // The turn ends by host wall time whatever the guest does (exit handling is charged too).
         if resume { resume = InterruptDelivery.beforeEntry(vcpu, now: start) }
     }
-    vcpu.pointee.stats.record(reason: Int(reason.basicValue), cycles: rdtsc() &- start)
+    vcpu.pointee.stats.record(reason: reason.basicValue, cycles: rdtsc() &- start)
     return resume ? 1 : 0
 }
 
@@ -41,6 +45,8 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         let leaf = UInt32(truncatingIfNeeded: regs.pointee.rax)
         let subleaf = UInt32(truncatingIfNeeded: regs.pointee.rcx)
         CPUIDExit.handle(hw, &regs.pointee)
+        // The APIC's and shadow paging's changes are all to basic leaves below 0x20.
+        guard leaf < 0x20 else { return true }
         if vcpu.pointee.pc.hasAPIC { APICExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf, vcpu: vcpu) }
         if vcpu.pointee.machine.pointee.shadowPaging != nil { ShadowPagingExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf) }
         return true

@@ -20,19 +20,23 @@ enum InterruptDelivery {
     @inline(__always)
     static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>, now: UInt64 = rdtsc()) -> Bool {
         let pc = vcpu.pointee.pcStorage             // in a register across the VMWRITE below
-        pc.pointee.update(tsc: now)
-        // The turn ends by host wall time, exit handling included: checked on every exit.
-        if now >= vcpu.pointee.sliceEndTSC {
-            vcpu.pointee.yielded = true
-            return false
-        }
         // The VMX-preemption timer is armed for the end of the turn or the next device timer,
         // whichever is first, from the wall time left - and only when that deadline moved. It
         // counts guest time only (and is saved on exit where the CPU can), so it may fire late by
         // the exit handling since it was armed; every exit brings the device timers up to date
         // and checks the turn's end itself, so nothing waits for it. A timer exit re-arms it
         // (ExitHandler). A turn is at most 2^32 - 1 ticks (CPUShare.maxTurn): the count fits.
-        let deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
+        var deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
+        if now >= deadline {
+            // A device timer came due (brought up to now), or the turn is over: host wall time,
+            // exit handling included, checked on every exit - one compare while neither is due.
+            pc.pointee.update(tsc: now)
+            if now >= vcpu.pointee.sliceEndTSC {
+                vcpu.pointee.yielded = true
+                return false
+            }
+            deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
+        }
         if deadline != vcpu.pointee.armedDeadline {
             vcpu.pointee.armedDeadline = deadline
             if vcpu.pointee.hasPreemptionTimer {
