@@ -109,7 +109,7 @@ enum VMBuilder {
                                               shadowPaging: shadowPaging)
             apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true, apicVirtualization: apicv)
                 : controls
-        } catch { throw .vmx(error) }
+        } catch { throw .vmx(.controlUnavailable(error.control, mode: error.mode.name)) }
         EFERSwitch.viaMSRAreas = !controls.exit.contains(.loadEFER)
         // Without the VMX-preemption timer (Core 2) turns and device timers end by the host's PIT.
         if !controls.preemptionTimer { HostTimer.enable() }
