@@ -21,4 +21,5 @@ struct HardwareVMCS: VMXHardware {
     @inline(__always) func setXCR0(_ value: UInt64) -> Bool { guarded_xsetbv(0, value) == 0 }
     @inline(__always) func invalidateVPID(_ vpid: UInt16) { try? VMXInstruction.invvpid(singleContext: vpid) }
     @inline(__always) func timestamp() -> UInt64 { rdtsc() }
+    @inline(__always) func setGuestCR2(_ value: UInt64) { write_cr2(value) }
 }

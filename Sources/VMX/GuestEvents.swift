@@ -1,3 +1,4 @@
+import Machine
 import VTx
 
 /// Small operations on the current guest that several exit handlers share.
@@ -33,5 +34,12 @@ public enum GuestEvents {
     @inline(__always)
     public static func injectInvalidOpcode<H: VMXHardware>(_ hw: H) {
         inject(hw, .hardwareException(vector: 6, hasErrorCode: false))
+    }
+
+    /// #PF with CR2 = the faulting linear address (SDM Vol. 3A §6.15, interrupt 14).
+    @inline(__always)
+    public static func injectPageFault<H: VMXHardware>(_ hw: H, linear: UInt64, errorCode: PageFaultErrorCode) {
+        hw.setGuestCR2(linear)
+        inject(hw, .hardwareException(vector: 14, hasErrorCode: true), errorCode: errorCode.rawValue)
     }
 }

@@ -20,4 +20,7 @@ public protocol VMXHardware {
     func invalidateVPID(_ vpid: UInt16)
     /// The host TSC.
     func timestamp() -> UInt64
+    /// Loads the guest's CR2 for a #PF about to be injected: CR2 is not in the VMCS, the guest's
+    /// is the processor's own while it runs (the hypervisor takes no page fault between exit and entry).
+    func setGuestCR2(_ value: UInt64)
 }

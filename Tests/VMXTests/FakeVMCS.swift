@@ -32,6 +32,9 @@ final class FakeVMCS: VMXHardware {
     }
     func invalidateVPID(_ vpid: UInt16) { invalidatedVPIDs.append(vpid) }
     func timestamp() -> UInt64 { tsc }
+    /// The guest's CR2 as the handlers loaded it (nil: untouched).
+    var cr2: UInt64?
+    func setGuestCR2(_ value: UInt64) { cr2 = value }
 
     // MARK: the state an exit hands over
 

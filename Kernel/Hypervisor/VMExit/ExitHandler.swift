@@ -56,7 +56,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
             return true
         case .string(let q):
             if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.stringIO(vcpu, regs, q, shadow) }
-            return StringIOExit.handle(vcpu, regs, q)
+            return GuestStringIO.handle(vcpu, regs, q)
         case .power(let request, let rip):
             switch request {
             case .keyboardControllerReset: vcpu.pointee.stop = .keyboardControllerReset(rip: rip)

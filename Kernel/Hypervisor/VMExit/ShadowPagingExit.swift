@@ -163,7 +163,7 @@ enum ShadowPagingExit {
     static func stringIO(_ vcpu: UnsafeMutablePointer<VCPU>, _ regs: UnsafeMutablePointer<GuestRegisters>,
                          _ q: IOExitQualification, _ shadow: UnsafeMutablePointer<ShadowPaging>) -> Bool {
         vmwriteFast(.guestCR3, shadow.pointee.guestCR3)
-        let resume = StringIOExit.handle(vcpu, regs, q)
+        let resume = GuestStringIO.handle(vcpu, regs, q)
         vmwriteFast(.guestCR3, shadow.pointee.tables.activeRoot ?? 0)
         return resume
     }
