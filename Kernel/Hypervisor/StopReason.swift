@@ -1,4 +1,5 @@
 import VTx
+import VMX
 
 /// Why a guest stopped running. Every guest ends with one of these, reported
 /// with its details; the hypervisor itself carries on with the next guest.

@@ -109,7 +109,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
         let gpa = vmreadFast(.guestPhysicalAddress)
         if (vcpu.pointee.pc.hasAPIC || vcpu.pointee.pc.hasPCI) && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
-            guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else {
+            guard let failure = GuestMMIO.handle(vcpu, regs, gpa: gpa) else {
                 VMNetwork.afterMMIO(vcpu.pointee.machine)      // frames a virtio-net notify queued (issue 11)
                 return true
             }
@@ -145,7 +145,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
             vcpu.pointee.stop = .mmioFailed(gpa: gpa, .duringEventDelivery, rip: vmreadFast(.guestRIP))
             return false
         }
-        guard let failure = MMIOExit.handle(vcpu, regs, gpa: gpa) else { return true }
+        guard let failure = GuestMMIO.handle(vcpu, regs, gpa: gpa) else { return true }
         vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.eptMisconfiguration.rawValue:

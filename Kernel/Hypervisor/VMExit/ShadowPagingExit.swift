@@ -34,7 +34,7 @@ enum ShadowPagingExit {
             if (vcpu.pointee.pc.hasAPIC || vcpu.pointee.pc.hasPCI) && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
                 // MMIOExit fetches the instruction through the guest's own tables: show it the guest's CR3.
                 vmwriteFast(.guestCR3, shadow.pointee.guestCR3)
-                let failure = MMIOExit.handle(vcpu, regs, gpa: gpa)
+                let failure = GuestMMIO.handle(vcpu, regs, gpa: gpa)
                 vmwriteFast(.guestCR3, shadow.pointee.tables.activeRoot ?? 0)
                 guard let failure else {
                     VMNetwork.afterMMIO(vcpu.pointee.machine)      // frames a virtio-net notify queued (issue 11)
