@@ -102,9 +102,6 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
             vcpu.pointee.stop = .halted(interruptsEnabled: interruptsEnabled)
             return false
         }
-    case ExitReason.interruptWindow.rawValue:
-        // The guest can take interrupts again: InterruptDelivery injects on the way back in.
-        return true
     case ExitReason.eptViolation.rawValue:
         // A device page outside RAM (MMIOExit); anything else is the guest touching what it does not own.
         let gpa = vmreadFast(.guestPhysicalAddress)
@@ -121,116 +118,60 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
                                         linearAddress: access.linearAddress, rip: access.rip)
         return false
     case ExitReason.apicWrite.rawValue:
-        // APIC virtualization, trap-like (SDM Vol. 3C §30.4.3.3): the guest's write is on the
-        // virtual-APIC page and RIP is past it; the model carries it out (EOI, ICR, LVT, ...).
-        guard let page = vcpu.pointee.virtualAPICPage else { return unhandled(vcpu, basic) }
-        let offset = UInt32(truncatingIfNeeded: vmreadFast(.exitQualification)) & 0xFF0
-        let index = vcpu.pointee.index
-        let base = vcpu.pointee.pc.lapics[index].mmioBase
-        if offset == LocalAPIC.icrLowOffset {
-            // A write of ICR high (0x310) stays on the page without an exit: take it with the low half.
-            _ = vcpu.pointee.pc.mmioWrite(gpa: base &+ UInt64(LocalAPIC.icrHighOffset), size: 4,
-                                          value: UInt64(VirtualAPICPage.register(page, offset: LocalAPIC.icrHighOffset)),
-                                          tsc: rdtsc(), vcpu: index)
-        }
-        _ = vcpu.pointee.pc.mmioWrite(gpa: base &+ UInt64(offset), size: 4,
-                                      value: UInt64(VirtualAPICPage.register(page, offset: offset)), tsc: rdtsc(), vcpu: index)
+        // APIC virtualization (Sources/VMX/APICAccessExit.swift): the model takes the page's write.
+        guard let page = vcpu.pointee.virtualAPICPage else { return other(vcpu, basic) }
+        var bus = GuestMMIO.Bus(vcpu: vcpu)
+        APICAccessExit.write(hw, page: page, apicBase: vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase, bus: &bus)
         return true
     case ExitReason.apicAccess.rawValue:
-        // APIC virtualization, fault-like (§30.4): a read the page does not answer (APR, PPR,
-        // RRD, current count) or a write it does not take: emulated like a trapped APIC page.
-        let qualification = vmreadFast(.exitQualification)
-        let gpa = vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase &+ (qualification & 0xFFF)
-        guard (qualification >> 12) & 0xF <= 1 else {        // 0 linear read, 1 linear write (Table 28-6)
-            vcpu.pointee.stop = .mmioFailed(gpa: gpa, .duringEventDelivery, rip: vmreadFast(.guestRIP))
-            return false
-        }
-        guard let failure = GuestMMIO.handle(vcpu, regs, gpa: gpa) else { return true }
+        var bus = GuestMMIO.Bus(vcpu: vcpu)
+        let (gpa, failure) = APICAccessExit.access(hw, &regs.pointee, apicBase: vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase,
+                                                   memory: vcpu.pointee.memory, bus: &bus)
+        guard let failure else { return true }
         vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
         return false
-    case ExitReason.eptMisconfiguration.rawValue:
-        vcpu.pointee.stop = .eptMisconfiguration(gpa: vmreadFast(.guestPhysicalAddress), rip: vmreadFast(.guestRIP))
-        return false
-    case ExitReason.tripleFault.rawValue:
-        vcpu.pointee.stop = .tripleFault(rip: vmreadFast(.guestRIP))
-        return false
-    case ExitReason.preemptionTimerExpired.rawValue:
-        // A device timer came due (resume: the interrupt is injected on entry), or the turn is
-        // over (handleVMExit's wall-time check ends it). The timer has run out: re-arm it.
-        vcpu.pointee.armedDeadline = 0
-        return true
-    case ExitReason.pause.rawValue:
-        // PAUSE-loop exiting (VMs of several vCPUs): the guest spins, most likely on a lock or a
-        // flag a sibling vCPU holds; that sibling runs only when this one gives way.
-        Guest.skipInstruction()
-        vcpu.pointee.yielded = true
-        return false
-    case ExitReason.wbinvd.rawValue:
-        // WBINVD exiting is on: guests own no device that needs caches written back (all their
-        // devices are emulated, all their memory write-back), so it completes as a no-op.
-        Guest.skipInstruction()
-        return true
-    case ExitReason.taskSwitch.rawValue:
-        // A task switch (CALL/JMP through a TSS or task gate, IRET with NT, a task-gate
-        // interrupt) exits unconditionally (SDM Vol. 3C §26.1.2); it is not emulated.
-        vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
-                                          instructionLength: vmreadFast(.vmExitInstructionLength),
-                                          instructionInformation: 0, rip: vmreadFast(.guestRIP))
-        return false
-    case ExitReason.invd.rawValue:
-        // INVD would drop dirty cache lines the host may own: perform it as a no-op
-        // (write-back caches stay coherent, like WBINVD without the flush).
-        Guest.skipInstruction()
-        return true
     case ExitReason.xsetbv.rawValue:
         XSETBVExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
-    case ExitReason.mwait.rawValue, ExitReason.monitor.rawValue:
-        // MWAIT as a NOP (it may always wake at once, SDM Vol. 2B MWAIT); MONITOR arms nothing.
-        Guest.skipInstruction()
-        return true
-    case ExitReason.rdpmc.rawValue:
-        // No performance counters (CPUID leaf 0xA is zero): #GP as for an invalid counter.
-        Guest.injectGeneralProtection()
-        return true
-    case ExitReason.vmclear.rawValue, ExitReason.vmlaunch.rawValue, ExitReason.vmptrld.rawValue,
-         ExitReason.vmptrst.rawValue, ExitReason.vmread.rawValue, ExitReason.vmresume.rawValue,
-         ExitReason.vmwrite.rawValue, ExitReason.vmxoff.rawValue, ExitReason.vmxon.rawValue,
-         ExitReason.invept.rawValue, ExitReason.invvpid.rawValue, ExitReason.vmfunc.rawValue:
-        // VMX is not offered to guests (CPUID.1:ECX.VMX = 0): these are #UD.
-        Guest.inject(.hardwareException(vector: 6, hasErrorCode: false))
-        return true
-    case ExitReason.externalInterrupt.rawValue:
-        // "Acknowledge interrupt on exit" took the vector; the host's lines are all
-        // masked, so it can only be spurious: nothing to forward.
-        InterruptDelivery.reinjectInterruptedEvent()
-        return true
     case ExitReason.invlpg.rawValue:
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.invlpg(shadow) }
-        vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
-                                          instructionLength: vmreadFast(.vmExitInstructionLength),
-                                          instructionInformation: 0, rip: vmreadFast(.guestRIP))
-        return false
+        return other(vcpu, basic)
     case ExitReason.exceptionOrNMI.rawValue:
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging,
            let resume = ShadowPagingExit.exception(vcpu, regs, shadow) { return resume }
-        // With NMI exiting, an NMI that arrives in the guest is the host's: the host timer's (it
-        // re-arms at the next entry), or counted; the guest goes on. The VM exit left NMIs blocked
-        // until an IRET (SDM Vol. 3C §27.1): one to the next instruction unblocks them.
-        if HostTimer.enabled { HostTimer.fired() } else { HostEvents.nmisDuringGuests &+= 1 }
-        nmi_unblock()
-        InterruptDelivery.reinjectInterruptedEvent()
-        return true
+        return other(vcpu, basic)
     default:
-        return unhandled(vcpu, basic)
+        return other(vcpu, basic)
     }
 }
 
-/// An exit the engine does not handle: the VM stops with the exit's particulars.
-private func unhandled(_ vcpu: UnsafeMutablePointer<VCPU>, _ basic: UInt16) -> Bool {
-    vcpu.pointee.stop = .unhandledExit(reason: basic, qualification: vmreadFast(.exitQualification),
-                                      instructionLength: vmreadFast(.vmExitInstructionLength),
-                                      instructionInformation: vmreadFast(.vmExitInstructionInformation),
-                                      rip: vmreadFast(.guestRIP))
-    return false
+/// The exits that need only the VMCS (Sources/VMX/ExitDispatch.swift), and any the engine does not
+/// handle: the VM stops with the exit's particulars.
+private func other(_ vcpu: UnsafeMutablePointer<VCPU>, _ basic: UInt16) -> Bool {
+    switch ExitDispatch.handle(HardwareVMCS(), basic: basic) {
+    case .resume:
+        return true
+    case .yield:
+        vcpu.pointee.yielded = true
+        return false
+    case .preemptionTimerExpired:
+        vcpu.pointee.armedDeadline = 0
+        return true
+    case .hostNMI:
+        // The host timer's (it re-arms at the next entry), or counted. The VM exit left NMIs
+        // blocked until an IRET (SDM Vol. 3C §27.1): one to the next instruction unblocks them.
+        if HostTimer.enabled { HostTimer.fired() } else { HostEvents.nmisDuringGuests &+= 1 }
+        nmi_unblock()
+        return true
+    case .tripleFault(let rip):
+        vcpu.pointee.stop = .tripleFault(rip: rip)
+        return false
+    case .eptMisconfiguration(let gpa, let rip):
+        vcpu.pointee.stop = .eptMisconfiguration(gpa: gpa, rip: rip)
+        return false
+    case .unhandled(let e):
+        vcpu.pointee.stop = .unhandledExit(reason: e.reason, qualification: e.qualification, instructionLength: e.instructionLength,
+                                          instructionInformation: e.instructionInformation, rip: e.rip)
+        return false
+    }
 }
