@@ -22,4 +22,5 @@ struct HardwareVMCS: VMXHardware {
     @inline(__always) func invalidateVPID(_ vpid: UInt16) { try? VMXInstruction.invvpid(singleContext: vpid) }
     @inline(__always) func timestamp() -> UInt64 { rdtsc() }
     @inline(__always) func setGuestCR2(_ value: UInt64) { write_cr2(value) }
+    @inline(__always) func armHostTimer(deadline: UInt64, now: UInt64) { HostTimer.arm(deadline: deadline, now: now) }
 }

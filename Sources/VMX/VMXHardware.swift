@@ -23,4 +23,7 @@ public protocol VMXHardware {
     /// Loads the guest's CR2 for a #PF about to be injected: CR2 is not in the VMCS, the guest's
     /// is the processor's own while it runs (the hypervisor takes no page fault between exit and entry).
     func setGuestCR2(_ value: UInt64)
+    /// Where the CPU has no VMX-preemption timer: a host timer that ends the guest's run at
+    /// `deadline` (TSC) with an NMI exit (the kernel's HostTimer: the host PIT through the I/O APIC).
+    func armHostTimer(deadline: UInt64, now: UInt64)
 }

@@ -35,6 +35,9 @@ final class FakeVMCS: VMXHardware {
     /// The guest's CR2 as the handlers loaded it (nil: untouched).
     var cr2: UInt64?
     func setGuestCR2(_ value: UInt64) { cr2 = value }
+    /// The host-timer deadlines armed (a CPU without the VMX-preemption timer).
+    var hostTimerDeadlines: [UInt64] = []
+    func armHostTimer(deadline: UInt64, now: UInt64) { hostTimerDeadlines.append(deadline) }
 
     // MARK: the state an exit hands over
 

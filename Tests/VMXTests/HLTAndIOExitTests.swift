@@ -5,17 +5,10 @@ import Machine
 @testable import VMX
 
 final class HLTExitTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
-    func makePC() -> PC { PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()), clock: GuestClock(tscHz: 50_000_000, tscBase: 0)) }
+    typealias PC = TestPC.PC
+    func makePC() -> PC { TestPC.make() }
 
-    /// 8259s at 0x20/0x28 with only IRQ 0 unmasked, PIT channel 0 at about 1 kHz.
-    func programTimer(_ pc: inout PC) {
-        for (port, value) in [(0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01),
-                              (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x01),
-                              (0x21, 0xFE), (0xA1, 0xFF), (0x43, 0x34), (0x40, 0xA9), (0x40, 0x04)] as [(UInt16, UInt32)] {
-            pc.portOut(port: port, size: 1, value: value, tsc: 0)
-        }
-    }
+    func programTimer(_ pc: inout PC) { TestPC.programTimer(&pc) }
 
     func testInterruptsDisabledStopsForGood() {
         let vmcs = FakeVMCS(rip: 0x100, length: 1)
@@ -80,8 +73,8 @@ final class HLTExitTests: XCTestCase {
 }
 
 final class IOExitTests: XCTestCase {
-    typealias PC = VirtualPC<DiscardingSink, DiscardingSink, ATABlockStorage>
-    func makePC() -> PC { PC(bus: PortBus(com1Sink: DiscardingSink(), debugSink: DiscardingSink()), clock: GuestClock(tscHz: 50_000_000, tscBase: 0)) }
+    typealias PC = TestPC.PC
+    func makePC() -> PC { TestPC.make() }
 
     /// Qualification (SDM Vol. 3C Table 28-5): size-1 in 2:0, IN in 3, string in 4, REP in 5, port in 31:16.
     func qualification(port: UInt16, size: Int, isIn: Bool, string: Bool = false, rep: Bool = false) -> UInt64 {

@@ -3,12 +3,10 @@ import VTx
 import Machine
 import VMX
 
-// Before every entry of a vCPU (SDM Vol. 3C §26.6, §27.2): bring the VM's device timers up to now;
-// end the turn if its wall time is over; arm the VMX-preemption timer for the end of the turn or
-// the next device timer, whichever is first, so a guest that computes without exiting still sees
-// its timer interrupts on time. Then, only when the PC flags this vCPU (an interrupt pending, an
-// INIT/SIPI/NMI or IPI signal, a stale virtual-APIC page) or interrupt-window exiting is on, the
-// slow path: signals, the virtual-APIC page, and InterruptInjection (Sources/VMX, unit-tested),
+// Before every entry of a vCPU (SDM Vol. 3C §26.6, §27.2): the device timers, the turn's end and
+// the VMX-preemption timer (Sources/VMX/EntryTiming.swift). Then, only when the PC flags this
+// vCPU (an interrupt pending, an INIT/SIPI/NMI or IPI signal, a stale virtual-APIC page) or
+// interrupt-window exiting is on, the slow path: signals, the virtual-APIC page, and InterruptInjection (Sources/VMX, unit-tested),
 // which injects the interrupt or waits for the guest's interrupt window.
 //
 // The common case - nothing pending - is a few compares.
@@ -19,32 +17,12 @@ enum InterruptDelivery {
     /// end), it sent an IPI to a sibling and gives way, or INIT put it in wait-for-SIPI.
     @inline(__always)
     static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>, now: UInt64 = rdtsc()) -> Bool {
-        let pc = vcpu.pointee.pcStorage             // in a register across the VMWRITE below
-        // The VMX-preemption timer is armed for the end of the turn or the next device timer,
-        // whichever is first, from the wall time left - and only when that deadline moved. It
-        // counts guest time only (and is saved on exit where the CPU can), so it may fire late by
-        // the exit handling since it was armed; every exit brings the device timers up to date
-        // and checks the turn's end itself, so nothing waits for it. A timer exit re-arms it
-        // (ExitHandler). A turn is at most 2^32 - 1 ticks (CPUShare.maxTurn): the count fits.
-        var deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
-        if now >= deadline {
-            // A device timer came due (brought up to now), or the turn is over: host wall time,
-            // exit handling included, checked on every exit - one compare while neither is due.
-            pc.pointee.update(tsc: now)
-            if now >= vcpu.pointee.sliceEndTSC {
-                vcpu.pointee.yielded = true
-                return false
-            }
-            deadline = min(vcpu.pointee.sliceEndTSC, pc.pointee.nextTimerTSC)
-        }
-        if deadline != vcpu.pointee.armedDeadline {
-            vcpu.pointee.armedDeadline = deadline
-            if vcpu.pointee.hasPreemptionTimer {
-                vmwriteFast(.vmxPreemptionTimerValue, InterruptInjection.preemptionTimerCount(
-                    now: now, deadline: deadline, rate: vcpu.pointee.preemptionTimerRate))
-            } else {
-                HostTimer.arm(deadline: deadline, now: now)       // Core 2: the host's PIT, as an NMI
-            }
+        let pc = vcpu.pointee.pcStorage             // in a register across the VMWRITE
+        guard EntryTiming.beforeEntry(HardwareVMCS(), pc: &pc.pointee, now: now, sliceEnd: vcpu.pointee.sliceEndTSC,
+                                      armedDeadline: &vcpu.pointee.armedDeadline, preemptionTimer: vcpu.pointee.hasPreemptionTimer,
+                                      rate: vcpu.pointee.preemptionTimerRate) else {
+            vcpu.pointee.yielded = true
+            return false
         }
         let bit = vcpu.pointee.bit
         if pc.pointee.attentionVCPUs & bit != 0 || vcpu.pointee.procBasedControls.contains(.interruptWindowExiting) {
