@@ -14,11 +14,11 @@ import Machine
 /// `armedDeadline` to 0). A turn is at most 2^32 - 1 ticks (CPUShare.maxTurn): the count fits.
 public enum EntryTiming {
     /// False when the turn is over (host wall time at or past `sliceEnd`, exit handling included).
-    /// `rate` (IA32_VMX_MISC bits 4:0) is read only when the timer is armed.
+    /// `preemptionTimer` and `rate` (IA32_VMX_MISC bits 4:0) are read only when the timer is armed.
     @inline(__always)
     public static func beforeEntry<H: VMXHardware, C: ByteSink, D: ByteSink, S: BlockStorage>(
         _ hw: H, pc: inout VirtualPC<C, D, S>, now: UInt64, sliceEnd: UInt64, armedDeadline: inout UInt64,
-        preemptionTimer: Bool, rate: @autoclosure () -> Int
+        preemptionTimer: @autoclosure () -> Bool, rate: @autoclosure () -> Int
     ) -> Bool {
         var deadline = min(sliceEnd, pc.nextTimerTSC)
         if now >= deadline {
@@ -29,7 +29,7 @@ public enum EntryTiming {
         }
         if deadline != armedDeadline {
             armedDeadline = deadline
-            if preemptionTimer {
+            if preemptionTimer() {
                 hw.write(.vmxPreemptionTimerValue, InterruptInjection.preemptionTimerCount(now: now, deadline: deadline, rate: rate()))
             } else {
                 hw.armHostTimer(deadline: deadline, now: now)       // Core 2: the host's timer, as an NMI
