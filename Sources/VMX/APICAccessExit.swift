@@ -19,16 +19,13 @@ public enum APICAccessExit {
     }
 
     /// APIC-access, fault-like (§30.4): a read the page does not answer (APR, PPR, RRD, current
-    /// count) or a write it does not take, emulated like a trapped APIC page (MMIOExit). Only
-    /// linear accesses (type 0 read, 1 write, Table 28-6) are instructions; the others (during
-    /// event delivery, guest-physical) fail. The address and nil when done, else why not.
-    public static func access<H: VMXHardware, Bus: MMIOBus>(
-        _ hw: H, _ regs: inout GuestRegisters, apicBase: UInt64, memory: GuestMemory, bus: inout Bus
-    ) -> (gpa: UInt64, failure: MMIOExit.Failure?) {
+    /// count) or a write it does not take, emulated like a trapped APIC page (MMIOExit, after the
+    /// caller's device check). The guest-physical address, and whether the access is an
+    /// instruction's: only linear accesses (type 0 read, 1 write, Table 28-6) are; the others
+    /// (during event delivery, guest-physical) are not emulated.
+    @inline(__always)
+    public static func linearAccess<H: VMXHardware>(_ hw: H, apicBase: UInt64) -> (gpa: UInt64, emulate: Bool) {
         let qualification = hw.read(.exitQualification)
-        let gpa = apicBase &+ (qualification & 0xFFF)
-        guard (qualification >> 12) & 0xF <= 1 else { return (gpa, .duringEventDelivery) }
-        guard gpa >= memory.size else { return (gpa, .notDevice) }
-        return (gpa, MMIOExit.handle(hw, &regs, gpa: gpa, memory: memory, bus: &bus))
+        return (apicBase &+ (qualification & 0xFFF), (qualification >> 12) & 0xF <= 1)
     }
 }

@@ -32,6 +32,7 @@ public enum ExitDispatch {
         case unhandled(UnhandledExit)
     }
 
+    @inline(__always)
     public static func handle<H: VMXHardware>(_ hw: H, basic: UInt16) -> Outcome {
         switch basic {
         case ExitReason.interruptWindow.rawValue:

@@ -43,36 +43,26 @@ final class APICAccessExitTests: XCTestCase {
         ram.memory.store(UInt8(0x8B), gpa: 0x7000)                   // mov eax, [ebx]
         ram.memory.store(UInt8(0x03), gpa: 0x7001)
         vmcs.fields[.exitQualification] = 0x0A0                      // linear read (type 0) of the PPR
+        let (gpa, emulate) = APICAccessExit.linearAccess(vmcs, apicBase: base)
+        XCTAssertEqual(gpa, base + 0xA0)
+        XCTAssertTrue(emulate)
         var regs = GuestRegisters()
         var bus = RecordingMMIOBus()
         bus.readValue = 0x20
-        let (gpa, failure) = APICAccessExit.access(vmcs, &regs, apicBase: base, memory: ram.memory, bus: &bus)
-        XCTAssertEqual(gpa, base + 0xA0)
-        XCTAssertNil(failure)
+        XCTAssertNil(MMIOExit.handle(vmcs, &regs, gpa: gpa, memory: ram.memory, bus: &bus))
         XCTAssertEqual(bus.reads.map(\.gpa), [base + 0xA0])
         XCTAssertEqual(regs.rax, 0x20)
         XCTAssertEqual(vmcs.written(.guestRIP), 0x7002)
     }
 
     func testOnlyLinearAccessesAreEmulated() {
-        for type in [UInt64(2), 3, 10, 15] {       // during event delivery, guest-physical, instruction fetch
+        for (type, linear) in [(UInt64(0), true), (1, true), (2, false), (3, false), (10, false), (15, false)] {
             let vmcs = FakeVMCS(rip: 0x7000, length: 0)
-            vmcs.fields[.exitQualification] = type << 12 | 0x80
-            var regs = GuestRegisters()
-            var bus = RecordingMMIOBus()
-            let (gpa, failure) = APICAccessExit.access(vmcs, &regs, apicBase: base, memory: ram.memory, bus: &bus)
+            vmcs.fields[.exitQualification] = type << 12 | 0x80     // 2 during event delivery, 10/15 guest-physical
+            let (gpa, emulate) = APICAccessExit.linearAccess(vmcs, apicBase: base)
             XCTAssertEqual(gpa, base + 0x80)
-            XCTAssertEqual(failure, .duringEventDelivery, "type \(type)")
-            XCTAssertTrue(bus.reads.isEmpty && bus.writes.isEmpty)
+            XCTAssertEqual(emulate, linear, "type \(type)")
+            XCTAssertTrue(vmcs.writes.isEmpty)
         }
-    }
-
-    func testAnAPICPageInsideRAMIsNoDevice() {
-        let vmcs = FakeVMCS(rip: 0x7000, length: 0)
-        vmcs.fields[.exitQualification] = 0x1000 | 0xB0            // linear write
-        var regs = GuestRegisters()
-        var bus = RecordingMMIOBus()
-        let (_, failure) = APICAccessExit.access(vmcs, &regs, apicBase: 0x8_0000, memory: ram.memory, bus: &bus)
-        XCTAssertEqual(failure, .notDevice)
     }
 }

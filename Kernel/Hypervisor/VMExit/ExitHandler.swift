@@ -65,19 +65,13 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
             }
             return false
         }
-    case ExitReason.rdmsr.rawValue:
+    case ExitReason.rdmsr.rawValue, ExitReason.wrmsr.rawValue:
+        let write = basic == ExitReason.wrmsr.rawValue
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging, UInt32(truncatingIfNeeded: regs.pointee.rcx) == MSR.ia32EFER {
-            return ShadowPagingExit.efer(vcpu, regs, shadow, write: false)
+            return ShadowPagingExit.efer(vcpu, regs, shadow, write: write)
         }
-        if APICExit.msr(vcpu, regs, write: false) { return true }
-        MSRExit.read(hw, &regs.pointee, &vcpu.pointee.cpu)
-        return true
-    case ExitReason.wrmsr.rawValue:
-        if let shadow = vcpu.pointee.machine.pointee.shadowPaging, UInt32(truncatingIfNeeded: regs.pointee.rcx) == MSR.ia32EFER {
-            return ShadowPagingExit.efer(vcpu, regs, shadow, write: true)
-        }
-        if APICExit.msr(vcpu, regs, write: true) { return true }
-        MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu)
+        if APICExit.msr(vcpu, regs, write: write) { return true }
+        if write { MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu) } else { MSRExit.read(hw, &regs.pointee, &vcpu.pointee.cpu) }
         return true
     case ExitReason.crAccess.rawValue:
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.crAccess(vcpu, regs, shadow) }
@@ -124,10 +118,8 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         APICAccessExit.write(hw, page: page, apicBase: vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase, bus: &bus)
         return true
     case ExitReason.apicAccess.rawValue:
-        var bus = GuestMMIO.Bus(vcpu: vcpu)
-        let (gpa, failure) = APICAccessExit.access(hw, &regs.pointee, apicBase: vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase,
-                                                   memory: vcpu.pointee.memory, bus: &bus)
-        guard let failure else { return true }
+        let (gpa, emulate) = APICAccessExit.linearAccess(hw, apicBase: vcpu.pointee.pc.lapics[vcpu.pointee.index].mmioBase)
+        guard let failure = emulate ? GuestMMIO.handle(vcpu, regs, gpa: gpa) : .duringEventDelivery else { return true }
         vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
         return false
     case ExitReason.xsetbv.rawValue:
@@ -147,6 +139,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
 
 /// The exits that need only the VMCS (Sources/VMX/ExitDispatch.swift), and any the engine does not
 /// handle: the VM stops with the exit's particulars.
+@inline(__always)
 private func other(_ vcpu: UnsafeMutablePointer<VCPU>, _ basic: UInt16) -> Bool {
     switch ExitDispatch.handle(HardwareVMCS(), basic: basic) {
     case .resume:
