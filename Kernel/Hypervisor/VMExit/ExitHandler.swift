@@ -7,6 +7,8 @@ import VMX
 //
 // Read the basic exit reason (SDM Vol. 3C §28.2.1), dispatch with a switch, and
 // return 1 to VMRESUME straight away or 0 to leave the guest (vcpu.stop says why).
+// The switch takes the exits that reach the VM's machine (its PC, RAM, console, shadow
+// tables); every other reason, known or not, goes to Sources/VMX/ExitDispatch.swift.
 // Everything here works on the VM through one unsafe pointer: no allocation, no
 // reference counting, no dynamic dispatch (`make check-exit-path` checks it).
 
