@@ -92,15 +92,12 @@ public struct ConsoleInputDecoder: Sendable {
         case .ss3:
             append(byte)
             state = .ground
-            switch byte {
-            case UInt8(ascii: "A"): emit(.key(.up))
-            case UInt8(ascii: "B"): emit(.key(.down))
-            case UInt8(ascii: "C"): emit(.key(.right))
-            case UInt8(ascii: "D"): emit(.key(.left))
-            case UInt8(ascii: "H"): emit(.key(.home))
-            case UInt8(ascii: "F"): emit(.key(.end))
-            case UInt8(ascii: "P")...UInt8(ascii: "S"): emit(.key(.function(byte - UInt8(ascii: "P") + 1)))
-            default: state = .ss3; giveUp(emit)  // not a key: the bytes as typed
+            if let key = Self.cursorKey(final: byte) {
+                emit(.key(key))
+            } else if byte >= UInt8(ascii: "P"), byte <= UInt8(ascii: "S") {
+                emit(.key(.function(byte - UInt8(ascii: "P") + 1)))      // F1-F4
+            } else {
+                state = .ss3; giveUp(emit)  // not a key: the bytes as typed
             }
             pendingCount = 0
         case .csi:
@@ -165,13 +162,11 @@ public struct ConsoleInputDecoder: Sendable {
             digits += 1
             i += 1
         }
+        if let key = Self.cursorKey(final: final) {
+            emit(.key(key))
+            return
+        }
         switch final {
-        case UInt8(ascii: "A"): emit(.key(.up))
-        case UInt8(ascii: "B"): emit(.key(.down))
-        case UInt8(ascii: "C"): emit(.key(.right))
-        case UInt8(ascii: "D"): emit(.key(.left))
-        case UInt8(ascii: "H"): emit(.key(.home))
-        case UInt8(ascii: "F"): emit(.key(.end))
         case UInt8(ascii: "Z"): emit(.key(.character(0x09)))  // Shift+Tab (back tab): Tab
         case UInt8(ascii: "~"):
             switch first {
@@ -187,6 +182,19 @@ public struct ConsoleInputDecoder: Sendable {
             default: break  // an unknown key: nothing
             }
         default: break
+        }
+    }
+
+    /// The arrows, Home and End: the same final byte after SS3 (ESC O) and after CSI (ESC [).
+    private static func cursorKey(final: UInt8) -> ConsoleKey? {
+        switch final {
+        case UInt8(ascii: "A"): return .up
+        case UInt8(ascii: "B"): return .down
+        case UInt8(ascii: "C"): return .right
+        case UInt8(ascii: "D"): return .left
+        case UInt8(ascii: "H"): return .home
+        case UInt8(ascii: "F"): return .end
+        default: return nil
         }
     }
 }

@@ -88,18 +88,6 @@ public enum LinuxLoader {
     /// E820 entries: RAM below 0x9F000, reserved 0x9F000–0xFFFFF (EBDA, VGA, ROM), RAM above 1 MiB.
     public static let reservedLowStart: UInt64 = 0x9F000
 
-    /// One e820 entry of boot_params (struct boot_e820_entry: addr, size, type).
-    public struct E820Entry: Equatable, Sendable {
-        public var base: UInt64
-        public var length: UInt64
-        public var type: UInt32
-        public init(base: UInt64, length: UInt64, type: UInt32) {
-            self.base = base
-            self.length = length
-            self.type = type
-        }
-    }
-
     /// Everything `commit` will write, decided and checked.
     public struct Plan: Equatable, Sendable {
         /// Boot protocol version, e.g. 0x020F for 2.15.
@@ -120,7 +108,7 @@ public enum LinuxLoader {
         public var initrdAddress: UInt64
         public var initrdSize: UInt64
         public var commandLineLength: UInt64
-        public var e820: [E820Entry]
+        public var e820: [MemoryMapEntry]
         /// GiB the identity map covers (0 for the 32-bit protocol).
         public var identityMappedGibibytes: Int
     }
@@ -333,9 +321,9 @@ public enum LinuxLoader {
 
         // The e820 map: RAM below 0x9F000, reserved 0x9F000–0xFFFFF (EBDA, VGA, ROM), RAM above 1 MiB.
         let e820 = [
-            E820Entry(base: 0, length: reservedLowStart, type: e820RAM),
-            E820Entry(base: reservedLowStart, length: defaultLoadAddress - reservedLowStart, type: e820Reserved),
-            E820Entry(base: defaultLoadAddress, length: ramSize - defaultLoadAddress, type: e820RAM),
+            MemoryMapEntry(base: 0, length: reservedLowStart, type: e820RAM),
+            MemoryMapEntry(base: reservedLowStart, length: defaultLoadAddress - reservedLowStart, type: e820Reserved),
+            MemoryMapEntry(base: defaultLoadAddress, length: ramSize - defaultLoadAddress, type: e820RAM),
         ]
         // The setup header goes to the same offset in boot_params; a header claiming to
         // run past boot_params' header area is cut there.
@@ -424,7 +412,7 @@ public enum LinuxLoader {
         var plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0),
                             ramSize: memory.size)
         // Device windows the platform asks to keep out of the kernel's hands (the PCI ECAM window).
-        for range in reserved { plan.e820.append(E820Entry(base: range.base, length: range.size, type: e820Reserved)) }
+        for range in reserved { plan.e820.append(MemoryMapEntry(base: range.base, length: range.size, type: e820Reserved)) }
         return try commit(plan, image: image, commandLine: commandLine, initrd: initrd, into: memory)
     }
 }

@@ -103,18 +103,6 @@ public enum MultibootLoader {
         public var stringAddress: UInt64
     }
 
-    /// One entry of the memory map (§3.3 mmap: base_addr, length, type).
-    public struct MemoryRegion: Equatable, Sendable {
-        public var base: UInt64
-        public var length: UInt64
-        public var type: UInt32
-        public init(base: UInt64, length: UInt64, type: UInt32) {
-            self.base = base
-            self.length = length
-            self.type = type
-        }
-    }
-
     /// Everything `commit` will write, decided and checked.
     public struct Plan: Equatable, Sendable {
         public var format: KernelFormat
@@ -137,7 +125,7 @@ public enum MultibootLoader {
         public var moduleListAddress: UInt64
         public var commandLineAddress: UInt64
         public var bootLoaderNameAddress: UInt64
-        public var memoryMap: [MemoryRegion]
+        public var memoryMap: [MemoryMapEntry]
         /// mem_lower and mem_upper, in KiB.
         public var memLower: UInt32
         public var memUpper: UInt32
@@ -416,13 +404,13 @@ public enum MultibootLoader {
         let allocatedEnd = placed.last?.end ?? kernelEnd
 
         // The memory map: conventional memory, the reserved EBDA/VGA/ROM area, RAM above 1 MiB.
-        var map = [MemoryRegion(base: 0, length: min(ramSize, lowMemoryEnd), type: memoryAvailable),
-                   MemoryRegion(base: lowMemoryEnd, length: 0x10_0000 - lowMemoryEnd, type: memoryReserved)]
+        var map = [MemoryMapEntry(base: 0, length: min(ramSize, lowMemoryEnd), type: memoryAvailable),
+                   MemoryMapEntry(base: lowMemoryEnd, length: 0x10_0000 - lowMemoryEnd, type: memoryReserved)]
         if ramSize > 0x10_0000 {
-            map.append(MemoryRegion(base: 0x10_0000, length: ramSize - 0x10_0000, type: memoryAvailable))
+            map.append(MemoryMapEntry(base: 0x10_0000, length: ramSize - 0x10_0000, type: memoryAvailable))
         }
         // Device windows the platform asks to keep out of the kernel's hands (the PCI ECAM window).
-        for range in reserved { map.append(MemoryRegion(base: range.base, length: range.size, type: memoryReserved)) }
+        for range in reserved { map.append(MemoryMapEntry(base: range.base, length: range.size, type: memoryReserved)) }
 
         // The info block's size and internal layout.
         let mmapOffset = InfoOffset.structureSize

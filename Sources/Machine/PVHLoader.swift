@@ -35,14 +35,6 @@ public enum PVHLoader {
     /// Nothing of the kernel may land below this: the boot structures live there.
     public static let bootAreaEnd: UInt64 = 0x8000
 
-    /// One entry of the memory map (struct hvm_memmap_table_entry: addr, size, type, reserved).
-    public struct MemoryRegion: Equatable, Sendable {
-        public var base: UInt64
-        public var length: UInt64
-        /// E820 types: 1 = RAM, 2 = reserved.
-        public var type: UInt32
-    }
-
     /// Everything `commit` will write, decided and checked.
     public struct Plan: Equatable, Sendable {
         public var entry: UInt64
@@ -50,7 +42,7 @@ public enum PVHLoader {
         public var kernelEnd: UInt64
         public var initrdAddress: UInt64
         public var initrdSize: UInt64
-        public var memoryMap: [MemoryRegion]
+        public var memoryMap: [MemoryMapEntry]
         public var commandLineLength: UInt64
     }
 
@@ -150,10 +142,10 @@ public enum PVHLoader {
         }
         // The PC's map: RAM below the EBDA, the legacy hole reserved, RAM from 1 MiB.
         let lowEnd = min(LinuxLoader.reservedLowStart, ramSize)
-        var map = [MemoryRegion(base: 0, length: lowEnd, type: LinuxLoader.e820RAM)]
+        var map = [MemoryMapEntry(base: 0, length: lowEnd, type: LinuxLoader.e820RAM)]
         if ramSize > LinuxLoader.defaultLoadAddress {
-            map.append(MemoryRegion(base: lowEnd, length: LinuxLoader.defaultLoadAddress - lowEnd, type: LinuxLoader.e820Reserved))
-            map.append(MemoryRegion(base: LinuxLoader.defaultLoadAddress, length: ramSize - LinuxLoader.defaultLoadAddress,
+            map.append(MemoryMapEntry(base: lowEnd, length: LinuxLoader.defaultLoadAddress - lowEnd, type: LinuxLoader.e820Reserved))
+            map.append(MemoryMapEntry(base: LinuxLoader.defaultLoadAddress, length: ramSize - LinuxLoader.defaultLoadAddress,
                                     type: LinuxLoader.e820RAM))
         }
         return Plan(entry: entry, segments: loaded, kernelEnd: kernelEnd, initrdAddress: initrdAddress,
@@ -222,7 +214,7 @@ public enum PVHLoader {
         var plan = try plan(image, commandLine: commandLine, initrdSize: UInt64(initrd?.count ?? 0), ramSize: memory.size)
         // Device windows the platform asks to keep out of the kernel's hands (the PCI ECAM window).
         for range in reserved {
-            plan.memoryMap.append(MemoryRegion(base: range.base, length: range.size, type: LinuxLoader.e820Reserved))
+            plan.memoryMap.append(MemoryMapEntry(base: range.base, length: range.size, type: LinuxLoader.e820Reserved))
         }
         return (plan, try commit(plan, image: image, commandLine: commandLine, initrd: initrd, rsdpAddress: rsdpAddress,
                                  into: memory))

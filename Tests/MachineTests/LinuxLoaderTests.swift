@@ -209,9 +209,9 @@ final class LinuxLoaderTests: XCTestCase {
         XCTAssertEqual(plan.loadflags & LinuxLoader.LoadFlag.canUseHeap, LinuxLoader.LoadFlag.canUseHeap)
         XCTAssertEqual(plan.identityMappedGibibytes, 4)
         XCTAssertEqual(plan.e820, [
-            LinuxLoader.E820Entry(base: 0, length: 0x9_F000, type: 1),
-            LinuxLoader.E820Entry(base: 0x9_F000, length: 0x6_1000, type: 2),
-            LinuxLoader.E820Entry(base: 0x10_0000, length: Self.ram32M - 0x10_0000, type: 1),
+            MemoryMapEntry(base: 0, length: 0x9_F000, type: 1),
+            MemoryMapEntry(base: 0x9_F000, length: 0x6_1000, type: 2),
+            MemoryMapEntry(base: 0x10_0000, length: Self.ram32M - 0x10_0000, type: 1),
         ])
         // load = plan + commit: what it reports is what the plan said.
         let ram = TestRAM(size: Int(Self.ram32M))
@@ -227,7 +227,7 @@ final class LinuxLoaderTests: XCTestCase {
         let ram: UInt64 = (4 << 30) + (1 << 20)
         let plan = try plan(BzImageSpec().build(), ramSize: ram)
         XCTAssertEqual(plan.identityMappedGibibytes, 5)
-        XCTAssertEqual(plan.e820.last, LinuxLoader.E820Entry(base: 0x10_0000, length: ram - 0x10_0000, type: 1))
+        XCTAssertEqual(plan.e820.last, MemoryMapEntry(base: 0x10_0000, length: ram - 0x10_0000, type: 1))
         var spec = BzImageSpec()
         spec.xloadflags = 0
         XCTAssertEqual(try self.plan(spec.build(), ramSize: ram).identityMappedGibibytes, 0, "32-bit: no page tables")

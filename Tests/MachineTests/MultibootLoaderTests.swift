@@ -196,9 +196,9 @@ final class MultibootLoaderTests: XCTestCase {
         XCTAssertEqual(plan.infoEnd, plan.bootLoaderNameAddress + 11, "\"Swiftvisor\" and its NUL end the block")
         XCTAssertLessThanOrEqual(plan.infoEnd, 0x80000)
         XCTAssertEqual(plan.memoryMap, [
-            MultibootLoader.MemoryRegion(base: 0, length: 0x9_FC00, type: 1),
-            MultibootLoader.MemoryRegion(base: 0x9_FC00, length: 0x6_0400, type: 2),
-            MultibootLoader.MemoryRegion(base: 0x10_0000, length: 0xF0_0000, type: 1),
+            MemoryMapEntry(base: 0, length: 0x9_FC00, type: 1),
+            MemoryMapEntry(base: 0x9_FC00, length: 0x6_0400, type: 2),
+            MemoryMapEntry(base: 0x10_0000, length: 0xF0_0000, type: 1),
         ])
         XCTAssertEqual(plan.memLower, 639)
         XCTAssertEqual(plan.memUpper, 15 * 1024)
@@ -409,7 +409,7 @@ final class MultibootLoaderTests: XCTestCase {
             try MultibootLoader.plan($0, ramSize: Self.ram16M, reserved: [AddressRange(base: 0xF000_0000, size: 1 << 20)])
         }
         XCTAssertEqual(plan.memoryMap.count, 4)
-        XCTAssertEqual(plan.memoryMap.last, MultibootLoader.MemoryRegion(base: 0xF000_0000, length: 1 << 20, type: 2))
+        XCTAssertEqual(plan.memoryMap.last, MemoryMapEntry(base: 0xF000_0000, length: 1 << 20, type: 2))
         XCTAssertEqual(plan.moduleListAddress, plan.memoryMapAddress + 4 * 24)
     }
 }

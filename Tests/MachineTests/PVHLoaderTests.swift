@@ -122,7 +122,7 @@ final class PVHLoaderTests: XCTestCase {
             try PVHLoader.load(bytes, reserved: [AddressRange(base: 0xF000_0000, size: 1 << 20)], into: ram.memory)
         }
         XCTAssertEqual(p.memoryMap.count, 4)
-        XCTAssertEqual(p.memoryMap.last, PVHLoader.MemoryRegion(base: 0xF000_0000, length: 1 << 20, type: 2))
+        XCTAssertEqual(p.memoryMap.last, MemoryMapEntry(base: 0xF000_0000, length: 1 << 20, type: 2))
         XCTAssertEqual(ram.u32(PVHLoader.startInfoAddress + 48), 4)
         let entry = PVHLoader.memoryMapAddress + 3 * 24
         XCTAssertEqual(ram.u64(entry), 0xF000_0000)
