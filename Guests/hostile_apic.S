@@ -18,13 +18,7 @@ _start:
 	call idt_install
 	/* An NMI IPI it sends itself (ICR delivery mode 4) is delivered as an NMI, interrupts off or
 	 * not (SDM Vol. 3A §11.6.1): counted and returned from, like a real kernel's NMI handler. */
-	lea guest_idt + 2 * 16(%rip), %rdi
-	lea nmi_handler(%rip), %rax
-	mov %ax, (%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)
-	shr $16, %rax
-	mov %eax, 8(%rdi)
+	IDT_GATE 2, nmi_handler
 	PRINT "hostile: random local APIC, I/O APIC and APIC MSR accesses with interrupts off\n"
 	cli
 	movabs $0x9E3779B97F4A7C15, %r12           /* xorshift64 state */

@@ -18,13 +18,7 @@
 	.globl _start
 _start:
 	call idt_install
-	lea guest_idt + 2 * 16(%rip), %rdi          /* gate 2: nmi_handler */
-	lea nmi_handler(%rip), %rax
-	mov %ax, (%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)
-	shr $16, %rax
-	mov %eax, 8(%rdi)
+	IDT_GATE 2, nmi_handler
 	PRINT "hostile: sending itself an NMI whose handler never returns\n"
 	cli
 	mov $LAPIC, %ebx

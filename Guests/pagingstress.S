@@ -277,13 +277,7 @@ _start:
 install_pf_gate:
 	push %rax
 	push %rdi
-	lea guest_idt + 14 * 16(%rip), %rdi
-	lea pf_handler(%rip), %rax
-	mov %ax, (%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)
-	shr $16, %rax
-	mov %eax, 8(%rdi)
+	IDT_GATE 14, pf_handler
 	pop %rdi
 	pop %rax
 	ret
