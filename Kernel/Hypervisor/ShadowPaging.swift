@@ -5,7 +5,8 @@ import VMX
 
 // Shadow paging for a VM (issue 12; the design is in Sources/VMX/ShadowPageTables.swift): the
 // VM's shadow page tables, the CR3 its guest loaded, and what building the VM under shadow
-// paging changes in its VMCS. The exits are in VMExit/ShadowPagingExit.swift.
+// paging changes in its VMCS. The exits are Sources/VMX/ShadowPagingExit.swift's
+// (the kernel's glue: VMExit/GuestShadowPaging.swift).
 //
 // Under shadow paging GUEST_CR3 holds the shadow root (CR3-load/store exiting keep the guest's
 // own CR3 here), #PF and INVLPG exit, and the processor runs with:
@@ -34,19 +35,18 @@ struct KernelShadowMemory: ShadowFrameMemory {
     @inline(__always) func hostFrame(ofGuestPage gpa: UInt64) -> UInt64? { gpa < ramBytes ? ramHPA &+ gpa : nil }
 }
 
-struct ShadowPaging {
-    /// Pool frames per VM (1 MiB: counted in the VM's frames) and shadow roots cached per VM.
-    static let poolFrames = 256
-    static let rootCapacity = 8
-    /// CR4 bits whose changes must exit under shadow paging.
-    static let cr4Owned: UInt64 = CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue
-        | CR4.smap.rawValue | CR4.pcide.rawValue | CR4.la57.rawValue
+/// The VM's shadow paging state (Sources/VMX/ShadowPagingState.swift) on the kernel's host.
+typealias ShadowPaging = ShadowPagingState<KernelShadowMemory>
 
-    var tables: ShadowPageTables<KernelShadowMemory>
-    /// The CR3 the guest loaded last: what MOV from CR3 reads, and whose tables the shadow follows.
-    var guestCR3: UInt64
-    /// IA32_EFER as the guest wrote it (GUEST_IA32_EFER lacks LME while its paging is off).
-    var guestEFER: UInt64 = 0
+extension ShadowPagingState where Memory == KernelShadowMemory {
+    /// Pool frames per VM (1 MiB: counted in the VM's frames) and shadow roots cached per VM.
+    static var poolFrames: Int { 256 }
+    static var rootCapacity: Int { 8 }
+    /// CR4 bits whose changes must exit under shadow paging.
+    static var cr4Owned: UInt64 {
+        CR4.pae.rawValue | CR4.pse.rawValue | CR4.pge.rawValue | CR4.smep.rawValue
+            | CR4.smap.rawValue | CR4.pcide.rawValue | CR4.la57.rawValue
+    }
 
     /// The state for a VM whose RAM is `ramBytes` at host-physical `ram`, with its pool taken from
     /// `frames` (inside the build's frame ownership, so the VM gives them back). Nil when out of memory.
@@ -87,32 +87,9 @@ struct ShadowPaging {
         if case .root = activate(hw, memory: memory) { return true }
         return false
     }
-
-    /// GUEST_IA32_EFER from the guest's EFER: LME only while its paging is on.
-    @inline(__always)
-    func writeEFER<H: VMXHardware>(_ hw: H) {
-        let pagingOn = VMX.GuestControlState.cr0(hw) & CR0.pg.rawValue != 0
-        hw.write(.guestIA32EFER, pagingOn ? guestEFER : guestEFER & ~EFER.lme.rawValue)
-    }
-
-    /// The guest's paging controls as it sees them, with its own CR3.
-    func controls<H: VMXHardware>(_ hw: H) -> ShadowGuestControls {
-        ShadowGuestControls(cr0: VMX.GuestControlState.cr0(hw), cr3: guestCR3, cr4: VMX.GuestControlState.cr4(hw),
-                            efer: guestEFER,
-                            maxPhysicalAddressBits: VMX.GuestControlState.maxPhysicalAddressBits)
-    }
-
-    /// A CR3 load or a change of the paging controls: the shadow root for them into GUEST_CR3.
-    @inline(__always)
-    mutating func activate<H: VMXHardware>(_ hw: H, memory: GuestMemory) -> ShadowActivation {
-        let result = tables.activate(controls(hw), guest: memory)
-        if case .root(let root) = result { hw.write(.guestCR3, root) }
-        return result
-    }
 }
 
-
-extension ShadowPaging {
+extension ShadowPagingState where Memory == KernelShadowMemory {
     /// The VM report's shadow-paging line: what the #PF and CR3 exits came to, and the pool.
     func printReport(prefix: String) {
         let s = tables.statistics

@@ -50,14 +50,14 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         // The APIC's and shadow paging's changes are all to basic leaves below 0x20.
         guard leaf < 0x20 else { return true }
         if vcpu.pointee.pc.hasAPIC { APICExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf, vcpu: vcpu) }
-        if vcpu.pointee.machine.pointee.shadowPaging != nil { ShadowPagingExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf) }
+        if vcpu.pointee.machine.pointee.shadowPaging != nil { ShadowPagingExit.adjustCPUID(&regs.pointee, leaf: leaf, subleaf: subleaf) }
         return true
     case ExitReason.ioInstruction.rawValue:
         switch IOExit.handle(hw, &regs.pointee, pc: &vcpu.pointee.pc) {
         case .resume:
             return true
         case .string(let q):
-            if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.stringIO(vcpu, regs, q, shadow) }
+            if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return GuestShadowPaging.stringIO(vcpu, regs, q, shadow) }
             return GuestStringIO.handle(vcpu, regs, q)
         case .power(let request, let rip):
             switch request {
@@ -70,13 +70,13 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
     case ExitReason.rdmsr.rawValue, ExitReason.wrmsr.rawValue:
         let write = basic == ExitReason.wrmsr.rawValue
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging, UInt32(truncatingIfNeeded: regs.pointee.rcx) == MSR.ia32EFER {
-            return ShadowPagingExit.efer(vcpu, regs, shadow, write: write)
+            return GuestShadowPaging.efer(vcpu, regs, shadow, write: write)
         }
         if APICExit.msr(vcpu, regs, write: write) { return true }
         if write { MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu) } else { MSRExit.read(hw, &regs.pointee, &vcpu.pointee.cpu) }
         return true
     case ExitReason.crAccess.rawValue:
-        if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.crAccess(vcpu, regs, shadow) }
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return GuestShadowPaging.crAccess(vcpu, regs, shadow) }
         switch CRAccessExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu, memory: vcpu.pointee.memory) {
         case .handled:
             return true
@@ -128,11 +128,11 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         XSETBVExit.handle(hw, &regs.pointee, &vcpu.pointee.cpu)
         return true
     case ExitReason.invlpg.rawValue:
-        if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return ShadowPagingExit.invlpg(shadow) }
+        if let shadow = vcpu.pointee.machine.pointee.shadowPaging { return GuestShadowPaging.invlpg(shadow) }
         return other(vcpu, basic)
     case ExitReason.exceptionOrNMI.rawValue:
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging,
-           let resume = ShadowPagingExit.exception(vcpu, regs, shadow) { return resume }
+           let resume = GuestShadowPaging.exception(vcpu, regs, shadow) { return resume }
         return other(vcpu, basic)
     default:
         return other(vcpu, basic)
