@@ -49,7 +49,10 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         CPUIDExit.handle(hw, &regs.pointee)
         // The APIC's and shadow paging's changes are all to basic leaves below 0x20.
         guard leaf < 0x20 else { return true }
-        if vcpu.pointee.pc.hasAPIC { APICExit.adjustCPUID(regs, leaf: leaf, subleaf: subleaf, vcpu: vcpu) }
+        if vcpu.pointee.pc.hasAPIC {
+            APICExit.adjustCPUID(&regs.pointee, leaf: leaf, subleaf: subleaf, vcpus: vcpu.pointee.pc.vcpuCount,
+                                 vcpu: vcpu.pointee.index)
+        }
         if vcpu.pointee.machine.pointee.shadowPaging != nil { ShadowPagingExit.adjustCPUID(&regs.pointee, leaf: leaf, subleaf: subleaf) }
         return true
     case ExitReason.ioInstruction.rawValue:
@@ -72,7 +75,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         if let shadow = vcpu.pointee.machine.pointee.shadowPaging, UInt32(truncatingIfNeeded: regs.pointee.rcx) == MSR.ia32EFER {
             return GuestShadowPaging.efer(vcpu, regs, shadow, write: write)
         }
-        if APICExit.msr(vcpu, regs, write: write) { return true }
+        if APICExit.msr(hw, &regs.pointee, pc: &vcpu.pointee.pc, vcpu: vcpu.pointee.index, write: write) { return true }
         if write { MSRExit.write(hw, &regs.pointee, &vcpu.pointee.cpu) } else { MSRExit.read(hw, &regs.pointee, &vcpu.pointee.cpu) }
         return true
     case ExitReason.crAccess.rawValue:
