@@ -34,7 +34,7 @@ KERNEL_H    := $(sort $(wildcard Kernel/Support/*.h))
 ASM_OBJ     := $(patsubst Kernel/%.S,$(OBJ)/%.o,$(KERNEL_ASM))
 C_OBJ       := $(patsubst Kernel/%.c,$(OBJ)/%.o,$(KERNEL_C))
 
-.PHONY: all kernel guests iso run test bench deps swift-test boot-test check-exit-path console-test clean lint
+.PHONY: FORCE all kernel guests iso run test bench deps swift-test boot-test check-exit-path console-test clean lint
 
 all: kernel guests
 
@@ -138,20 +138,32 @@ bench: deps
 
 kernel: $(BUILD)/swiftvisor.elf
 
-$(OBJ)/X86.o: $(X86_SRC) Makefile
+# Each Swift module's file list, in a file rewritten only when the list changes: a file added or
+# removed rebuilds the module even when its timestamp is older than the object (a rebase, a copy).
+FILES_X86 := $(X86_SRC)
+FILES_VTx := $(VTX_SRC)
+FILES_Machine := $(MACHINE_SRC)
+FILES_VMX := $(VMX_SRC)
+FILES_Kernel := $(KERNEL_SRC)
+$(OBJ)/%.files: FORCE
+	@mkdir -p $(OBJ)
+	@printf '%s\n' $(FILES_$*) | cmp -s - $@ || printf '%s\n' $(FILES_$*) > $@
+FORCE:
+
+$(OBJ)/X86.o: $(X86_SRC) $(OBJ)/X86.files Makefile
 	@mkdir -p $(OBJ)
 	$(SWIFTC) $(EMBEDDED) -module-name X86 -emit-module -emit-module-path $(OBJ)/X86.swiftmodule -c $(X86_SRC) -o $@ && touch $@
 
-$(OBJ)/VTx.o: $(VTX_SRC) $(OBJ)/X86.o
+$(OBJ)/VTx.o: $(VTX_SRC) $(OBJ)/VTx.files $(OBJ)/X86.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name VTx -emit-module -emit-module-path $(OBJ)/VTx.swiftmodule -c $(VTX_SRC) -o $@ && touch $@
 
-$(OBJ)/Machine.o: $(MACHINE_SRC) $(OBJ)/X86.o
+$(OBJ)/Machine.o: $(MACHINE_SRC) $(OBJ)/Machine.files $(OBJ)/X86.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -module-name Machine -emit-module -emit-module-path $(OBJ)/Machine.swiftmodule -c $(MACHINE_SRC) -o $@ && touch $@
 
-$(OBJ)/VMX.o: $(VMX_SRC) $(GUEST_REGISTERS_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
+$(OBJ)/VMX.o: $(VMX_SRC) $(OBJ)/VMX.files $(GUEST_REGISTERS_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -I Sources/GuestRegisterBlock/include -module-name VMX -emit-module -emit-module-path $(OBJ)/VMX.swiftmodule -c $(VMX_SRC) -o $@ && touch $@
 
-$(OBJ)/Kernel.o: $(KERNEL_SRC) $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(OBJ)/VMX.o
+$(OBJ)/Kernel.o: $(KERNEL_SRC) $(OBJ)/Kernel.files $(KERNEL_H) $(OBJ)/X86.o $(OBJ)/VTx.o $(OBJ)/Machine.o $(OBJ)/VMX.o
 	$(SWIFTC) $(EMBEDDED) -I $(OBJ) -I Sources/GuestRegisterBlock/include -module-name Kernel -import-objc-header Kernel/Support/cpu.h -c $(KERNEL_SRC) -o $@ && touch $@
 
 $(OBJ)/%.o: Kernel/%.S $(GUEST_REGISTERS_H)
