@@ -47,9 +47,11 @@ public enum ShadowPagingExit {
         switch shadow.tables.pageFault(linear: linear, errorCode: code, rflagsAC: ac, guest: memory) {
         case .fixed:
             EventReinjection.reinjectInterruptedEvent(hw)
+            EventReinjection.reblockNMIsAfterFaultingIRET(hw, exitInformation: info)
             return .resume
         case .reflect(let guestCode):
             GuestEvents.injectPageFault(hw, linear: linear, errorCode: guestCode)
+            EventReinjection.reblockNMIsAfterFaultingIRET(hw, exitInformation: info)
             return .resume
         case .outsideRAM(let gpa):
             return .outsideRAM(gpa: gpa, qualification: qualification(code), linear: linear, rip: hw.read(.guestRIP), device: true)

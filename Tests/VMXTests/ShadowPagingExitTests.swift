@@ -73,6 +73,36 @@ final class ShadowPagingExitTests: XCTestCase {
         XCTAssertEqual(state.tables.statistics.fills, 1)
     }
 
+    /// An IRET that unblocked NMIs and then faulted (exit information bit 12): NMIs blocked again
+    /// for the IRET run again after the fill, and for the guest's own #PF; not when the fault cut
+    /// an event's delivery short.
+    func testFaultingIRETBlocksNMIsAgain() {
+        let pf = InterruptionInfo.hardwareException(vector: 14, hasErrorCode: true)
+        let withBit12 = UInt64(pf.rawValue | InterruptionInfo.nmiUnblockingBit)
+        vmcs.fields[.guestInterruptibilityState] = 0x1                  // blocking by STI, kept
+        vmcs.fields[.vmExitInterruptionInformation] = withBit12
+        vmcs.fields[.vmExitInterruptionErrorCode] = UInt64(PageFaultErrorCode([.write]).rawValue)
+        vmcs.fields[.exitQualification] = 0x40_0000
+        XCTAssertEqual(ShadowPagingExit.exception(vmcs, &state, memory: rig.ram.memory), .resume)
+        XCTAssertEqual(vmcs.fields[.guestInterruptibilityState], 0x9, "filled: blocking by NMI set again")
+
+        vmcs.fields[.guestInterruptibilityState] = 0
+        vmcs.fields[.exitQualification] = 0x40_3000                     // the guest's own fault
+        vmcs.fields[.vmExitInterruptionErrorCode] = UInt64(PageFaultErrorCode([.write, .user]).rawValue)
+        XCTAssertEqual(ShadowPagingExit.exception(vmcs, &state, memory: rig.ram.memory), .resume)
+        XCTAssertEqual(vmcs.fields[.guestInterruptibilityState], 0x8, "reflected: blocking by NMI set again")
+
+        vmcs.fields[.guestInterruptibilityState] = 0
+        vmcs.fields[.idtVectoringInformation] = UInt64(InterruptionInfo.externalInterrupt(vector: 0x30).rawValue)
+        XCTAssertEqual(ShadowPagingExit.exception(vmcs, &state, memory: rig.ram.memory), .resume)
+        XCTAssertEqual(vmcs.fields[.guestInterruptibilityState] ?? 0, 0, "during event delivery: left alone")
+
+        vmcs.fields[.idtVectoringInformation] = 0
+        vmcs.fields[.vmExitInterruptionInformation] = UInt64(pf.rawValue)   // bit 12 clear
+        XCTAssertEqual(ShadowPagingExit.exception(vmcs, &state, memory: rig.ram.memory), .resume)
+        XCTAssertEqual(vmcs.fields[.guestInterruptibilityState] ?? 0, 0, "an ordinary fault: left alone")
+    }
+
     func testGuestsOwnFaultIsReflectedWithErrorCodeAndCR2() {
         XCTAssertEqual(pageFault(0x40_3000, [.write, .user]), .resume)
         XCTAssertEqual(vmcs.injected, .hardwareException(vector: 14, hasErrorCode: true))
