@@ -20,6 +20,13 @@ enum HostEvents {
     /// NMIs taken while the hypervisor ran, and NMIs that arrived while a guest ran (NMI exiting).
     nonisolated(unsafe) static var nmis: UInt64 = 0
     nonisolated(unsafe) static var nmisDuringGuests: UInt64 = 0
+
+    /// An NMI, in the host or (an NMI exit) in a guest: the host timer's where it is on (the
+    /// running vCPU re-arms it at its next entry), else one of the counts above.
+    @inline(__always)
+    static func nmi(duringGuest: Bool) {
+        if HostTimer.enabled { HostTimer.fired() } else if duringGuest { nmisDuringGuests &+= 1 } else { nmis &+= 1 }
+    }
     nonisolated(unsafe) static var machineChecks: UInt64 = 0
     /// Guarded instructions that faulted and resumed at their fixup.
     nonisolated(unsafe) static var faultFixups: UInt64 = 0
@@ -76,7 +83,7 @@ enum Exceptions {
         case 2:
             // NMI (IST stack): the host timer's (HostTimer, CPUs without the preemption timer), or
             // nothing of the host's: count it and carry on.
-            if HostTimer.enabled { HostTimer.fired() } else { HostEvents.nmis &+= 1 }
+            HostEvents.nmi(duringGuest: false)
             return
         case 18:
             // Machine check: count it; clear MCG_STATUS.MCIP (if the CPU has MCA) so another

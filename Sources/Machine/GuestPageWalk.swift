@@ -178,8 +178,7 @@ public enum GuestPageWalk {
         var level: Int         // 4 = PML4 ... 1 = PT
         switch paging.mode {
         case .pae:
-            let index = Int((linear >> 30) & 3)
-            let pdpte = index == 0 ? paging.pdptes.0 : index == 1 ? paging.pdptes.1 : index == 2 ? paging.pdptes.2 : paging.pdptes.3
+            let pdpte = PageTable.paePDPTE(paging.pdptes, va: linear)
             if pdpte & 1 == 0 { return .pageFault(code) }
             table = pdpte & PageTableEntry.addressMask
             level = 2
@@ -193,8 +192,8 @@ public enum GuestPageWalk {
             level = 4
         }
         while true {
-            let shift = UInt64(12 + 9 * (level - 1))
-            let entryAddress = table | (((linear >> shift) & 0x1FF) << 3)
+            let shift = UInt64(12 + 9 * (level - 1))       // the bits one entry at this level maps
+            let entryAddress = PageTable.entryAddress(table: table, va: linear, level: level)
             guard var entry = memory.load(UInt64.self, gpa: entryAddress) else { return .tableOutsideRAM(gpa: entryAddress) }
             if entry & 1 == 0 { return .pageFault(code) }
             if entry & (highReserved | nxReserved) != 0 { return .pageFault(reservedFault) }

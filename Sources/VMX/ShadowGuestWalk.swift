@@ -147,8 +147,7 @@ public enum ShadowGuestWalk {
         var level: Int         // 4 = PML4 ... 1 = PT
         switch paging.mode {
         case .pae:
-            let index = Int((linear >> 30) & 3)
-            let pdpte = index == 0 ? pdptes.0 : index == 1 ? pdptes.1 : index == 2 ? pdptes.2 : pdptes.3
+            let pdpte = PageTable.paePDPTE(pdptes, va: linear)
             if pdpte & 1 == 0 { return .pageFault(code) }
             table = pdpte & PageTableEntry.addressMask
             level = 2
@@ -161,8 +160,8 @@ public enum ShadowGuestWalk {
             level = 4
         }
         while true {
-            let shift = UInt64(12 + 9 * (level - 1))
-            let entryAddress = table | (((linear >> shift) & 0x1FF) << 3)
+            let shift = UInt64(12 + 9 * (level - 1))       // the bits one entry at this level maps
+            let entryAddress = PageTable.entryAddress(table: table, va: linear, level: level)
             guard var entry = memory.load(UInt64.self, gpa: entryAddress) else {
                 return .tableOutsideRAM(gpa: entryAddress)
             }

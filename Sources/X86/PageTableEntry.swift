@@ -100,6 +100,22 @@ public enum PageTable {
     /// Bits 11:0.
     @inline(__always) public static func pageOffset(_ va: UInt64) -> UInt64 { va & 0xFFF }
 
+    /// The guest-physical address of the entry for `va` in the table at `table`, a table at
+    /// `level` (4 = PML4 ... 1 = PT) of 4-level or 5-level paging, or of PAE below the PDPTEs.
+    @inline(__always) public static func entryAddress(table: UInt64, va: UInt64, level: Int) -> UInt64 {
+        table | (((va >> UInt64(12 + 9 * (level - 1))) & 0x1FF) << 3)
+    }
+
+    /// PAE paging: the PDPTE of the four (from CR3, or the VMCS's PDPTE fields) that maps `va` (bits 31:30).
+    @inline(__always) public static func paePDPTE(_ pdptes: (UInt64, UInt64, UInt64, UInt64), va: UInt64) -> UInt64 {
+        switch (va >> 30) & 3 {
+        case 0: return pdptes.0
+        case 1: return pdptes.1
+        case 2: return pdptes.2
+        default: return pdptes.3
+        }
+    }
+
     /// True if bits 63:47 are all equal (SDM Vol. 1 §3.3.7.1).
     @inline(__always) public static func isCanonical(_ va: UInt64) -> Bool {
         let top = Int64(bitPattern: va) >> 47

@@ -158,7 +158,7 @@ private func other(_ vcpu: UnsafeMutablePointer<VCPU>, _ basic: UInt16) -> Bool 
     case .hostNMI:
         // The host timer's (it re-arms at the next entry), or counted. The VM exit left NMIs
         // blocked until an IRET (SDM Vol. 3C §27.1): one to the next instruction unblocks them.
-        if HostTimer.enabled { HostTimer.fired() } else { HostEvents.nmisDuringGuests &+= 1 }
+        HostEvents.nmi(duringGuest: true)
         nmi_unblock()
         return true
     case .tripleFault(let rip):
