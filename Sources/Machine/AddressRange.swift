@@ -24,6 +24,12 @@ public struct AddressRange: Equatable, Sendable {
         address >= base && length <= size && address &- base <= size &- length
     }
 
+    /// Whether the two ranges share an address (an empty range shares none).
+    @inline(__always)
+    public func overlaps(_ other: AddressRange) -> Bool {
+        size != 0 && other.size != 0 && (other.base >= base ? other.base &- base < size : base &- other.base < other.size)
+    }
+
     /// The offset of `address` from `base`; only meaningful when `contains(address)`.
     @inline(__always)
     public func offset(of address: UInt64) -> UInt64 {

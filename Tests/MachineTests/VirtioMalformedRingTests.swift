@@ -34,6 +34,8 @@ final class VirtioMalformedRingTests: XCTestCase {
         driver.queues[0].availIndex = 0
         driver.queues[0].size = 16
         driver.queues[0].desc = 0x1000
+        driver.queues[0].avail = 0x2000
+        driver.queues[0].used = 0x3000
         driver.memory.fill(gpa: 0x1000, length: 0x3000, with: 0)
         XCTAssertEqual(driver.initialize(&device, features: version1, queueCount: 1), 0xF, file: file, line: line)
         let header = driver.allocate(16), data = driver.allocate(512), status = driver.allocate(1)
@@ -63,6 +65,39 @@ final class VirtioMalformedRingTests: XCTestCase {
 
     func testRingOutsideRAM() {
         expectViolation(.ringOutsideRAM, configure: { $0.queues[0].desc = 0x40000 - 0x80 }) { _ in }
+    }
+
+    func testUsedRingOnTheAvailableRing() {
+        expectViolation(.ringsOverlap, configure: { $0.queues[0].used = $0.queues[0].avail }) { _ in }
+    }
+
+    func testUsedRingOnTheDescriptorTable() {
+        // The used ring's last element and avail_event reach into the table's first descriptor.
+        expectViolation(.ringsOverlap, configure: { $0.queues[0].used = $0.queues[0].desc - 0x80 }) { _ in }
+    }
+
+    func testReadIntoTheAvailableRing() {
+        // A self-feeding request: the data read would become the next available entries.
+        expectViolation(.writableBufferOverlapsRing) { driver in
+            driver.chain(queue: 0, self.request(driver, middle: [(driver.queues[0].avail, 512, true)]))
+            driver.makeAvailable(queue: 0, head: 0)
+        }
+    }
+
+    func testStatusByteOnTheUsedRing() {
+        expectViolation(.writableBufferOverlapsRing) { driver in
+            let header = driver.allocate(16)
+            driver.memory.store(UInt32(8), gpa: header)
+            driver.chain(queue: 0, [(header, 16, false), (driver.queues[0].used + 0x7F, 1, true)])
+            driver.makeAvailable(queue: 0, head: 0)
+        }
+    }
+
+    func testReadIntoTheDescriptorTable() {
+        expectViolation(.writableBufferOverlapsRing) { driver in
+            driver.chain(queue: 0, self.request(driver, middle: [(driver.queues[0].desc + 0xF0, 512, true)]))
+            driver.makeAvailable(queue: 0, head: 0)
+        }
     }
 
     func testRingMisaligned() {

@@ -2,6 +2,12 @@
 // (available ring) and the device area (used ring) in guest RAM, and the device's
 // private indices. Every value read from guest memory is checked before use; a
 // violation is thrown as a `VirtqueueError` and nothing outside guest RAM is touched.
+//
+// The device writes only the used ring and the device-writable buffers, so neither may
+// overlap what the driver hands it: a used ring on top of the descriptor table or the
+// available ring is refused at queue_enable, and a chain with a writable buffer on any of
+// the three rings is refused when it is taken. Otherwise a request could feed itself (the
+// data read from a disk becoming the next available entry) and the ring would never empty.
 
 public struct SplitVirtqueue {
     /// The largest queue size any device here offers.
@@ -39,17 +45,34 @@ public struct SplitVirtqueue {
     /// queue_enable = 1: checks the size and that the three areas are aligned and inside RAM (§2.7).
     public mutating func enable(memory: GuestMemory, features: UInt64) throws(VirtqueueError) {
         guard size != 0, size & (size &- 1) == 0, size <= maxSize else { throw .invalidQueueSize }
-        let entries = UInt64(size)
-        guard descriptorArea & 15 == 0, memory.contains(gpa: descriptorArea, length: 16 &* entries),
-              driverArea & 1 == 0, memory.contains(gpa: driverArea, length: 6 &+ 2 &* entries),
-              deviceArea & 3 == 0, memory.contains(gpa: deviceArea, length: 6 &+ 8 &* entries)
+        guard descriptorArea & 15 == 0, memory.contains(gpa: descriptorArea, length: Self.descriptorTableLength(size: size)),
+              driverArea & 1 == 0, memory.contains(gpa: driverArea, length: Self.driverAreaLength(size: size)),
+              deviceArea & 3 == 0, memory.contains(gpa: deviceArea, length: Self.deviceAreaLength(size: size))
         else { throw .ringOutsideRAM }
+        let used = AddressRange(base: deviceArea, size: Self.deviceAreaLength(size: size))
+        guard !used.overlaps(AddressRange(base: descriptorArea, size: Self.descriptorTableLength(size: size))),
+              !used.overlaps(AddressRange(base: driverArea, size: Self.driverAreaLength(size: size)))
+        else { throw .ringsOverlap }
         eventIndex = features & VirtioFeature.ringEventIndex != 0
         indirectDescriptors = features & VirtioFeature.ringIndirectDescriptors != 0
         lastAvailableIndex = 0
         usedIndex = 0
         signalledUsedIndex = 0
         isEnabled = true
+    }
+
+    /// Bytes of the descriptor table, the driver area (flags, idx, ring, used_event) and the device
+    /// area (flags, idx, ring of 8-byte elements, avail_event) of a queue of `size` (§2.7).
+    static func descriptorTableLength(size: UInt16) -> UInt64 { 16 &* UInt64(size) }
+    static func driverAreaLength(size: UInt16) -> UInt64 { 6 &+ 2 &* UInt64(size) }
+    static func deviceAreaLength(size: UInt16) -> UInt64 { 6 &+ 8 &* UInt64(size) }
+
+    /// Whether a device-writable buffer at `address` of `length` bytes lies on one of the rings.
+    func overlapsRing(address: UInt64, length: UInt32) -> Bool {
+        let buffer = AddressRange(base: address, size: UInt64(length))
+        return buffer.overlaps(AddressRange(base: descriptorArea, size: Self.descriptorTableLength(size: size)))
+            || buffer.overlaps(AddressRange(base: driverArea, size: Self.driverAreaLength(size: size)))
+            || buffer.overlaps(AddressRange(base: deviceArea, size: Self.deviceAreaLength(size: size)))
     }
 
     /// Whether the driver has made buffers available that the device has not taken.
@@ -107,8 +130,9 @@ public struct SplitVirtqueue {
                 continue
             }
             guard memory.contains(gpa: address, length: UInt64(length)) else { throw .bufferOutsideRAM }
-            try chain.append(VirtqBuffer(address: address, length: length,
-                                         isWritable: flags & VirtqDescriptorFlags.write != 0), limit: limit)
+            let writable = flags & VirtqDescriptorFlags.write != 0
+            if writable && overlapsRing(address: address, length: length) { throw .writableBufferOverlapsRing }
+            try chain.append(VirtqBuffer(address: address, length: length, isWritable: writable), limit: limit)
             if flags & VirtqDescriptorFlags.next == 0 { return }
             index = UInt64(next)
         }

@@ -22,6 +22,12 @@ public enum VirtqueueError: Error, Equatable {
     case nestedIndirect
     /// A device-readable buffer after a device-writable one (§2.7.4.2).
     case readableAfterWritable
+    /// The used ring overlaps the descriptor table or the available ring: the device's own writes
+    /// would rewrite what the driver gives it (§2.7: each area is the driver's or the device's).
+    case ringsOverlap
+    /// A device-writable buffer overlaps one of the queue's rings: data the device writes would
+    /// become descriptors or ring entries (§2.7.5: a buffer is the driver's memory, not a ring).
+    case writableBufferOverlapsRing
     /// The request itself is malformed for the device (e.g. a virtio-blk request with no status byte).
     case malformedRequest
 }
@@ -40,6 +46,8 @@ extension VirtqueueError {
         case .indirectTableLength: return "indirectTableLength"
         case .nestedIndirect: return "nestedIndirect"
         case .readableAfterWritable: return "readableAfterWritable"
+        case .ringsOverlap: return "ringsOverlap"
+        case .writableBufferOverlapsRing: return "writableBufferOverlapsRing"
         case .malformedRequest: return "malformedRequest"
         }
     }
