@@ -1637,7 +1637,7 @@ def _net_check(result):
             rf"^\[{vm}\] SWIFTVISOR-TEST-END net status 0$",
             rf"^\[{vm}\] stopped: powered off \(ACPI S5\)",
             rf"^\[{vm}\] virtio-net 02:53:56:00:00:0{n}: [1-9]\d* frames sent, [1-9]\d* received, 0 bad tx",
-            rf"^\[{vm}\] switch port {n - 1}: [1-9]\d* frames in \(\d+ bytes\), [1-9]\d* out \(\d+ bytes\), \d+ dropped$",
+            rf"^\[{vm}\] switch port {n - 1}: [1-9]\d* frames in \(\d+ bytes\), [1-9]\d* out \(\d+ bytes\), \d+ dropped, 0 spoofed$",
             rf"^\[{vm}\] outcome: poweroff \(expected poweroff\): as expected$"]
         problem = _lines_in_order(result.serial, vm, patterns)
         if problem:

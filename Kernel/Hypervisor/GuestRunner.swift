@@ -98,7 +98,8 @@ enum GuestRunner {
             for i in vms.indices where vms[i].pointee.stop == nil {
                 let vm = vms[i]
                 let now = rdtsc()
-                vm.pointee.pc.update(tsc: now)
+                vm.pointee.pc.update(tsc: now)           // deferred device work goes on even while every vCPU halts
+                VMNetwork.sendQueuedFrames(vm)
                 var waiting = 0
                 for v in 0..<vm.pointee.vcpuCount where vm.pointee.stop == nil {
                     let vcpu = vm.pointee.vcpu(v)

@@ -1,8 +1,9 @@
 import Machine
 
-// The network between VMs (issue 11): one VirtualSwitch per hypervisor run, created with the
+// The network between VMs: one VirtualSwitch per hypervisor run, created with the
 // first VM that has `net=on`; each such VM's virtio-net device is a switch port (up to 8).
-// When a VM's notify write leaves frames on its transmit queue, they move on that same exit:
+// When a VM's notify write leaves frames on its transmit queue, they move on that same exit
+// (up to DeviceWorkBudget.framesPerExit; more at the VM's next exits, which its PC asks for):
 // each is copied once out of the sender's guest memory into a stack buffer and once into each
 // receiver's next receive buffer (VirtualSwitch.forward), with no allocation. The receivers'
 // interrupt lines are brought up to date at once, and a receiver's vCPU halted in HLT is woken.
@@ -25,7 +26,8 @@ struct VMNetwork {
             shared = network
         }
         let network = shared.unsafelyUnwrapped
-        guard let port = network.pointee.fabric.addPort() else {
+        guard let mac = platform.pointee.net?.model.mac else { return }
+        guard let port = network.pointee.fabric.addPort(mac: MACAddress(mac)) else {
             print("[\(vm.pointee.name.string)] network: the virtual switch has no free port (\(VirtualSwitch.maxPorts)): not connected")
             return
         }
@@ -41,9 +43,11 @@ struct VMNetwork {
         platform.pointee.switchPort = -1
     }
 
-    /// After an emulated MMIO access: frames the VM queued for transmission go out now.
+    /// After an emulated MMIO access, and at the exits a VM's deferred device work asks for
+    /// (VirtualPC.deviceWorkDue): frames the VM queued for transmission go out now, at most
+    /// `DeviceWorkBudget.framesPerExit` of them; the rest at its next exits.
     @inline(__always)
-    static func afterMMIO(_ vm: UnsafeMutablePointer<VirtualMachine>) {
+    static func sendQueuedFrames(_ vm: UnsafeMutablePointer<VirtualMachine>) {
         guard vm.pointee.pc.hasPCI, let network = shared,
               vm.pointee.pc.pci.unsafelyUnwrapped.pointee.hasTransmitPending else { return }
         forward(network, from: vm)
@@ -55,6 +59,7 @@ struct VMNetwork {
         var ports = Ports(vms: network.pointee.vms)
         network.pointee.fabric.forward(from: port, ports: &ports)
         vm.pointee.pc.syncPCIInterrupts()                  // the sender's used transmit buffers
+        vm.pointee.pc.deviceWorkChanged()                  // frames left over: exit again at once
         var received = ports.received
         while received != 0 {
             let target = received.trailingZeroBitCount
@@ -93,6 +98,6 @@ struct VMNetwork {
         let port = platform.pointee.switchPort
         let c = network.pointee.fabric.counters(port: port)
         print("\(prefix)switch port \(port): \(c.framesIn) frames in (\(c.bytesIn) bytes), \(c.framesOut) out "
-            + "(\(c.bytesOut) bytes), \(c.dropped) dropped")
+            + "(\(c.bytesOut) bytes), \(c.dropped) dropped, \(c.spoofed) spoofed")
     }
 }

@@ -51,6 +51,10 @@ enum VMPCI {
             print("\(prefix)virtio-blk: \(c.reads) reads (\(c.bytesRead) bytes), \(c.writes) writes (\(c.bytesWritten) bytes), "
                 + "\(c.flushes) flushes, \(c.errors) errors, \(block.notifications) notifications"
                 + malformed(block.malformedCount, block.lastError))
+            if block.continuedExits > 0 {
+                print("\(prefix)virtio-blk: work continued on \(block.continuedExits) later exits (at most "
+                    + "\(DeviceWorkBudget.bytesPerExit / 1024) KiB and \(DeviceWorkBudget.requestsPerExit) requests per exit)")
+            }
         }
         if let net = platform.pointee.net {
             let c = net.model.counters

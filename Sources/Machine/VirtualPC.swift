@@ -78,8 +78,9 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     /// The text-mode cursor (CRTC registers 0x0E/0x0F), as a cell index.
     public var cursorPosition: Int { Int(crtcRegisters[0x0E]) << 8 | Int(crtcRegisters[0x0F]) }
     public let clock: GuestClock
-    /// The TSC at which a device next needs attention: the earlier of the PIT's next
-    /// IRQ0 and the end of the ATA drive's busy phase; .max when neither is armed.
+    /// The TSC at which a device next needs attention: the earliest of the PIT's next
+    /// IRQ0, the end of the ATA drive's busy phase and the local APIC timers, `deviceWorkDue`
+    /// while a PCI device has deferred work; .max when nothing is armed.
     public private(set) var nextTimerTSC: UInt64 = .max
     /// The TSC at which the PIT next raises IRQ0; .max while channel 0 is idle.
     public private(set) var pitTimerTSC: UInt64 = .max
@@ -415,6 +416,11 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     }
 
     private mutating func fireTimers(tsc: UInt64) {
+        if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork {
+            // One more exit's worth of the disk's deferred requests (frames for the switch are the engine's).
+            pci.unsafelyUnwrapped.pointee.continueDeferredWork()
+            syncPCIInterrupts()
+        }
         if hasAPIC {
             for i in 0..<vcpuCount where tsc >= lapics[i].nextTimerTSC { lapics[i].update(tsc: tsc) }
             refreshInterruptPending()
@@ -438,15 +444,26 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
         recomputeNextTimer()
     }
 
-    /// The earliest of the PIT's next IRQ0, the drive's busy end and the local APIC timer.
+    /// The earliest of the PIT's next IRQ0, the drive's busy end and the local APIC timer; or
+    /// now, when a PCI device has work its budget cut short (`deviceWorkDue`).
     @inline(__always)
     private mutating func recomputeNextTimer() {
         var next = min(pitTimerTSC, ataTimerTSC)
         if hasAPIC {
             for i in 0..<vcpuCount { next = min(next, lapics[i].nextTimerTSC) }
         }
+        if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork { next = Self.deviceWorkDue }
         nextTimerTSC = next
     }
+
+    /// `nextTimerTSC` while a device has deferred work: a TSC always in the past, so the engine
+    /// exits again straight after the next entry (a VMX-preemption timer of 0, SDM Vol. 3C
+    /// §26.7.4) and `update(tsc:)` goes on with the work at every exit until it is done.
+    public static var deviceWorkDue: UInt64 { 1 }
+
+    /// A device was given work (a queue notification, frames left for the switch): the next
+    /// timer becomes `deviceWorkDue` if some of it is deferred.
+    public mutating func deviceWorkChanged() { recomputeNextTimer() }
 
     /// An edge on an ISA line: the 8259 holds it (PIC8259.pulse), the I/O APIC sees the pin rise and fall.
     private mutating func pulse(irq: UInt8) {

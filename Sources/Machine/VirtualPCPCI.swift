@@ -63,6 +63,7 @@ extension VirtualPC {
     mutating func pciMMIOWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool {
         guard hasPCI, pci.unsafelyUnwrapped.pointee.mmioWrite(gpa: gpa, size: size, value: value) else { return false }
         syncPCIInterrupts()
+        deviceWorkChanged()
         return true
     }
 

@@ -1,7 +1,10 @@
-// A learning Ethernet switch between the VMs' virtio-net devices, inside the
-// hypervisor (IEEE 802.1D transparent bridging, without spanning tree or aging):
-// source MACs are learned per port; broadcast, multicast and unknown unicast
-// frames flood to every other port; known unicast goes to its port only.
+// An Ethernet switch between the VMs' virtio-net devices, inside the hypervisor. Every
+// port belongs to one VM and has the MAC address the hypervisor gave that VM's device:
+// a frame whose source is any other address is dropped and counted (no VM can claim
+// another's address or fill the table), so the table is the ports' own addresses and
+// never learns. Broadcast, multicast and unknown unicast frames flood to every other
+// port; unicast to a port's address goes to that port only. One sender's frames are
+// forwarded a bounded number at a time (`DeviceWorkBudget.framesPerExit`).
 
 /// What the switch needs from a port: frames out of the VM, frames into it.
 public protocol VirtualSwitchPort {
@@ -37,6 +40,8 @@ public struct VirtualSwitchPortCounters: Equatable {
     public var bytesOut: UInt64 = 0
     /// Frames for this port it could not take (no receive buffer), and runt frames it sent.
     public var dropped: UInt64 = 0
+    /// Frames it sent with a source address that is not its own (dropped).
+    public var spoofed: UInt64 = 0
     public init() {}
 }
 
@@ -45,6 +50,14 @@ public struct MACAddress: Equatable {
     public let value: UInt64
 
     public init(value: UInt64) { self.value = value & 0xFFFF_FFFF_FFFF }
+
+    /// The address with bytes `bytes`, first on the wire first.
+    public init(_ bytes: InlineArray<6, UInt8>) {
+        var value: UInt64 = 0
+        var index = 0
+        while index < 6 { value = value << 8 | UInt64(bytes[index]); index &+= 1 }
+        self.value = value
+    }
 
     /// The six bytes at `offset` of `frame`.
     public init(_ frame: UnsafeRawBufferPointer, at offset: Int) {
@@ -60,22 +73,21 @@ public struct MACAddress: Equatable {
 
 public struct VirtualSwitch {
     public static var maxPorts: Int { 8 }
-    public static var tableSize: Int { 64 }
     /// The largest frame forwarded (no FCS).
     public static var maxFrameLength: Int { 1518 }
 
     public private(set) var portCount = 0
     var counters = InlineArray<8, VirtualSwitchPortCounters>(repeating: VirtualSwitchPortCounters())
-    var tableMACs = InlineArray<64, UInt64>(repeating: 0)
-    var tablePorts = InlineArray<64, Int8>(repeating: -1)
-    /// The table slot the next new address replaces when the table is full.
-    var nextVictim = 0
+    /// Each port's address: the only source its frames may carry and where unicast to it goes.
+    var portMACs = InlineArray<8, UInt64>(repeating: 0)
 
     public init() {}
 
-    /// Adds a port; returns its number, or nil when all are in use.
-    public mutating func addPort() -> Int? {
-        guard portCount < Self.maxPorts else { return nil }
+    /// Adds a port for the VM whose device has address `mac`; returns its number, or nil when
+    /// all are in use or `mac` is a group address or another port's.
+    public mutating func addPort(mac: MACAddress) -> Int? {
+        guard portCount < Self.maxPorts, !mac.isGroup, port(of: mac) == nil else { return nil }
+        portMACs[portCount] = mac.value
         portCount &+= 1
         return portCount &- 1
     }
@@ -84,39 +96,26 @@ public struct VirtualSwitch {
         port >= 0 && port < portCount ? counters[port] : VirtualSwitchPortCounters()
     }
 
-    /// The port `mac` was last seen on.
+    /// The port whose address is `mac`.
     public mutating func port(of mac: MACAddress) -> Int? {
-        var slot = 0
-        while slot < Self.tableSize {
-            if tablePorts[slot] >= 0 && tableMACs[slot] == mac.value { return Int(tablePorts[slot]) }
-            slot &+= 1
+        var port = 0
+        while port < portCount {
+            if portMACs[port] == mac.value { return port }
+            port &+= 1
         }
         return nil
     }
 
-    mutating func learn(_ mac: MACAddress, port: Int) {
-        guard !mac.isGroup else { return }
-        var free = -1
-        var slot = 0
-        while slot < Self.tableSize {
-            if tablePorts[slot] >= 0 && tableMACs[slot] == mac.value { tablePorts[slot] = Int8(port); return }
-            if free < 0 && tablePorts[slot] < 0 { free = slot }
-            slot &+= 1
-        }
-        if free < 0 { free = nextVictim; nextVictim = (nextVictim &+ 1) % Self.tableSize }
-        tableMACs[free] = mac.value
-        tablePorts[free] = Int8(port)
-    }
-
-    /// Takes `frame` in on `port`: counts it, learns its source and returns the ports it goes
-    /// to as a bit mask (empty for a runt frame, or a unicast frame to its own port).
+    /// Takes `frame` in on `port`: counts it and returns the ports it goes to as a bit mask
+    /// (empty for a runt frame, a frame with a source address not the port's, or a unicast frame
+    /// to its own port).
     public mutating func route(_ frame: UnsafeRawBufferPointer, from port: Int) -> UInt32 {
         guard port >= 0 && port < portCount else { return 0 }
         guard frame.count >= 14 else { counters[port].dropped &+= 1; return 0 }
+        guard MACAddress(frame, at: 6).value == portMACs[port] else { counters[port].spoofed &+= 1; return 0 }
         counters[port].framesIn &+= 1
         counters[port].bytesIn &+= UInt64(frame.count)
         let destination = MACAddress(frame, at: 0)
-        learn(MACAddress(frame, at: 6), port: port)
         let everyone = (UInt32(1) << UInt32(portCount)) &- 1
         let others = everyone & ~(UInt32(1) << UInt32(port))
         if destination.isGroup { return others }
@@ -135,16 +134,17 @@ public struct VirtualSwitch {
         }
     }
 
-    /// Forwards every frame port `source` has to send to the ports `route` picks, copying
-    /// each frame once out of the sender and once into each receiver.
-    /// Returns the frames taken from the sender.
+    /// Forwards up to `limit` frames port `source` has to send to the ports `route` picks,
+    /// copying each frame once out of the sender and once into each receiver.
+    /// Returns the frames taken from the sender (`limit`: it may have more).
     @discardableResult
-    public mutating func forward<Ports: VirtualSwitchPortSet>(from source: Int, ports: inout Ports) -> Int {
+    public mutating func forward<Ports: VirtualSwitchPortSet>(from source: Int, ports: inout Ports,
+                                                             limit: Int = DeviceWorkBudget.framesPerExit) -> Int {
         guard source >= 0 && source < portCount else { return 0 }
         var frame = InlineArray<1518, UInt8>(repeating: 0)
         var taken = 0
         withUnsafeMutableBytes(of: &frame) { buffer in
-            while let length = ports.transmitFrame(port: source, into: buffer) {
+            while taken < limit, let length = ports.transmitFrame(port: source, into: buffer) {
                 taken &+= 1
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0 ..< min(length, buffer.count)])
                 var targets = route(bytes, from: source)
@@ -160,8 +160,9 @@ public struct VirtualSwitch {
 
     /// `forward(from:ports:)` over a buffer whose element n is port n.
     @discardableResult
-    public mutating func forward<Port: VirtualSwitchPort>(from source: Int, ports: UnsafeMutableBufferPointer<Port>) -> Int {
+    public mutating func forward<Port: VirtualSwitchPort>(from source: Int, ports: UnsafeMutableBufferPointer<Port>,
+                                                         limit: Int = DeviceWorkBudget.framesPerExit) -> Int {
         var set = ports
-        return forward(from: source, ports: &set)
+        return forward(from: source, ports: &set, limit: limit)
     }
 }

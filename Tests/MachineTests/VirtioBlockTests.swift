@@ -6,10 +6,11 @@ final class VirtioBlockTests: XCTestCase {
     let indirect: UInt64 = 1 << 28
 
     struct Rig {
-        let driver = TestVirtioDriver()
-        let disk = TestDisk(sectors: 64)
+        let driver = TestVirtioDriver(ramSize: 0x20_0000)
+        let disk: TestDisk
         var device: TestBlockDevice
-        init(readOnly: Bool = false, features: UInt64) {
+        init(readOnly: Bool = false, features: UInt64, sectors: Int = 64) {
+            disk = TestDisk(sectors: sectors)
             device = TestBlockDevice(model: VirtioBlock(storage: disk.storage, readOnly: readOnly, serial: "vda-serial"),
                                      memory: driver.memory)
             driver.initialize(&device, features: features, queueCount: 1)
@@ -163,5 +164,136 @@ final class VirtioBlockTests: XCTestCase {
             XCTAssertEqual(rig.driver.usedElement(queue: 0, UInt16(n)).id, UInt32(n * 3))
             XCTAssertEqual(rig.driver.bytes(at: datas[n], count: 512), rig.disk.sector(n))
         }
+    }
+
+    /// Budgeted processing goes on with `continueDeferredWork` until nothing is deferred; returns
+    /// how many calls that took.
+    func finishDeferred(_ rig: inout Rig, limit: Int = 1000) -> Int {
+        var calls = 0
+        while rig.device.hasDeferredWork && calls < limit {
+            rig.device.continueDeferredWork()
+            calls += 1
+        }
+        return calls
+    }
+
+    func testLargeReadCompletesInPartsAcrossCalls() {
+        // 512 KiB in four 128 KiB buffers: one exit's budget moves a quarter of it.
+        var rig = Rig(features: version1, sectors: 2048)
+        rig.driver.nextBuffer = 0x10000
+        let header = rig.header(type: 0, sector: 100)
+        let buffers = (0..<4).map { _ in rig.driver.allocate(128 * 1024) }, status = rig.driver.allocate(1)
+        rig.driver.memory.store(UInt8(0xEE), gpa: status)
+        rig.driver.chain(queue: 0, [(header, 16, false)] + buffers.map { ($0, UInt32(128 * 1024), true) } + [(status, 1, true)])
+        rig.driver.makeAvailable(queue: 0, head: 0)
+        rig.driver.kick(&rig.device, queue: 0)
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 0, "not complete after one exit's budget")
+        XCTAssertTrue(rig.device.hasDeferredWork)
+        XCTAssertEqual(rig.status(status), 0xEE, "the status byte is written last")
+        XCTAssertEqual(rig.driver.bytes(at: buffers[0], count: 512), rig.disk.sector(100), "the first part is there")
+        XCTAssertEqual(finishDeferred(&rig), 3, "three more exits of 128 KiB each")
+        XCTAssertEqual(rig.device.continuedExits, 3)
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 1)
+        XCTAssertEqual(rig.driver.usedElement(queue: 0, 0).length, 512 * 1024 + 1)
+        XCTAssertEqual(rig.status(status), 0)
+        for n in [0, 255, 256, 700, 1023] {
+            XCTAssertEqual(rig.driver.bytes(at: buffers[n / 256] + UInt64(n % 256) * 512, count: 512), rig.disk.sector(100 + n), "sector \(n)")
+        }
+        XCTAssertEqual(rig.device.model.counters.reads, 1)
+        XCTAssertEqual(rig.device.model.counters.bytesRead, 512 * 1024)
+        XCTAssertTrue(rig.driver.usedIndex(queue: 0) == 1 && rig.device.interruptAsserted, "one interrupt at the end")
+    }
+
+    func testLargeWriteZeroesIsDoneInParts() {
+        // 1,000 sectors zeroed: 256 per exit, so four exits.
+        var rig = Rig(features: version1, sectors: 2048)
+        let header = rig.header(type: 13, sector: 0), segment = rig.driver.allocate(16), status = rig.driver.allocate(1)
+        rig.driver.memory.store(UInt64(500), gpa: segment)
+        rig.driver.memory.store(UInt32(1000), gpa: segment + 8)
+        rig.driver.memory.store(UInt32(0), gpa: segment + 12)
+        rig.driver.chain(queue: 0, [(header, 16, false), (segment, 16, false), (status, 1, true)])
+        rig.driver.makeAvailable(queue: 0, head: 0)
+        rig.driver.kick(&rig.device, queue: 0)
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 0)
+        XCTAssertEqual(rig.disk.sector(500), [UInt8](repeating: 0, count: 512))
+        XCTAssertNotEqual(rig.disk.sector(500 + 256), [UInt8](repeating: 0, count: 512), "past the first exit's budget")
+        XCTAssertEqual(finishDeferred(&rig), 3)
+        XCTAssertEqual(rig.status(status), 0)
+        XCTAssertEqual(rig.disk.sector(1499), [UInt8](repeating: 0, count: 512))
+        XCTAssertNotEqual(rig.disk.sector(1500), [UInt8](repeating: 0, count: 512), "not one sector more")
+        XCTAssertNotEqual(rig.disk.sector(499), [UInt8](repeating: 0, count: 512), "not one sector before")
+    }
+
+    func testFullQueueIsTakenAFewRequestsPerExit() {
+        // 16 requests with one kick, each a 64 KiB write: two per exit's 128 KiB.
+        var rig = Rig(features: version1, sectors: 4096)
+        rig.driver.nextBuffer = 0x10000
+        let data = rig.driver.allocate(64 * 1024)
+        for n in 0..<16 {
+            let header = rig.header(type: 1, sector: UInt64(n) * 128), status = rig.driver.allocate(1)
+            rig.driver.chain(queue: 0, first: 0, [(header, 16, false), (data, 64 * 1024, false), (status, 1, true)])
+            // Each request has its own descriptors: copy the chain into slots 3n...
+            for d in 0..<3 {
+                let from = rig.driver.queues[0].desc + UInt64(d) * 16, to = rig.driver.queues[0].desc + UInt64(3 * (n % 5) + d) * 16
+                if n % 5 != 0 { rig.driver.ram.put(rig.driver.bytes(at: from, count: 16), at: Int(to)) }
+            }
+            let base = UInt16(3 * (n % 5))
+            rig.driver.memory.store(base + 1, gpa: rig.driver.queues[0].desc + UInt64(base) * 16 + 14)
+            rig.driver.memory.store(base + 2, gpa: rig.driver.queues[0].desc + UInt64(base + 1) * 16 + 14)
+            rig.driver.makeAvailable(queue: 0, head: base)
+            if n % 5 == 4 || n == 15 {
+                rig.driver.kick(&rig.device, queue: 0)
+                _ = finishDeferred(&rig)
+            }
+        }
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 16)
+        XCTAssertEqual(rig.device.model.counters.writes, 16)
+        XCTAssertGreaterThanOrEqual(rig.device.continuedExits, 6, "at most two 64 KiB requests per exit")
+    }
+
+    func testRequestCountBoundsOneExit() {
+        // 16 zero-length reads in one kick with a budget of 5 requests: three calls, 5 + 5 + 5 + 1.
+        var rig = Rig(features: version1)
+        for n in 0..<16 {
+            let header = rig.header(type: 0, sector: 0), status = rig.driver.allocate(1)
+            rig.driver.descriptor(table: rig.driver.queues[0].desc, 2 * n, address: header, length: 16, flags: 1, next: UInt16(2 * n + 1) % 16)
+            rig.driver.descriptor(table: rig.driver.queues[0].desc, (2 * n + 1) % 16, address: status, length: 1, flags: 2)
+            if n < 8 { rig.driver.makeAvailable(queue: 0, head: UInt16(2 * n)) }
+        }
+        var queue = rig.device.queue(0)!
+        var chain = VirtqueueChain()
+        var budget = DeviceWorkBudget(requests: 5)
+        var model = rig.device.model
+        XCTAssertEqual(try model.process(queue: 0, &queue, chain: &chain, memory: rig.driver.memory, budget: &budget), .budgetSpent)
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 5)
+        budget = DeviceWorkBudget(requests: 5)
+        XCTAssertEqual(try model.process(queue: 0, &queue, chain: &chain, memory: rig.driver.memory, budget: &budget), .drained)
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 8)
+        XCTAssertEqual(model.counters.reads, 8)
+    }
+
+    func testResetDropsARequestInProgress() {
+        var rig = Rig(features: version1, sectors: 2048)
+        rig.driver.nextBuffer = 0x10000
+        let header = rig.header(type: 0, sector: 0), data = rig.driver.allocate(256 * 1024), status = rig.driver.allocate(1)
+        rig.driver.chain(queue: 0, [(header, 16, false), (data, 256 * 1024, true), (status, 1, true)])
+        rig.driver.makeAvailable(queue: 0, head: 0)
+        rig.driver.kick(&rig.device, queue: 0)
+        XCTAssertTrue(rig.device.hasDeferredWork)
+        rig.device.write(offset: 0x14, size: 1, value: 0)
+        XCTAssertFalse(rig.device.hasDeferredWork, "reset: nothing left to go on with")
+        rig.device.continueDeferredWork()
+        XCTAssertEqual(rig.driver.usedIndex(queue: 0), 0, "the dropped request is never completed")
+        // A malformed ring while work is deferred ends the deferral too.
+        rig.driver.queues[0].availIndex = 0
+        XCTAssertEqual(rig.driver.initialize(&rig.device, features: version1, queueCount: 1), 0xF)
+        rig.driver.makeAvailable(queue: 0, head: 0)
+        rig.driver.kick(&rig.device, queue: 0)
+        XCTAssertTrue(rig.device.hasDeferredWork)
+        rig.driver.memory.store(UInt16(100), gpa: rig.driver.queues[0].avail + 2)
+        rig.device.continueDeferredWork()
+        rig.device.continueDeferredWork()
+        XCTAssertEqual(rig.device.lastError, .availableIndexOutOfRange)
+        XCTAssertFalse(rig.device.hasDeferredWork)
     }
 }

@@ -73,7 +73,7 @@ final class VirtioPCIPlatformTests: XCTestCase {
         var network = VirtualSwitch()
         var rxBuffers: [UInt64] = []
         for n in 0..<2 {
-            XCTAssertEqual(network.addPort(), n)
+            XCTAssertEqual(network.addPort(mac: MACAddress(InlineArray { macs[n][$0] })), n)
             var bar = PlatformBAR(platform: platforms[n], slot: 2)
             XCTAssertEqual(drivers[n].initialize(&bar, features: 1 << 32 | 1 << 5 | 1 << 29 | 1 << 28, queueCount: 2), 0xF)
             // One receive buffer, then a frame to the other VM.

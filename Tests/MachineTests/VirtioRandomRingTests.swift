@@ -80,7 +80,7 @@ final class VirtioRandomRingTests: XCTestCase {
             let vms = [TestNetVM(), TestNetVM()]
             var devices = [vms[0].makeDevice(mac: [2, 0, 0, 0, 0, 1]), vms[1].makeDevice(mac: [2, 0, 0, 0, 0, 2])]
             var network = VirtualSwitch()
-            _ = network.addPort(); _ = network.addPort()
+            _ = network.addPort(mac: MACAddress(value: 0x0200_0000_0001)); _ = network.addPort(mac: MACAddress(value: 0x0200_0000_0002))
             scramble(vms[1].driver, &devices[1], queue: 0, random: &random)
             scramble(vms[0].driver, &devices[0], queue: 1, random: &random)
             devices.withUnsafeMutableBufferPointer { _ = network.forward(from: 0, ports: $0) }

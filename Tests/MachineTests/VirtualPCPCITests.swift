@@ -18,10 +18,12 @@ final class VirtualPCPCITests: XCTestCase {
     }
 
     final class Fixture {
-        let driver = TestVirtioDriver()
-        let disk = TestDisk(sectors: 16)
+        let driver: TestVirtioDriver
+        let disk: TestDisk
         let platform = UnsafeMutablePointer<TestPlatform>.allocate(capacity: 1)
-        init(net: Bool = false) {
+        init(net: Bool = false, sectors: Int = 16, ramSize: Int = 0x40000) {
+            driver = TestVirtioDriver(ramSize: ramSize)
+            disk = TestDisk(sectors: sectors)
             TestPlatform.initialize(at: platform, memory: driver.memory, disk: disk.storage, readOnly: false,
                                         mac: net ? InlineArray(repeating: 2) : nil)
         }
@@ -142,5 +144,35 @@ final class VirtualPCPCITests: XCTestCase {
         XCTAssertTrue(bar.pc.mmioWrite(gpa: LocalAPIC.defaultBase + 0xB0, size: 4, value: 0, tsc: 0))   // EOI
         XCTAssertFalse(bar.pc.interruptPending, "deasserted before EOI: no second message")
         XCTAssertEqual(bar.pc.ioapic!.pinLevels & (1 << 10), 1 << 10, "pin idle high again")
+    }
+
+    /// A request bigger than one exit's budget: the PC asks for the next exit at once
+    /// (`nextTimerTSC` is `deviceWorkDue`), each `update(tsc:)` moves one budget more, and when
+    /// the request is done the timer goes back to the devices' own and IRQ 10 is raised.
+    func testDeferredDiskWorkGoesOnAtEachUpdate() {
+        let fixture = Fixture(sectors: 2048, ramSize: 0x10_0000)
+        var bar = PCBAR(pc: fixture.makePC(apic: false), base: 0xE000_0000)
+        XCTAssertEqual(fixture.driver.initialize(&bar, features: 1 << 32, queueCount: 1), 0xF)
+        XCTAssertEqual(bar.pc.nextTimerTSC, .max)
+        let driver = fixture.driver
+        driver.nextBuffer = 0x10000
+        let header = driver.allocate(16), data = driver.allocate(320 * 1024), status = driver.allocate(1)
+        driver.memory.store(UInt32(0), gpa: header)
+        driver.memory.store(UInt64(7), gpa: header + 8)
+        driver.chain(queue: 0, [(header, 16, false), (data, 320 * 1024, true), (status, 1, true)])
+        driver.makeAvailable(queue: 0, head: 0)
+        driver.kick(&bar, queue: 0)
+        XCTAssertEqual(bar.pc.nextTimerTSC, PC.deviceWorkDue, "deferred: the next exit at once")
+        XCTAssertEqual(driver.usedIndex(queue: 0), 0)
+        bar.pc.update(tsc: 1000)
+        XCTAssertEqual(bar.pc.nextTimerTSC, PC.deviceWorkDue, "256 of 320 KiB done")
+        XCTAssertEqual(driver.usedIndex(queue: 0), 0)
+        bar.pc.update(tsc: 2000)
+        XCTAssertEqual(driver.usedIndex(queue: 0), 1)
+        XCTAssertEqual(driver.memory.load(UInt8.self, gpa: status), 0)
+        XCTAssertEqual(driver.bytes(at: data + 319 * 1024, count: 512), fixture.disk.sector(7 + 638))
+        XCTAssertEqual(bar.pc.nextTimerTSC, .max, "nothing left: no timer")
+        XCTAssertEqual(bar.pc.pci!.pointee.block!.continuedExits, 2)
+        XCTAssertEqual(bar.pc.pci!.pointee.assertedIRQs, 1 << 10, "the completion interrupts")
     }
 }

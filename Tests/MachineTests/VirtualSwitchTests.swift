@@ -68,7 +68,7 @@ final class VirtualSwitchTests: XCTestCase {
         var devices = (0..<3).map { vms[$0].makeDevice(mac: macs[$0]) }
         var network = VirtualSwitch()
         for n in 0..<3 {
-            XCTAssertEqual(network.addPort(), n)
+            XCTAssertEqual(network.addPort(mac: MACAddress(InlineArray { macs[n][$0] })), n)
             vms[n].postReceiveBuffers(&devices[n], count: 4)
         }
         return (vms, devices, network)
@@ -93,7 +93,7 @@ final class VirtualSwitchTests: XCTestCase {
         XCTAssertEqual(device.read(offset: 0x2000, size: 1), 0x52, "the MAC is read-only")
     }
 
-    func testBroadcastFloodsAndUnicastFollowsLearnedTable() {
+    func testBroadcastFloodsAndUnicastGoesToItsOwner() {
         var (vms, devices, network) = makeNetwork()
         // A broadcasts (an ARP request): B and C receive it.
         let arp = frame(to: broadcast, from: macs[0], payload: 28)
@@ -106,20 +106,20 @@ final class VirtualSwitchTests: XCTestCase {
         XCTAssertEqual(vms[0].received(), [], "not back to the sender")
         XCTAssertEqual(vms[0].driver.usedIndex(queue: 1), 1, "the tx buffer came back")
         XCTAssertTrue(devices[1].interruptAsserted, "B is interrupted for its rx")
-        // B answers A by unicast: only A gets it (A's MAC was learned on port 0).
+        // B answers A by unicast: only A gets it (port 0 has A's MAC).
         let reply = frame(to: macs[0], from: macs[1], payload: 28, seed: 1)
         vms[1].send(&devices[1], reply)
         forward(&network, &devices, from: 1)
         XCTAssertEqual(vms[0].received(), [reply])
         XCTAssertEqual(vms[2].received(), [arp], "C saw only the broadcast")
-        // A to B: B is known now.
+        // A to B.
         let data = frame(to: macs[1], from: macs[0], payload: 1500, seed: 2)
         vms[0].send(&devices[0], data)
         forward(&network, &devices, from: 0)
         XCTAssertEqual(vms[1].received(), [arp, data])
         XCTAssertEqual(vms[2].received(), [arp])
-        // C is unknown to the switch: A's frame to C floods to B and C.
-        let unknown = frame(to: macs[2], from: macs[0], payload: 60, seed: 3)
+        // No port has this address: A's frame floods to B and C.
+        let unknown = frame(to: [0x52, 0x54, 0, 0, 0, 9], from: macs[0], payload: 60, seed: 3)
         vms[0].send(&devices[0], unknown)
         forward(&network, &devices, from: 0)
         XCTAssertEqual(vms[2].received(), [arp, unknown])
@@ -134,8 +134,10 @@ final class VirtualSwitchTests: XCTestCase {
         XCTAssertEqual(b.framesOut, 3)
         XCTAssertEqual(c.framesOut, 2)
         XCTAssertEqual([a.dropped, b.dropped, c.dropped], [0, 0, 0])
+        XCTAssertEqual([a.spoofed, b.spoofed, c.spoofed], [0, 0, 0])
         XCTAssertEqual(network.port(of: MACAddress(value: 0x5254_0000_0002)), 1)
-        XCTAssertNil(network.port(of: MACAddress(value: 0x5254_0000_0003)))
+        XCTAssertEqual(network.port(of: MACAddress(value: 0x5254_0000_0003)), 2)
+        XCTAssertNil(network.port(of: MACAddress(value: 0x5254_0000_0009)))
         XCTAssertEqual(devices[0].model.counters.framesTransmitted, 3)
         XCTAssertEqual(devices[1].model.counters.framesReceived, 3)
     }
@@ -183,7 +185,7 @@ final class VirtualSwitchTests: XCTestCase {
         forward(&network, &devices, from: 1)
         XCTAssertEqual(vms[0].received(), [multicast])
         XCTAssertEqual(vms[2].received(), [multicast])
-        // A frame for a MAC learned on the sender's own port is filtered.
+        // A frame for the sender's own address is filtered.
         let own = frame(to: macs[1], from: macs[1], payload: 46)
         vms[1].send(&devices[1], own)
         forward(&network, &devices, from: 1)
@@ -212,23 +214,59 @@ final class VirtualSwitchTests: XCTestCase {
         XCTAssertTrue(vms.allSatisfy { $0.driver.guardIntact })
     }
 
-    func testTableAndPortLimits() {
-        var network = VirtualSwitch()
-        for n in 0..<8 { XCTAssertEqual(network.addPort(), n) }
-        XCTAssertNil(network.addPort())
-        // 65 source MACs on port 1: the table holds 64, the first is evicted.
-        var bytes = [UInt8](repeating: 0, count: 60)
-        for n in 0..<65 {
-            bytes[6...11] = [0x02, 0, 0, 0, 0, UInt8(n)][...]
-            _ = bytes.withUnsafeBytes { network.route($0, from: 1) }
+    func testSpoofedSourceAddressesAreDroppedAndCounted() {
+        var (vms, devices, network) = makeNetwork()
+        // C sends with A's address (to take A's traffic) and with 40 random addresses: all dropped.
+        for round in 0..<5 {
+            vms[2].send(&devices[2], frame(to: broadcast, from: macs[0], payload: 46))
+            for n in 0..<7 { vms[2].send(&devices[2], frame(to: macs[0], from: [0x02, 0x99, 0, 0, UInt8(round), UInt8(n)], payload: 46)) }
+            XCTAssertEqual(forward(&network, &devices, from: 2), 8, "taken from C, and dropped")
         }
-        XCTAssertNil(network.port(of: MACAddress(value: 0x0200_0000_0000)))
-        XCTAssertEqual(network.port(of: MACAddress(value: 0x0200_0000_0040)), 1)
-        // A group source address is never learned.
-        bytes[6...11] = [0x03, 0, 0, 0, 0, 1][...]
-        _ = bytes.withUnsafeBytes { network.route($0, from: 2) }
-        XCTAssertNil(network.port(of: MACAddress(value: 0x0300_0000_0001)))
+        vms[2].send(&devices[2], frame(to: broadcast, from: macs[0], payload: 46))
+        forward(&network, &devices, from: 2)
+        XCTAssertEqual(network.counters(port: 2).spoofed, 41)
+        XCTAssertEqual(network.counters(port: 2).framesIn, 0)
+        XCTAssertEqual(vms[0].received(), [])
+        XCTAssertEqual(vms[1].received(), [])
+        XCTAssertEqual(vms[2].driver.usedIndex(queue: 1), 41, "every spoofed frame's buffer came back")
+        // B's unicast to A still reaches A alone, and no random address got a port.
+        let toA = frame(to: macs[0], from: macs[1], payload: 46)
+        vms[1].send(&devices[1], toA)
+        forward(&network, &devices, from: 1)
+        XCTAssertEqual(vms[0].received(), [toA])
+        XCTAssertEqual(vms[2].received(), [])
+        XCTAssertEqual(network.port(of: MACAddress(value: 0x5254_0000_0001)), 0)
+        XCTAssertNil(network.port(of: MACAddress(value: 0x0299_0000_0000)))
+    }
+
+    func testForwardTakesAtMostTheBudgetOfFrames() {
+        let vms = [TestNetVM(), TestNetVM()]
+        var devices = [vms[0].makeDevice(mac: macs[0]), vms[1].makeDevice(mac: macs[1])]
+        var network = VirtualSwitch()
+        XCTAssertEqual(network.addPort(mac: MACAddress(InlineArray { self.macs[0][$0] })), 0)
+        XCTAssertEqual(network.addPort(mac: MACAddress(InlineArray { self.macs[1][$0] })), 1)
+        vms[1].postReceiveBuffers(&devices[1], count: 4)
+        for n in 0..<8 { vms[0].send(&devices[0], frame(to: macs[1], from: macs[0], payload: 46, seed: UInt8(n))) }
+        let taken = devices.withUnsafeMutableBufferPointer { network.forward(from: 0, ports: $0, limit: 3) }
+        XCTAssertEqual(taken, 3)
+        XCTAssertTrue(devices[0].model.transmitPending, "frames left: the queue stays pending")
+        XCTAssertEqual(vms[0].driver.usedIndex(queue: 1), 3)
+        XCTAssertEqual(devices.withUnsafeMutableBufferPointer { network.forward(from: 0, ports: $0, limit: 3) }, 3)
+        XCTAssertEqual(devices.withUnsafeMutableBufferPointer { network.forward(from: 0, ports: $0, limit: 3) }, 2)
+        XCTAssertFalse(devices[0].model.transmitPending)
+        XCTAssertEqual(network.counters(port: 1).framesOut, 4, "B posted 4 receive buffers")
+    }
+
+    func testPortLimitsAndAddresses() {
+        var network = VirtualSwitch()
+        for n in 0..<8 { XCTAssertEqual(network.addPort(mac: MACAddress(value: 0x0200_0000_0000 + UInt64(n))), n) }
+        XCTAssertNil(network.addPort(mac: MACAddress(value: 0x0200_0000_0009)), "all ports in use")
+        var other = VirtualSwitch()
+        XCTAssertNil(other.addPort(mac: MACAddress(value: 0x0300_0000_0001)), "a group address owns no port")
+        XCTAssertEqual(other.addPort(mac: MACAddress(value: 0x0200_0000_0001)), 0)
+        XCTAssertNil(other.addPort(mac: MACAddress(value: 0x0200_0000_0001)), "two ports with one address")
         // Runts and unknown ports.
+        let bytes = [UInt8](repeating: 0, count: 60)
         XCTAssertEqual([UInt8](repeating: 0, count: 13).withUnsafeBytes { network.route($0, from: 0) }, 0)
         XCTAssertEqual(network.counters(port: 0).dropped, 1)
         XCTAssertEqual(bytes.withUnsafeBytes { network.route($0, from: 9) }, 0)

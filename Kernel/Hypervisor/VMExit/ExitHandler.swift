@@ -106,7 +106,7 @@ private func dispatch(_ basic: UInt16, _ vcpu: UnsafeMutablePointer<VCPU>,
         let gpa = vmreadFast(.guestPhysicalAddress)
         if (vcpu.pointee.pc.hasAPIC || vcpu.pointee.pc.hasPCI) && vcpu.pointee.pc.hasMMIODevice(at: gpa, vcpu: vcpu.pointee.index) {
             guard let failure = GuestMMIO.handle(vcpu, regs, gpa: gpa) else {
-                VMNetwork.afterMMIO(vcpu.pointee.machine)      // frames a virtio-net notify queued (issue 11)
+                VMNetwork.sendQueuedFrames(vcpu.pointee.machine)  // frames a virtio-net notify queued
                 return true
             }
             vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))
@@ -154,12 +154,14 @@ private func other(_ vcpu: UnsafeMutablePointer<VCPU>, _ basic: UInt16) -> Bool 
         return false
     case .preemptionTimerExpired:
         vcpu.pointee.armedDeadline = 0
+        VMNetwork.sendQueuedFrames(vcpu.pointee.machine)      // deferred device work asks for these exits too
         return true
     case .hostNMI:
         // The host timer's (it re-arms at the next entry), or counted. The VM exit left NMIs
         // blocked until an IRET (SDM Vol. 3C §27.1): one to the next instruction unblocks them.
         HostEvents.nmi(duringGuest: true)
         nmi_unblock()
+        VMNetwork.sendQueuedFrames(vcpu.pointee.machine)
         return true
     case .tripleFault(let rip):
         vcpu.pointee.stop = .tripleFault(rip: rip)

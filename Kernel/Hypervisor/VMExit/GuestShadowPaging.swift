@@ -60,7 +60,7 @@ enum GuestShadowPaging {
                 let failure = GuestMMIO.handle(vcpu, regs, gpa: gpa)
                 shadow.pointee.restoreShadowRoot(HardwareVMCS())
                 guard let failure else {
-                    VMNetwork.afterMMIO(vcpu.pointee.machine)      // frames a virtio-net notify queued (issue 11)
+                    VMNetwork.sendQueuedFrames(vcpu.pointee.machine)  // frames a virtio-net notify queued
                     return true
                 }
                 vcpu.pointee.stop = .mmioFailed(gpa: gpa, failure, rip: vmreadFast(.guestRIP))

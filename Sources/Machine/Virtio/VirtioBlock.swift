@@ -2,6 +2,12 @@
 // DISCARD and WRITE_ZEROES, each a 16-byte header, data, and a status byte. Data moves
 // directly between guest buffers and the storage; a sector split across guest buffers
 // goes through one 512-byte bounce buffer on the stack.
+//
+// Work per call is bounded by a DeviceWorkBudget: requests are taken from the ring only
+// while the budget lasts, and a request larger than what is left (a 4 MiB read, a
+// WRITE_ZEROES of 2^20 sectors) is carried out in whole-sector steps over several calls.
+// Its status byte and used-ring entry are written when the last step is done, so the
+// driver sees only latency.
 
 public enum VirtioBlockFeature {
     public static var segMax: UInt64 { 1 << 2 }
@@ -54,6 +60,8 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
     /// The GET_ID string: up to 20 bytes, zero-padded.
     var serial = InlineArray<20, UInt8>(repeating: 0)
     public private(set) var counters = VirtioBlockCounters()
+    /// The request being carried out across calls of `process` (its chain is the caller's).
+    var inFlight: VirtioBlockRequest? = nil
 
     public init(storage: Storage, readOnly: Bool = false, serial: StaticString = "swiftvisor") {
         self.storage = storage
@@ -102,94 +110,154 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
     /// The configuration is read-only here (writeback is not offered).
     public mutating func writeConfig(offset: Int, size: Int, value: UInt64) {}
 
-    public mutating func reset() {}
+    /// Device reset: a request in progress is dropped (the driver has given its buffers up).
+    public mutating func reset() { inFlight = nil }
 
+    /// Takes requests from the queue and carries them out, within `budget`; a request larger
+    /// than what is left stays in progress (`inFlight`, with its chain kept in `chain`) and goes
+    /// on at the next call.
     public mutating func process(queue index: Int, _ queue: inout SplitVirtqueue, chain: inout VirtqueueChain,
-                                 memory: GuestMemory) throws(VirtqueueError) {
-        while try queue.pop(into: &chain, memory: memory) {
-            let written = try handle(&chain, memory: memory)
-            queue.pushUsed(head: chain.head, length: written, memory: memory)
+                                 memory: GuestMemory, budget: inout DeviceWorkBudget) throws(VirtqueueError) -> VirtqueueProgress {
+        while true {
+            var request: VirtioBlockRequest
+            if let inFlight {
+                request = inFlight
+            } else {
+                guard budget.takeRequest() else { return try queue.hasAvailable(memory: memory) ? .budgetSpent : .drained }
+                guard try queue.pop(into: &chain, memory: memory) else { return .drained }
+                request = try begin(&chain, memory: memory)
+            }
+            guard advance(&request, &chain, memory: memory, budget: &budget) else {
+                inFlight = request
+                return .budgetSpent
+            }
+            inFlight = nil
+            queue.pushUsed(head: chain.head, length: complete(request, &chain, memory: memory), memory: memory)
         }
     }
 
-    /// Carries out one request; returns the bytes written into the chain (data and status).
-    mutating func handle(_ chain: inout VirtqueueChain, memory: GuestMemory) throws(VirtqueueError) -> UInt32 {
+    /// Reads a request's header and checks it against the disk; the request returned either has
+    /// data to move or zero (`.read`, `.write`, `.zero`) or is already answered (`.none`).
+    mutating func begin(_ chain: inout VirtqueueChain, memory: GuestMemory) throws(VirtqueueError) -> VirtioBlockRequest {
         // A request needs its 16-byte header and a status byte (§5.2.6); without them it cannot complete.
         guard chain.readableBytes >= 16, chain.writableBytes >= 1 else { throw .malformedRequest }
         var header: (UInt64, UInt64) = (0, 0)
         _ = withUnsafeMutableBytes(of: &header) { chain.gather(from: 0, into: $0, memory: memory) }
         let type = UInt32(truncatingIfNeeded: UInt64(littleEndian: header.0))
         let sector = UInt64(littleEndian: header.1)
-        let statusOffset = chain.writableBytes &- 1
-        var status = VirtioBlockStatus.ok
-        var written: UInt64 = 0
+        var request = VirtioBlockRequest(operation: .none, sector: sector, length: 0, statusOffset: chain.writableBytes &- 1)
 
         switch type {
         case VirtioBlockRequestType.read:
-            let length = statusOffset
-            if transfer(&chain, toGuest: true, from: 0, length: length, sector: sector, memory: memory) {
-                counters.reads &+= 1
-                counters.bytesRead &+= length
-                written = length
-            } else {
-                status = VirtioBlockStatus.ioError
-            }
+            request.length = request.statusOffset
+            request.operation = .read
+            if !fitsDisk(sector: sector, bytes: request.length) { request.answer(VirtioBlockStatus.ioError) }
         case VirtioBlockRequestType.write:
-            let length = chain.readableBytes &- 16
-            if !isReadOnly, transfer(&chain, toGuest: false, from: 16, length: length, sector: sector, memory: memory) {
-                counters.writes &+= 1
-                counters.bytesWritten &+= length
-            } else {
-                status = VirtioBlockStatus.ioError
-            }
+            request.length = chain.readableBytes &- 16
+            request.operation = .write
+            if isReadOnly || !fitsDisk(sector: sector, bytes: request.length) { request.answer(VirtioBlockStatus.ioError) }
         case VirtioBlockRequestType.flush:
             counters.flushes &+= 1
-            if !storage.flush() { status = VirtioBlockStatus.ioError }
+            request.answer(storage.flush() ? VirtioBlockStatus.ok : VirtioBlockStatus.ioError)
         case VirtioBlockRequestType.getID:
-            let count = Int(min(statusOffset, 20))
+            let count = Int(min(request.statusOffset, 20))
             withUnsafeBytes(of: serial) { bytes in
                 _ = chain.scatter(UnsafeRawBufferPointer(rebasing: bytes[0 ..< count]), at: 0, memory: memory)
             }
-            written = UInt64(count)
+            request.answer(VirtioBlockStatus.ok)
+            request.dataWritten = UInt64(count)
         case VirtioBlockRequestType.discard, VirtioBlockRequestType.writeZeroes:
-            status = zeroRange(&chain, discard: type == VirtioBlockRequestType.discard, memory: memory)
+            beginZeroing(&request, &chain, discard: type == VirtioBlockRequestType.discard, memory: memory)
         default:
-            status = VirtioBlockStatus.unsupported
+            request.answer(VirtioBlockStatus.unsupported)
         }
-        if status != VirtioBlockStatus.ok { counters.errors &+= 1 }
-        withUnsafeBytes(of: status) { _ = chain.scatter($0, at: statusOffset, memory: memory) }
-        return UInt32(truncatingIfNeeded: min(written &+ 1, UInt64(UInt32.max)))
+        return request
     }
 
     /// DISCARD / WRITE_ZEROES with one struct virtio_blk_discard_write_zeroes (§5.2.6.2);
     /// discarded sectors read as zero afterwards.
-    mutating func zeroRange(_ chain: inout VirtqueueChain, discard: Bool, memory: GuestMemory) -> UInt8 {
-        guard chain.readableBytes == 32 else { return VirtioBlockStatus.unsupported }
+    mutating func beginZeroing(_ request: inout VirtioBlockRequest, _ chain: inout VirtqueueChain, discard: Bool,
+                               memory: GuestMemory) {
+        guard chain.readableBytes == 32 else { return request.answer(VirtioBlockStatus.unsupported) }
         var segment: (UInt64, UInt32, UInt32) = (0, 0, 0)
         _ = withUnsafeMutableBytes(of: &segment) { chain.gather(from: 16, into: $0, memory: memory) }
         let start = UInt64(littleEndian: segment.0)
         let count = UInt32(littleEndian: segment.1)
         let flags = UInt32(littleEndian: segment.2)
         // Only write_zeroes' unmap flag (bit 0) is defined; discard takes no flags.
-        guard flags & ~(discard ? 0 : 1) == 0, count <= Self.maxZeroSectors else { return VirtioBlockStatus.unsupported }
-        guard !isReadOnly, storage.writeZeroes(sector: start, count: UInt64(count)) else { return VirtioBlockStatus.ioError }
-        return VirtioBlockStatus.ok
+        guard flags & ~(discard ? 0 : 1) == 0, count <= Self.maxZeroSectors else { return request.answer(VirtioBlockStatus.unsupported) }
+        request.operation = .zero
+        request.sector = start
+        request.length = UInt64(count) &* Self.sectorSize
+        if isReadOnly || !fitsDisk(sector: start, bytes: request.length) { request.answer(VirtioBlockStatus.ioError) }
     }
 
-    /// Moves `length` bytes (a whole number of sectors starting at `sector`) between the
-    /// storage and the chain's writable part (`toGuest`) or its readable part from `offset`.
-    mutating func transfer(_ chain: inout VirtqueueChain, toGuest: Bool, from offset: UInt64, length: UInt64,
+    /// Whether `bytes` (a whole number of sectors) from `sector` lie on the disk.
+    func fitsDisk(sector: UInt64, bytes: UInt64) -> Bool {
+        guard bytes % Self.sectorSize == 0 else { return false }
+        let sectors = bytes / Self.sectorSize
+        return sectors <= storage.sectorCount && sector <= storage.sectorCount &- sectors
+    }
+
+    /// Moves or zeroes as much of the request as `budget` allows; true when it is finished.
+    mutating func advance(_ request: inout VirtioBlockRequest, _ chain: inout VirtqueueChain, memory: GuestMemory,
+                          budget: inout DeviceWorkBudget) -> Bool {
+        while request.operation != .none && request.done < request.length {
+            let step = budget.take(bytes: request.length &- request.done, unit: Self.sectorSize)
+            guard step > 0 else { return false }
+            let ok: Bool
+            switch request.operation {
+            case .read:
+                ok = transfer(&chain, toGuest: true, from: 0, start: request.done, length: step, sector: request.sector, memory: memory)
+            case .write:
+                ok = transfer(&chain, toGuest: false, from: 16, start: request.done, length: step, sector: request.sector, memory: memory)
+            case .zero:
+                ok = storage.writeZeroes(sector: request.sector &+ request.done / Self.sectorSize, count: step / Self.sectorSize)
+            case .none:
+                ok = true
+            }
+            guard ok else { request.answer(VirtioBlockStatus.ioError); return true }
+            request.done &+= step
+        }
+        return true
+    }
+
+    /// Counts a finished request and writes its status byte; returns the bytes written into the
+    /// chain (data and status) for the used ring.
+    mutating func complete(_ request: VirtioBlockRequest, _ chain: inout VirtqueueChain, memory: GuestMemory) -> UInt32 {
+        var written = request.dataWritten
+        if request.status == VirtioBlockStatus.ok {
+            switch request.operation {
+            case .read:
+                counters.reads &+= 1
+                counters.bytesRead &+= request.length
+                written = request.length
+            case .write:
+                counters.writes &+= 1
+                counters.bytesWritten &+= request.length
+            case .zero, .none:
+                break
+            }
+        } else {
+            counters.errors &+= 1
+        }
+        withUnsafeBytes(of: request.status) { _ = chain.scatter($0, at: request.statusOffset, memory: memory) }
+        return UInt32(truncatingIfNeeded: min(written &+ 1, UInt64(UInt32.max)))
+    }
+
+    /// Moves `length` bytes (whole sectors) of a request's data, `start` bytes into it, between
+    /// the storage (the request starts at `sector`) and the chain's writable part (`toGuest`) or
+    /// its readable part from `offset`.
+    mutating func transfer(_ chain: inout VirtqueueChain, toGuest: Bool, from offset: UInt64, start: UInt64, length: UInt64,
                            sector: UInt64, memory: GuestMemory) -> Bool {
         let sectorSize = Self.sectorSize
-        guard length % sectorSize == 0 else { return false }
-        let sectors = length / sectorSize
-        guard sectors <= storage.sectorCount, sector <= storage.sectorCount &- sectors else { return false }
         var bounce = InlineArray<512, UInt8>(repeating: 0)
-        var position: UInt64 = 0   // bytes of data moved so far
-        var skip = offset
+        var position = start          // bytes of the request's data moved so far
+        let end = start &+ length
+        var skip = offset &+ start
         var index = toGuest ? chain.readableCount : 0
-        let end = toGuest ? chain.count : chain.readableCount
-        while index < end && position < length {
+        let last = toGuest ? chain.count : chain.readableCount
+        while index < last && position < end {
             let buffer = chain[index]
             index &+= 1
             var bufferLength = UInt64(buffer.length)
@@ -198,7 +266,7 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
             address &+= skip
             bufferLength &-= skip
             skip = 0
-            let chunk = min(bufferLength, length &- position)
+            let chunk = min(bufferLength, end &- position)
             guard let host = memory.mutableBytes(gpa: address, length: chunk) else { return false }
             var done: UInt64 = 0
             while done < chunk {
@@ -214,7 +282,8 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
                     done &+= bytes
                     position &+= bytes
                 } else {
-                    // Part of a sector: through the bounce buffer.
+                    // Part of a sector split across guest buffers: through the bounce buffer. The
+                    // steps are whole sectors, so a sector never spans two calls.
                     let bytes = min(sectorSize &- inSector, chunk &- done)
                     let ok = withUnsafeMutableBytes(of: &bounce) { sectorBuffer -> Bool in
                         let inBounce = UnsafeMutableRawBufferPointer(rebasing: sectorBuffer[Int(inSector) ..< Int(inSector &+ bytes)])
@@ -236,6 +305,29 @@ public struct VirtioBlock<Storage: BlockStorage>: VirtioDeviceModel {
                 }
             }
         }
-        return position == length
+        return position == end
+    }
+}
+
+/// A virtio-blk request taken from the queue and not yet completed.
+struct VirtioBlockRequest {
+    enum Operation { case none, read, write, zero }
+    /// What is left to do: move data, zero sectors, or nothing (answered).
+    var operation: Operation
+    /// The first sector.
+    var sector: UInt64
+    /// Bytes of data to move or zero (whole sectors), and how many are done.
+    var length: UInt64
+    var done: UInt64 = 0
+    /// Where the status byte goes in the writable part, and the status so far.
+    var statusOffset: UInt64
+    var status = VirtioBlockStatus.ok
+    /// Data bytes written into the chain by a request without a data phase (GET_ID).
+    var dataWritten: UInt64 = 0
+
+    /// Ends the request with `status`: nothing more is moved.
+    mutating func answer(_ status: UInt8) {
+        self.status = status
+        operation = .none
     }
 }

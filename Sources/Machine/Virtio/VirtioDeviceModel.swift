@@ -15,8 +15,10 @@ public protocol VirtioDeviceModel {
     mutating func writeConfig(offset: Int, size: Int, value: UInt64)
     /// Device reset (status 0 written): forget everything the driver set up.
     mutating func reset()
-    /// The driver notified queue `index` (only while DRIVER_OK): use its available buffers.
-    /// A thrown error puts the device in DEVICE_NEEDS_RESET.
+    /// The driver notified queue `index` (only while DRIVER_OK), or the device goes on with work a
+    /// previous call left: use its available buffers, doing no more than `budget` allows.
+    /// `.budgetSpent` asks to be called again at a later exit. A thrown error puts the device
+    /// in DEVICE_NEEDS_RESET.
     mutating func process(queue index: Int, _ queue: inout SplitVirtqueue, chain: inout VirtqueueChain,
-                          memory: GuestMemory) throws(VirtqueueError)
+                          memory: GuestMemory, budget: inout DeviceWorkBudget) throws(VirtqueueError) -> VirtqueueProgress
 }

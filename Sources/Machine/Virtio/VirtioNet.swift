@@ -71,20 +71,24 @@ public struct VirtioNet: VirtioDeviceModel {
     public mutating func reset() { transmitPending = false }
 
     public mutating func process(queue index: Int, _ queue: inout SplitVirtqueue, chain: inout VirtqueueChain,
-                                 memory: GuestMemory) throws(VirtqueueError) {
+                                 memory: GuestMemory, budget: inout DeviceWorkBudget) throws(VirtqueueError) -> VirtqueueProgress {
+        // transmitq: the switch takes the frames (a bounded number per exit); receiveq: the new
+        // buffers wait for frames.
         if index == Self.transmitQueue { transmitPending = true }
-        // receiveq: the new buffers wait for frames.
+        return .drained
     }
 }
 
 extension VirtioPCIDevice where Model == VirtioNet {
     /// Takes the next frame the guest transmits, copies it (without the virtio_net_hdr) into
     /// `buffer` and returns its length; nil when the transmit queue is empty (or the device is
-    /// not running). Malformed frames are completed, counted and skipped; a malformed ring puts
-    /// the device in DEVICE_NEEDS_RESET.
+    /// not running), or after `DeviceWorkBudget.framesPerExit` malformed frames in a row (the
+    /// queue stays pending). Malformed frames are completed, counted and skipped; a malformed
+    /// ring puts the device in DEVICE_NEEDS_RESET.
     public mutating func transmitFrame(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         let tx = VirtioNet.transmitQueue
         guard isLive, queues[tx].isEnabled else { model.transmitPending = false; return nil }
+        var skipped = 0
         while true {
             let taken: Bool
             do throws(VirtqueueError) {
@@ -117,6 +121,12 @@ extension VirtioPCIDevice where Model == VirtioNet {
             if length >= 0 {
                 updateInterrupt(queue: tx)
                 return length
+            }
+            // A run of malformed frames ends the call like good ones do: the rest wait for the next exit.
+            skipped &+= 1
+            if skipped >= DeviceWorkBudget.framesPerExit {
+                updateInterrupt(queue: tx)
+                return nil
             }
         }
     }

@@ -74,6 +74,9 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     public private(set) var lastError: VirtqueueError? = nil
     /// Queue notifications taken (including ignored ones).
     public private(set) var notifications: UInt64 = 0
+    /// Queues (bit n: queue n) whose work a budget cut short, and how many later exits went on with it.
+    public private(set) var deferredQueues: UInt8 = 0
+    public private(set) var continuedExits: UInt64 = 0
     /// The MSI-X table: one vector per queue and one for configuration changes.
     public var msix = PCIMSIXTable(vectors: Model.queueCount &+ 1)
     /// config_msix_vector and each queue's queue_msix_vector (NO_VECTOR until the driver sets one).
@@ -304,6 +307,7 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         driverFeatureSelect = 0
         queueSelect = 0
         configVector = VirtioPCILayout.noVector
+        deferredQueues = 0
         var index = 0
         while index < Model.queueCount { queues[index].reset(); queueVectors[index] = VirtioPCILayout.noVector; index &+= 1 }
         model.reset()
@@ -314,6 +318,7 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     public mutating func enterNeedsReset(_ error: VirtqueueError) {
         malformedCount &+= 1
         lastError = error
+        deferredQueues = 0
         if status & VirtioStatus.deviceNeedsReset != 0 { return }
         status |= VirtioStatus.deviceNeedsReset
         if status & VirtioStatus.driverOK != 0 { interruptConfiguration() }
@@ -325,13 +330,42 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
         if status & VirtioStatus.driverOK != 0 { interruptConfiguration() }
     }
 
-    /// A write to queue `index`'s notification address.
+    /// A write to queue `index`'s notification address: the queue is processed now, within one
+    /// exit's budget.
     public mutating func notify(queue index: Int) {
         notifications &+= 1
         guard isLive, index < Model.queueCount, queues[index].isEnabled else { return }
+        var budget = DeviceWorkBudget()
+        process(queue: index, budget: &budget)
+    }
+
+    /// Whether a queue has work that a budget cut short (`continueDeferredWork` goes on with it).
+    public var hasDeferredWork: Bool { deferredQueues != 0 }
+
+    /// Goes on with the queues' deferred work, within one exit's budget shared by the queues.
+    public mutating func continueDeferredWork() {
+        guard deferredQueues != 0 else { return }
+        continuedExits &+= 1
+        var budget = DeviceWorkBudget()
+        var index = 0
+        while index < Model.queueCount {
+            if deferredQueues & (1 << UInt8(index)) != 0 {
+                deferredQueues &= ~(1 << UInt8(index))
+                if isLive && queues[index].isEnabled { process(queue: index, budget: &budget) }
+            }
+            index &+= 1
+        }
+    }
+
+    mutating func process(queue index: Int, budget: inout DeviceWorkBudget) {
         do throws(VirtqueueError) {
-            try model.process(queue: index, &queues[index], chain: &chain, memory: memory)
+            if try model.process(queue: index, &queues[index], chain: &chain, memory: memory, budget: &budget) == .budgetSpent {
+                deferredQueues |= 1 << UInt8(index)
+            } else {
+                deferredQueues &= ~(1 << UInt8(index))
+            }
         } catch {
+            deferredQueues &= ~(1 << UInt8(index))
             enterNeedsReset(error)
         }
         updateInterrupt(queue: index)

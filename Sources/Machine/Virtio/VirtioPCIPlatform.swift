@@ -204,6 +204,20 @@ public struct VirtioPCIPlatform<Storage: BlockStorage> {
         return changes
     }
 
+    /// Whether a device has work its budget cut short: the disk's deferred requests, or frames
+    /// the switch has yet to take from the network device (VirtualPC asks for the next exit at once).
+    public var hasDeferredWork: Bool {
+        mutating get { (block?.hasDeferredWork ?? false) || (switchPort >= 0 && hasTransmitPending) }
+    }
+
+    /// Goes on with the disk's deferred requests within one exit's budget (the engine moves the
+    /// network device's frames through the switch).
+    public mutating func continueDeferredWork() {
+        guard block?.hasDeferredWork ?? false else { return }
+        block!.continueDeferredWork()
+        syncInterrupts()
+    }
+
     /// Whether the virtio-net device has frames for the switch.
     public var transmitPending: Bool { net?.model.transmitPending ?? false }
     /// `transmitPending` without copying the device (a non-mutating read of an optional
