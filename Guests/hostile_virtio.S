@@ -41,21 +41,7 @@
 .equ INDIRECT,   0x106000
 .equ QSIZE,      16
 
-/* Common configuration (virtio 1.2 §4.1.4.3) and the other structures in BAR 0 (VirtioPCILayout). */
-.equ DRIVER_FEATURE_SELECT, 0x08
-.equ DRIVER_FEATURE,        0x0C
-.equ DEVICE_STATUS,         0x14
-.equ QUEUE_SELECT,          0x16
-.equ QUEUE_SIZE,            0x18
-.equ CONFIG_MSIX_VECTOR,    0x10
-.equ QUEUE_MSIX_VECTOR,     0x1A
-.equ QUEUE_ENABLE,          0x1C
-.equ QUEUE_DESC,            0x20
-.equ QUEUE_DRIVER,          0x28
-.equ QUEUE_DEVICE,          0x30
-.equ ISR,                   0x1000
-.equ NOTIFY,                0x3000
-.equ NEEDS_RESET,           0x40
+#include "virtio_blk64.inc"
 
 	.section .text.start, "ax"
 	.globl _start
@@ -136,9 +122,8 @@ _start:
 	TEST 9, %rax, "an indirect table of 17 bytes: NEEDS_RESET"
 
 	/* 10: the descriptor table outside RAM, found when the queue is enabled. */
-	movb $0, DEVICE_STATUS(%rbx)
-	mov $0, %r13
-	call device_init_with_desc_past_ram
+	movabs $0x7FFF00000000, %rax               /* outside RAM */
+	call device_init_desc
 	movzbl DEVICE_STATUS(%rbx), %eax
 	test $NEEDS_RESET, %eax
 	TEST_IF ne, 10, "a descriptor table outside RAM: NEEDS_RESET at DRIVER_OK"
@@ -334,106 +319,6 @@ set_vectors:
 	ret
 
 /* ---- helpers; RBX = BAR 0 ---- */
-
-/* EAX = CONFIG_ADDRESS; returns the dword at CONFIG_DATA. */
-config_read:
-	mov $0xCF8, %dx
-	out %eax, %dx
-	mov $0xCFC, %dx
-	in %dx, %eax
-	ret
-
-/* Reset, clear the rings, negotiate VERSION_1 | INDIRECT_DESC, queue 0 of 16, DRIVER_OK. */
-device_init:
-	movb $0, DEVICE_STATUS(%rbx)
-	mov $1, %r13
-device_init_with_desc_past_ram:
-	push %rdi
-	push %rcx
-	mov $DESC, %rdi
-	xor %eax, %eax
-	mov $(0x3000 / 8), %ecx
-	rep stosq                                  /* descriptors, avail and used rings */
-	pop %rcx
-	pop %rdi
-	movb $1, %al
-	movb %al, DEVICE_STATUS(%rbx)              /* ACKNOWLEDGE */
-	movb $3, %al
-	movb %al, DEVICE_STATUS(%rbx)              /* DRIVER */
-	xor %eax, %eax
-	mov %eax, DRIVER_FEATURE_SELECT(%rbx)
-	mov $(1 << 28), %eax                       /* VIRTIO_F_INDIRECT_DESC */
-	mov %eax, DRIVER_FEATURE(%rbx)
-	mov $1, %eax
-	mov %eax, DRIVER_FEATURE_SELECT(%rbx)
-	mov %eax, DRIVER_FEATURE(%rbx)             /* VIRTIO_F_VERSION_1 (bit 32) */
-	movb $0x0B, %al
-	movb %al, DEVICE_STATUS(%rbx)              /* FEATURES_OK */
-	xor %eax, %eax
-	movw %ax, QUEUE_SELECT(%rbx)
-	mov $QSIZE, %eax
-	movw %ax, QUEUE_SIZE(%rbx)
-	mov $DESC, %eax
-	test %r13, %r13
-	jnz 1f
-	movabs $0x7FFF00000000, %rax               /* case 10: outside RAM */
-1:	mov %rax, QUEUE_DESC(%rbx)
-	mov $AVAIL, %eax
-	mov %rax, QUEUE_DRIVER(%rbx)
-	mov $USED, %eax
-	mov %rax, QUEUE_DEVICE(%rbx)
-	mov $1, %eax
-	movw %ax, QUEUE_ENABLE(%rbx)
-	movb $0x0F, %al
-	movb %al, DEVICE_STATUS(%rbx)              /* DRIVER_OK */
-	mov $1, %r13
-	ret
-
-/* A read of sector 0 at descriptors 0-2: header (readable), data (writable), status (writable). */
-good_chain:
-	movl $0, HEADER                            /* VIRTIO_BLK_T_IN */
-	movq $0, HEADER+8
-	movb $0xFF, STATUS
-	movq $HEADER, DESC
-	movl $16, DESC+8
-	movw $1, DESC+12                           /* NEXT */
-	movw $1, DESC+14
-	movq $DATA, DESC+16
-	movl $512, DESC+16+8
-	movw $3, DESC+16+12                        /* NEXT | WRITE */
-	movw $2, DESC+16+14
-	movq $STATUS, DESC+32
-	movl $1, DESC+32+8
-	movw $2, DESC+32+12                        /* WRITE */
-	ret
-
-/* A well-formed read; RAX = 0 when it completed (used.idx 1, status OK). */
-good_read:
-	call good_chain
-	xor %eax, %eax
-	call submit_head
-	movzwl USED+2, %eax
-	cmp $1, %eax
-	jne 1f
-	movzbl STATUS, %eax
-	ret
-1:	mov $-1, %rax
-	ret
-
-/* Puts head AX in the available ring, publishes it and kicks queue 0. */
-submit_head:
-	push %rdx
-	movzwl AVAIL+2, %edx
-	push %rdx
-	and $(QSIZE - 1), %edx
-	mov %ax, AVAIL+4(,%rdx,2)
-	pop %rdx
-	inc %edx
-	mov %dx, AVAIL+2
-	xor %eax, %eax
-	movw %ax, NOTIFY(%rbx)
-	pop %rdx
-	ret
 
 submit_expect_reset:
 	xor %eax, %eax

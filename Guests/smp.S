@@ -12,6 +12,7 @@
 #include "guest.inc"
 #include "idt64.inc"
 #include "pc64.inc"
+#include "ap64.inc"
 
 .equ LAPIC,    0xFEE00000
 .equ TRAMP,    0x90000              /* the trampoline's page: SIPI vector 0x90 */
@@ -108,12 +109,7 @@ _start:
 	movl $MAGIC_B, page_b(%rip)
 
 	/* 3-5: INIT, SIPI, SIPI.  The trampoline goes to TRAMP with the BSP's CR4 in it. */
-	lea ap_tramp(%rip), %rsi
-	mov $TRAMP, %edi
-	mov $(ap_tramp_end - ap_tramp), %ecx
-	rep movsb
-	mov %cr4, %rax
-	mov %eax, TRAMP + (tramp_cr4 - ap_tramp)
+	call ap_tramp_install
 	BROADCAST 0x4500                    /* INIT, assert, level */
 	BROADCAST (0x4600 | TRAMP >> 12)    /* start-up */
 	BROADCAST (0x4600 | TRAMP >> 12)    /* the second SIPI of the MP protocol is ignored by a started AP */
@@ -346,47 +342,6 @@ aps_failing:
 2:	ret
 
 /* ---- AP side ---- */
-
-/* The trampoline, copied to TRAMP; an AP enters it in real mode at CS:IP = 0x9000:0000. */
-	.code16
-ap_tramp:
-	cli
-	mov %cs, %ax
-	mov %ax, %ds
-	lgdtl tramp_gdtr - ap_tramp
-	mov %cr0, %eax
-	or $1, %eax                         /* PE */
-	mov %eax, %cr0
-	ljmpl $0x18, $(TRAMP + tramp32 - ap_tramp)
-	.code32
-tramp32:
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov TRAMP + tramp_cr4 - ap_tramp, %eax
-	mov %eax, %cr4                      /* PAE (and what else the BSP runs with) */
-	mov $0x1000, %eax                   /* the loader's PML4, shared with the BSP */
-	mov %eax, %cr3
-	mov $0xC0000080, %ecx
-	rdmsr
-	or $0x900, %eax                     /* EFER.LME | NXE */
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000000, %eax                /* PG: IA-32e mode */
-	mov %eax, %cr0
-	ljmp $0x08, $(TRAMP + tramp64 - ap_tramp)
-	.code64
-tramp64:
-	movabs $ap_entry, %rax
-	jmp *%rax
-	.balign 8
-tramp_gdtr:
-	.word 31
-	.long 0x500                         /* the loader's GDT: 0x08 code64, 0x10 data, 0x18 code32 */
-tramp_cr4:
-	.long 0
-ap_tramp_end:
 
 ap_entry:
 	mov $0x10, %ax
