@@ -306,23 +306,25 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
 
     /// A read of the emulated MMIO space at `gpa` (outside RAM), or nil when no device is there.
     /// Device registers are 32 bits wide: a narrower read takes the low bytes, a wider one two halves.
+    /// The local APIC's page and the I/O APIC's window come before any PCI BAR a guest moved onto
+    /// them: the processor's APIC takes its own page, and the chipset decodes the I/O APIC range
+    /// before it forwards an access to PCI.
     public mutating func mmioRead(gpa: UInt64, size: Int, tsc: UInt64, vcpu: Int = 0) -> UInt64? {
-        if let value = pciMMIORead(gpa: gpa, size: size) { return value }
+        if hasAPIC, isLocalAPICPage(gpa, vcpu: vcpu) {
+            return UInt64(lapics[vcpu].readMMIO(offset: gpa - lapics[vcpu].mmioBase, size: size, tsc: tsc))
+        }
         if let io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             let offset = gpa - IOAPIC.defaultBase
             var value = UInt64(io.readMMIO(offset: offset, size: size))     // reads have no side effects
             if size == 8 { value |= UInt64(io.readMMIO(offset: offset + 4, size: 4)) << 32 }
             return value & IOAccess.mask(size: min(size, 8))
         }
-        if hasAPIC, isLocalAPICPage(gpa, vcpu: vcpu) {
-            return UInt64(lapics[vcpu].readMMIO(offset: gpa - lapics[vcpu].mmioBase, size: size, tsc: tsc))
-        }
-        return nil
+        return pciMMIORead(gpa: gpa, size: size)
     }
 
-    /// A write of the emulated MMIO space at `gpa`; false when no device is there.
+    /// A write of the emulated MMIO space at `gpa`; false when no device is there. The APICs come
+    /// first, as for `mmioRead`.
     public mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64, tsc: UInt64, vcpu: Int = 0) -> Bool {
-        if pciMMIOWrite(gpa: gpa, size: size, value: value) { return true }
         if var io = ioapic, gpa >= IOAPIC.defaultBase, gpa - IOAPIC.defaultBase < IOAPIC.mmioSize {
             io.writeMMIO(offset: gpa - IOAPIC.defaultBase, size: size, value: UInt32(truncatingIfNeeded: value))
             ioapic = io
@@ -336,7 +338,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
             handle(effect, from: vcpu)
             return true
         }
-        return false
+        return pciMMIOWrite(gpa: gpa, size: size, value: value)
     }
 
     /// RDMSR of a local-APIC MSR (IA32_APIC_BASE, x2APIC 0x800-0x8FF, IA32_TSC_DEADLINE with `tsc`

@@ -99,6 +99,28 @@ final class VirtualPCPCITests: XCTestCase {
         XCTAssertEqual(pc.mmioRead(gpa: 0xE800_0012, size: 2, tsc: 0), 1)
     }
 
+    /// A BAR moved onto the local APIC's page or the I/O APIC's window does not take them over:
+    /// the APICs answer there (their version registers), and the BAR answers again once moved back.
+    func testBARsMovedOntoTheAPICsLeaveThemTheAPICs() {
+        let fixture = Fixture()
+        var pc = fixture.makePC(apic: true)
+        func moveBAR0(_ address: UInt32) {
+            pc.portOut(port: 0xCF8, size: 4, value: 0x8000_0800 | 0x10, tsc: 0)
+            pc.portOut(port: 0xCFC, size: 4, value: address, tsc: 0)
+        }
+        moveBAR0(0xFEE0_0000)
+        XCTAssertEqual(pc.mmioRead(gpa: 0xFEE0_0030, size: 4, tsc: 0), UInt64(LocalAPIC.versionValue), "local APIC version")
+        XCTAssertTrue(pc.mmioWrite(gpa: 0xFEE0_0080, size: 4, value: 0x20, tsc: 0))
+        XCTAssertEqual(pc.mmioRead(gpa: 0xFEE0_0080, size: 4, tsc: 0), 0x20, "TPR written in the APIC")
+        XCTAssertEqual(pc.mmioRead(gpa: 0xFEE0_1000, size: 4, tsc: 0), 0, "the disk's ISR page, past the APIC's page")
+        moveBAR0(0xFEC0_0000)
+        XCTAssertTrue(pc.mmioWrite(gpa: 0xFEC0_0000, size: 4, value: UInt64(IOAPIC.versionRegister), tsc: 0))
+        XCTAssertEqual(pc.mmioRead(gpa: 0xFEC0_0010, size: 4, tsc: 0), UInt64(IOAPIC.versionValue), "I/O APIC version")
+        XCTAssertEqual(pc.mmioRead(gpa: 0xFEC0_1000, size: 4, tsc: 0), 0, "the disk's ISR page, past the I/O APIC's window")
+        moveBAR0(0xE000_0000)
+        XCTAssertEqual(pc.mmioRead(gpa: 0xE000_0012, size: 2, tsc: 0), 1, "virtio-blk num_queues at its BAR again")
+    }
+
     /// Without APICs: IRQ 10 reaches the 8259 as a rising edge when the device completes a request.
     func testDiskInterruptThroughThe8259() {
         let fixture = Fixture()
