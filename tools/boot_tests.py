@@ -1602,6 +1602,39 @@ CASES += [
 ]
 
 
+# ---- The PCI and MMIO surfaces (hostile_pci): BARs moved over RAM, the local APIC, the I/O APIC,
+# the ECAM window and each other; ECAM and 0xCF8/0xCFC at every width, at and across the ends of
+# their windows; MMIO instructions with every prefix the decoder takes; vCPU 1 rewriting the
+# descriptor chain while vCPU 0 kicks the queue. The victim beside it keeps its view.
+HOSTILE_PCI_ARGS = "pci=on net=on apic=on disk=1 vcpus=2 mem=8 budget=100"
+HOSTILE_PCI_FIRST = [r"^\[hostile\] hostile: BARs moved over RAM, the APICs, ECAM and each other, interrupts off$",
+                     *[rf"^\[hostile\] PASS {n} " for n in range(1, 19)]]
+HOSTILE_PCI_LAST = [r"^\[hostile\] hostile: \d+ kicks, [1-9]\d* resets, descriptors rewritten during [1-9]\d* of them$",
+                    *[rf"^\[hostile\] PASS {n} " for n in range(19, 22)],
+                    r"^\[hostile\] guest tests: 21 passed, 0 failed$",
+                    *as_expected("hostile")]
+CASES += [
+    hostile_pair("pci", "hostile_pci", HOSTILE_PCI_ARGS,
+                 [*HOSTILE_PCI_FIRST,
+                  r"^\[hostile\] hostile: vCPU 1 rewrites the descriptor table while vCPU 0 kicks the queue$",
+                  r"^\[hostile\] vCPU 1 started by SIPI at 0x0*90000$"],
+                 HOSTILE_PCI_LAST, forbid=[*DEFAULT_FORBID, r"^\[hostile\] FAIL "], timeout=300,
+                 check=_longest_turn_at_most("hostile", 2_000_000)),
+]
+
+# The same under shadow paging, with one vCPU (shadow paging takes one; the APs of an SMP guest
+# start in real mode, which it refuses): vCPU 0 rewrites the chain between its kicks, and the
+# local APIC's page is trapped, not virtualized, so every APIC access of PASS 3 is emulated.
+_pci_one_vcpu = hostile_pair("pci-shadow", "hostile_pci", HOSTILE_PCI_ARGS.replace(" vcpus=2", "") + " paging=shadow",
+                             [*HOSTILE_PCI_FIRST,
+                              r"^\[hostile\] hostile: one vCPU: vCPU 0 rewrites the descriptor table between its kicks$"],
+                             HOSTILE_PCI_LAST, forbid=[*DEFAULT_FORBID, r"^\[hostile\] FAIL "], timeout=300,
+                             check=_longest_turn_at_most("hostile", 2_000_000))
+_pci_one_vcpu["modules"] = [(_pci_one_vcpu["modules"][0][0], _pci_one_vcpu["modules"][0][1] + " paging=shadow"),
+                            _pci_one_vcpu["modules"][1]]
+CASES += [_pci_one_vcpu]
+
+
 # ---- virtio-net and the virtual switch (issue 11): two Linux VMs by PVH with net=on, round-robin,
 # each with its own MAC (02:53:56:00:00:0N) and switch port. tools/linux-init/net.sh: eth0 up,
 # `ping -c 3` each way, then the client sends a known 1 MiB file with busybox nc, the server checks
