@@ -613,6 +613,32 @@ def _longest_turn_at_most(vm, limit):
     return check
 
 
+def _victim_waited_at_most(limit):
+    """A check(): the victim's own longest wait for the CPU ("victim: waited at most N ticks") is at most `limit`."""
+    def check(result):
+        m = re.search(r"^\[victim\] victim: waited at most (\d+) ticks", result.serial, re.M)
+        if not m:
+            return "no victim wait line"
+        if int(m.group(1)) > limit:
+            return f"the victim waited {int(m.group(1)):,} ticks for the CPU (limit {limit:,})"
+        return None
+    return check
+
+
+def _has_line(pattern):
+    """A check(): `pattern` matches a line of the serial output, wherever it falls among the VMs' lines."""
+    def check(result):
+        return None if re.search(pattern, result.serial, re.M) else f"no line matching /{pattern}/"
+    return check
+
+
+def _checks(*checks):
+    """One check() made of several: the first problem any of them finds."""
+    def check(result):
+        return next((problem for problem in (c(result) for c in checks) if problem), None)
+    return check
+
+
 def hostile_pair(finding, hostile, hostile_args, hostile_first, hostile_last=(), **kw):
     """Victim and hostile VM; `hostile_first`: the hostile's lines before the victim's report, `hostile_last` after."""
     return bochs(f"bochs-hostile-{finding}",
@@ -656,6 +682,15 @@ CASES += [
                  [r"^\[hostile\] unhandled ports \(read as all ones, writes ignored\): 0xec r0 w\d+$",
                   *as_expected("hostile")],
                  check=_longest_turn_at_most("hostile", 1_100_000)),
+    # REP string I/O of 2 Mi elements: at most StringIO.defaultMaxIterations (512) per exit, each
+    # batch an exit of ~0.3 M ticks at most, so the turn still ends by its slice.
+    hostile_pair("rep", "hostile_rep", "budget=40 expect=time-budget",
+                 [r"^\[hostile\] hostile: REP OUTSB/INSW/OUTSL of 2 Mi elements to unhandled, ATA and POST ports, interrupts off$"],
+                 [r"^\[hostile\] stopped: used up its time budget",
+                  r"^\[hostile\] unhandled ports \(read as all ones, writes ignored\): 0xec r0 w\d+$",
+                  *as_expected("hostile")],
+                 check=_checks(_longest_turn_at_most("hostile", 1_400_000), _victim_waited_at_most(3_000_000),
+                               _has_line(r"^\[hostile\] hostile: REP OUTSB of 32768 elements took \d+ ticks$"))),
     # The APIC model's guest-facing paths (emulated MMIO, x2APIC/TSC-deadline/APIC_BASE MSRs, the
     # I/O APIC) under a seeded random stream, interrupts off: the hostile burns only its own turns.
     hostile_pair("apic", "hostile_apic", "apic=on budget=40 expect=time-budget",
@@ -1428,7 +1463,7 @@ PENRYN_VARIANTS = ["bochs-guests-basic", "bochs-guests-misc", "bochs-round-robin
                    "bochs-hostile-tsc", "bochs-hostile-out", "bochs-guest-mmio-ioapic", "bochs-guest-lapic",
                    "bochs-guest-acpi", "bochs-guests-contained", "bochs-hostile-msr", "bochs-hostile-cr2dr",
                    "bochs-guest-fuzzer", "bochs-hostile-nmi", "bochs-guest-keyboard", "bochs-hostile-apic",
-                   "bochs-huge-slice-budget"]
+                   "bochs-huge-slice-budget", "bochs-hostile-rep"]
 CASES += [penryn_variant(c) for c in CASES if isinstance(c, dict) and c["name"] in PENRYN_VARIANTS]
 
 

@@ -84,8 +84,10 @@ public struct StringIOOutcome: Sendable, Equatable {
 }
 
 public enum StringIO {
-    /// The most elements moved in one exit: 64 KiB of words, enough for any ATA PIO block.
-    public static let defaultMaxIterations: UInt64 = 32768
+    /// The most elements moved in one exit: two ATA sectors of words. An element costs a few
+    /// hundred instructions (translation, the port's device), so a batch stays near 0.3 M ticks
+    /// in Bochs whatever count the guest loads into rCX (README, "Security model").
+    public static let defaultMaxIterations: UInt64 = 512
 
     public static func run<Ports: StringIOPorts>(_ op: StringIOInstruction, paging: GuestPagingState,
                                                  memory: GuestMemory, ports: inout Ports,
