@@ -19,9 +19,9 @@
  */
 #include "guest.inc"
 #include "idt64.inc"
+#include "cpuwatch.inc"
 
 .equ RUN_TICKS,  30000000        /* how long the victim watches (its TSC: wall time) */
-.equ GAP_TICKS,  100000          /* a longer gap between two RDTSCs: another VM ran */
 .equ MAX_GAP,    5000000         /* 5 slices of 1 M ticks: a turn, or the report of a VM that stopped */
 .equ MSR_COUNT,  7
 
@@ -93,56 +93,16 @@ _start:
 	mov %rax, saved_date(%rip)
 
 	/* Watch: RDTSC in a loop, no exits; a long gap is another VM's turn. */
-	rdtsc
-	shl $32, %rdx
-	or %rdx, %rax
-	mov %rax, %r8                   /* start */
-	mov %rax, %r9                   /* previous */
-	xor %r10d, %r10d                /* ticks I ran */
-	xor %r11d, %r11d                /* ticks I waited */
-	xor %r12d, %r12d                /* longest wait */
-	xor %r13d, %r13d                /* times the TSC went backwards */
-2:	rdtsc
-	shl $32, %rdx
-	or %rdx, %rax
-	cmp %r9, %rax
-	jae 3f
-	inc %r13
-	mov %rax, %r9
-	jmp 2b
-3:	mov %rax, %rbx
-	sub %r9, %rbx                   /* gap */
-	mov %rax, %r9
-	cmp $GAP_TICKS, %rbx
-	ja 4f
-	add %rbx, %r10
-	jmp 5f
-4:	add %rbx, %r11
-	cmp %r12, %rbx
-	cmova %rbx, %r12
-5:	mov %rax, %rcx
-	sub %r8, %rcx
-	cmp $RUN_TICKS, %rcx
+	call watch_start
+2:	call watch_step
+	cmp $RUN_TICKS, %rax
 	jb 2b
 
-	PRINT "victim: waited at most "
-	PRINT_DEC %r12
-	PRINT " ticks, ran "
-	PRINT_DEC %r10
-	PRINT " of "
-	mov %r10, %rax
-	add %r11, %rax
-	PRINT_DEC %rax
-	PRINT " ticks ("
-	mov %rax, %rcx
-	mov %r10, %rax
-	mov $100, %ebx
-	mul %rbx
-	div %rcx
+	PRINT "victim: "
+	call watch_report
 	mov %rax, %r14                  /* share in percent */
-	PRINT_DEC %r14
-	PRINT "%)\n"
-
+	mov watch_longest(%rip), %r12
+	mov watch_backwards(%rip), %r13
 	TEST 1, %r13, "my TSC never went backwards"
 	cmp $MAX_GAP, %r12
 	TEST_IF be, 2, "longest wait for the CPU within 5 slices"
