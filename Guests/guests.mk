@@ -83,6 +83,13 @@ GUEST_NAMES += $(ISOLATION_GUESTS)
 .SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(ISOLATION_GUESTS))
 guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(ISOLATION_GUESTS))
 
+# Hostile network guests on the virtual switch: a victim that only receives, its sender, and a
+# hostile VM that sends with the victim's MAC, floods and sends frames the device must refuse.
+NET_GUESTS := net_victim net_sender hostile_net
+GUEST_NAMES += $(NET_GUESTS)
+.SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(NET_GUESTS))
+guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(NET_GUESTS))
+
 # Issue 7: the teaching kernel (Guests/teachkernel.S): a Multiboot v1 ELF32 at 1 MiB, higher half,
 # that enters long mode itself; and its disk, whose sector 0 holds a marker the kernel reads.
 GUEST_KERNELS += $(GUEST_OUT)/teachkernel.elf $(GUEST_OUT)/teachdisk.img
