@@ -1911,3 +1911,85 @@ CASES += [
                  r"^hostdisk test: PASS READ DMA EXT at LBA 268439552 refused by the drive",
                  r"^hostdisk test: passed$"]),
 ]
+
+
+
+# ---- Hostile network guests on the virtual switch: round-robin with `slice=1`, a victim that
+# only receives (Guests/net_victim.S), its sender (net_sender.S: 40 numbered unicast frames, one
+# per 0.5 M ticks, and 5 broadcasts) and a hostile VM (hostile_net.S) that sends with the victim's
+# MAC as source, floods frames with random source MACs and frames its device must refuse (0, 13,
+# 1519 and 65,535 bytes, a chain of 0-length descriptors), kicking 64 and then 74 chains at a
+# time. A port may send only with its own MAC, so the victim gets every frame meant for it and
+# the hostile none; the switch takes at most 32 frames from a sender per exit; the hostile's
+# refused frames are its own loss (bad tx), its foreign source MACs counted (spoofed). ----
+NET_VMS = [("victim", "net_victim", "01"), ("sender", "net_sender", "02"), ("hostile", "hostile_net", "03")]
+
+
+def _net_hostile_check(result):
+    serial = result.serial
+    vm_lines = {
+        "victim": [r"^\[victim\] PASS 1 virtio-net at 00:02\.0 up with MAC 02:53:56:00:00:01, 128 receive buffers posted$",
+                   r"^\[victim\] net_victim: waited at most \d+ ticks, ran \d+ of \d+ ticks \(\d+%\)$",
+                   r"^\[victim\] net_victim: from 02:53:56:00:00:02: 40 of 40 numbered frames to me \(0 repeated, 0 damaged\), "
+                   r"5 broadcasts; \d+ other frames$",
+                   r"^\[victim\] PASS 2 all 40 numbered frames from the sender arrived, each intact and once$",
+                   r"^\[victim\] PASS 3 the sender's 5 broadcasts arrived$",
+                   r"^\[victim\] PASS 4 longest wait for the CPU within 3 slices$",
+                   r"^\[victim\] PASS 5 my TSC never went backwards$",
+                   r"^\[victim\] stopped: shut down with exit code 0$",
+                   r"^\[victim\] virtio-net 02:53:56:00:00:01: 0 frames sent, [1-9]\d* received, 0 bad tx, 0 rx too small, ",
+                   r"^\[victim\] switch port 0: 0 frames in \(0 bytes\), [1-9]\d* out \(\d+ bytes\), 0 dropped, 0 spoofed$",
+                   r"^\[victim\] guest tests: 5 passed, 0 failed$"],
+        "sender": [r"^\[sender\] PASS 1 virtio-net at 00:02\.0 up with MAC 02:53:56:00:00:02$",
+                   r"^\[sender\] net_sender: sent 40 numbered frames to 02:53:56:00:00:01 and 5 broadcasts$",
+                   r"^\[sender\] PASS 2 the device used all 45 transmit buffers$",
+                   r"^\[sender\] virtio-net 02:53:56:00:00:02: 45 frames sent, \d+ received, 0 bad tx, ",
+                   r"^\[sender\] switch port 1: 45 frames in \(\d+ bytes\), \d+ out \(\d+ bytes\), \d+ dropped, 0 spoofed$",
+                   r"^\[sender\] guest tests: 2 passed, 0 failed$"],
+        "hostile": [r"^\[hostile\] PASS 1 virtio-net at 00:02\.0 up with MAC 02:53:56:00:00:03$",
+                    r"^\[hostile\] hostile_net: one notification of 64 chains: ([1-9]|[12]\d|3[0-2]) taken on its exit$",
+                    r"^\[hostile\] PASS 2 the switch took at most 32 of 64 chains on the exit of one notification$",
+                    r"^\[hostile\] hostile_net: [1-9]\d* rounds of 74 chains; 5 frames received, 0 of them to 02:53:56:00:00:01$",
+                    r"^\[hostile\] PASS 3 no frame addressed to the victim's MAC reached me$",
+                    r"^\[hostile\] PASS 4 the device took every chain and never needed a reset$",
+                    r"^\[hostile\] stopped: shut down with exit code 0$",
+                    r"^\[hostile\] virtio-net 02:53:56:00:00:03: \d+ frames sent, 5 received, [1-9]\d* bad tx, 0 rx too small, \d+ notifications$",
+                    r"^\[hostile\] switch port 2: \d+ frames in \(\d+ bytes\), \d+ out \(\d+ bytes\), \d+ dropped, [1-9]\d* spoofed$",
+                    r"^\[hostile\] guest tests: 4 passed, 0 failed$"],
+    }
+    for vm, patterns in vm_lines.items():
+        problem = _lines_in_order(serial, vm, [*patterns, rf"^\[{vm}\] outcome: shutdown \(expected shutdown\): as expected$"])
+        if problem:
+            return problem
+    # The hostile's own count of what it sent: the first 64 chains, then per round 68 ordinary
+    # frames (every one with a foreign source MAC), 5 the device must refuse and 1 good broadcast.
+    rounds = int(re.search(r"^\[hostile\] hostile_net: (\d+) rounds", serial, re.M).group(1))
+    net = re.search(r"^\[hostile\] virtio-net \S+: (\d+) frames sent, \d+ received, (\d+) bad tx", serial, re.M)
+    port = re.search(r"^\[hostile\] switch port 2: .* (\d+) spoofed$", serial, re.M)
+    sent, bad, spoofed = int(net.group(1)), int(net.group(2)), int(port.group(1))
+    if bad != 5 * rounds:
+        return f"the hostile's device refused {bad} frames, not 5 in each of its {rounds} rounds"
+    if sent != 64 + 69 * rounds:
+        return f"the hostile's device sent {sent} frames, not 64 + 69 in each of its {rounds} rounds"
+    if spoofed != 64 + 68 * rounds:
+        return f"the switch counted {spoofed} spoofed frames, not 64 + 68 in each of the hostile's {rounds} rounds"
+    return _longest_turn_at_most("hostile", 2_000_000)(result)
+
+
+def _net_hostile_case():
+    return bochs("bochs-hostile-net-spoof", cmdline="schedule=round-robin slice=1",
+                 modules=[(f"build/guests/{image}.bin", f"{vm} net=on") for vm, image, _ in NET_VMS],
+                 expect=[r"swiftvisor: fault fixup: a refused XSETBV was recovered",
+                         r"vmx: 3 VMs, round-robin, slices of 1000000 TSC ticks",
+                         *[rf"^\[{vm}\] PASS 1 virtio-net at 00:02\.0 up with MAC 02:53:56:00:00:{n}" for vm, _, n in NET_VMS],
+                         r"^\[victim\] PASS 2 all 40 numbered frames",
+                         r"^\[hostile\] PASS 3 no frame addressed to the victim's MAC reached me$",
+                         *[rf"^vmx: CPU share: {vm} [\d.]+% " for vm, _, _ in NET_VMS],
+                         r"swiftvisor: host events: 0 NMIs \(0 during guests\), 0 machine checks",
+                         r"swiftvisor: VM switches: [1-9]\d* \(barriers on each: ",
+                         r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
+                 forbid=[*DEFAULT_FORBID, r"^\[\w+\] FAIL ", r"malformed rings", r"UNEXPECTED"],
+                 check=_net_hostile_check)
+
+
+CASES += [_net_hostile_case(), shadow_variant(_net_hostile_case())]
