@@ -78,10 +78,10 @@ enum GuestRunner {
         let count = UInt64(max(vms.count, 1))
         let frameBytes = UInt64(framesBefore - frames.freeFrames) * 4096 / count
         let heapBytes = (heapAfter - heapBefore) / count
-        let overhead = frameBytes - (spec.memoryMiB << 20) + heapBytes
-        print("capacity: \(vms.count) VMs of \(spec.memoryMiB) MiB at once (host memory \(sizeString(UInt64(framesBefore) * 4096)) free)")
+        let overhead = frameBytes - (spec.options.memoryMiB << 20) + heapBytes
+        print("capacity: \(vms.count) VMs of \(spec.options.memoryMiB) MiB at once (host memory \(sizeString(UInt64(framesBefore) * 4096)) free)")
         print("capacity: hypervisor memory per VM beyond guest RAM: \(overhead) bytes "
-            + "(\(frameBytes - (spec.memoryMiB << 20)) in frames: VMCS, I/O and MSR bitmaps, EPT, FPU area; \(heapBytes) on the heap)")
+            + "(\(frameBytes - (spec.options.memoryMiB << 20)) in frames: VMCS, I/O and MSR bitmaps, EPT, FPU area; \(heapBytes) on the heap)")
         for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
     }
 
@@ -197,7 +197,7 @@ enum GuestRunner {
 
     private static func create(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                                frames: inout FrameAllocator) -> UnsafeMutablePointer<VirtualMachine>? {
-        print("[\(spec.name)] starting: \(spec.memoryMiB) MiB RAM, image \(spec.image.count) bytes")
+        print("[\(spec.name)] starting: \(spec.options.memoryMiB) MiB RAM, image \(spec.image.count) bytes")
         let vm: UnsafeMutablePointer<VirtualMachine>
         do {
             vm = try VMBuilder.build(spec, vmx: vmx, sliceTicks: sliceTicks, frames: &frames)
@@ -205,9 +205,9 @@ enum GuestRunner {
             print("[\(spec.name)] could not be created: \(error.description)")
             return nil
         }
-        Console.register(vm, input: spec.input)
+        Console.register(vm, input: spec.options.input)
         _ = try? vm.pointee.vcpus[0].vmcs.makeCurrent()      // the checks below read the current VMCS: the BSP's
-        if let what = spec.breakState { GuestStateBreak.breakDeliberately(what) }
+        if let what = spec.options.breakState { GuestStateBreak.breakDeliberately(what) }
         for problem in GuestStateCheck.problems(HardwareVMCS(), unrestrictedGuest: vm.pointee.vcpus[0].cpu.cr0Fixed.fixed0 & 1 == 0) {
             print("[\(spec.name)] guest-state check: \(problem)")
         }
@@ -280,8 +280,8 @@ enum GuestRunner {
 
     private static func report(_ spec: GuestSpec, outcome: String) -> Bool {
         // A VM stopped by the user (Ctrl-A x) ended as its user wanted.
-        let asExpected = outcome == spec.expect || outcome == "console-quit"
-        print("[\(spec.name)] outcome: \(outcome) (expected \(spec.expect)): \(asExpected ? "as expected" : "UNEXPECTED")")
+        let asExpected = outcome == spec.options.expect || outcome == "console-quit"
+        print("[\(spec.name)] outcome: \(outcome) (expected \(spec.options.expect)): \(asExpected ? "as expected" : "UNEXPECTED")")
         return asExpected
     }
 

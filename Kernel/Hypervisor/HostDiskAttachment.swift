@@ -51,12 +51,12 @@ enum HostDiskAttachment {
 
     /// Resolves every guest's `disk=host…`; guests refused are removed, with a message in `errors`.
     static func attach(_ guests: inout [GuestSpec], errors: inout [String], frames: inout FrameAllocator) {
-        guard guests.contains(where: { $0.hostDisk != nil }) else { return }
+        guard guests.contains(where: { $0.options.hostDisk != nil }) else { return }
         var claims = HostDiskClaims()
         var sector0: [UInt8]? = nil
         var kept: [GuestSpec] = []
         for var guest in guests {
-            guard let selector = guest.hostDisk else { kept.append(guest); continue }
+            guard let selector = guest.options.hostDisk else { kept.append(guest); continue }
             do throws(HostDiskRegionError) {
                 guard var disk = disk(frames: &frames) else { throw .noHostDisk }
                 if guest.disk != nil { throw .twoDisks }

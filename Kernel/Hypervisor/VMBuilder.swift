@@ -33,7 +33,7 @@ enum VMBuilder {
     static func build(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
                       frames: inout FrameAllocator) throws(VMBuildError) -> UnsafeMutablePointer<VirtualMachine> {
         let caps = vmx.capabilities
-        let vcpuCount = spec.vcpus
+        let vcpuCount = spec.options.vcpus
         // One owner for every frame this build takes, whoever takes it (EPT tables and the
         // FPU areas included): the allocator records them all, they become the VM's list,
         // and a build that fails anywhere gives all of them back here; the heap blocks (the VM,
@@ -66,19 +66,19 @@ enum VMBuilder {
         }
 
         // Guest RAM: contiguous and 2 MiB-aligned, so EPT can map it with 2 MiB pages.
-        let ramBytes = spec.memoryMiB << 20
+        let ramBytes = spec.options.memoryMiB << 20
         guard let ram = frames.allocate(count: Int(ramBytes / 4096), alignment: 2 << 20) else {
-            throw .outOfMemory("\(spec.memoryMiB) MiB of guest RAM")
+            throw .outOfMemory("\(spec.options.memoryMiB) MiB of guest RAM")
         }
         try reached(.ram, spec)
         let memory = GuestMemory(base: physicalPointer(ram), size: ramBytes)
 
         // ACPI tables in the BIOS area (a kernel image loaded over them wins).
-        if spec.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: vcpuCount, apic: spec.apic) {
-            ACPITables.write(into: memory, vcpus: vcpuCount, apic: spec.apic)
-            if spec.pci {    // \_SB.PCI0 and the MCFG for the ECAM window (issue 11)
+        if spec.options.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: vcpuCount, apic: spec.options.apic) {
+            ACPITables.write(into: memory, vcpus: vcpuCount, apic: spec.options.apic)
+            if spec.options.pci {    // \_SB.PCI0 and the MCFG for the ECAM window (issue 11)
                 ACPITables.writePCIRootBridge(into: memory)
-                ACPITables.writeMCFG(into: memory, ecamBase: GuestPCIPlatform.ecamBase, apic: spec.apic)
+                ACPITables.writeMCFG(into: memory, ecamBase: GuestPCIPlatform.ecamBase, apic: spec.options.apic)
             }
         }
 
@@ -94,7 +94,7 @@ enum VMBuilder {
         // real mode (needs unrestricted guest, SDM Vol. 3C §26.3.1.1).
         // Memory virtualization (issue 12): EPT where the CPU has it, unless the module line asks
         // for shadow paging (ShadowPaging.swift), which runs VMs of one vCPU.
-        let shadowPaging = spec.shadowPaging
+        let shadowPaging = spec.options.shadowPaging
             ?? (caps.procBased2Capability.mayBeOne & SecondaryProcessorBasedControls.enableEPT.rawValue == 0)
         if shadowPaging && vcpuCount > 1 { throw .load("shadow paging runs VMs of one vCPU, not \(vcpuCount)") }
         if shadowPaging && start.mode == .real {
@@ -104,7 +104,7 @@ enum VMBuilder {
         let controls: VMControls, apControls: VMControls
         do {
             // APIC virtualization maps the APIC page through EPT: not under shadow paging (the APIC is trapped).
-            let apicv = spec.apic && spec.apicVirtualization && !shadowPaging
+            let apicv = spec.options.apic && spec.options.apicVirtualization && !shadowPaging
             controls = try VMControls.compute(caps, mode: start.mode, pauseLoopExiting: vcpuCount > 1, apicVirtualization: apicv,
                                               shadowPaging: shadowPaging)
             apControls = vcpuCount > 1 ? try VMControls.compute(caps, mode: .real, pauseLoopExiting: true, apicVirtualization: apicv)
@@ -148,9 +148,9 @@ enum VMBuilder {
 
         // The disk: a +disk module (written in place), or scratch host memory (disk=MiB), or none.
         var disk: UnsafeMutableRawBufferPointer? = spec.disk
-        if disk == nil && spec.scratchDiskMiB > 0 {
-            let count = Int(spec.scratchDiskMiB << 8)
-            guard let scratch = frames.allocate(count: count) else { throw .outOfMemory("a \(spec.scratchDiskMiB) MiB scratch disk") }
+        if disk == nil && spec.options.scratchDiskMiB > 0 {
+            let count = Int(spec.options.scratchDiskMiB << 8)
+            guard let scratch = frames.allocate(count: count) else { throw .outOfMemory("a \(spec.options.scratchDiskMiB) MiB scratch disk") }
             disk = UnsafeMutableRawBufferPointer(start: physicalPointer(scratch), count: count * 4096)
         }
 
@@ -242,18 +242,18 @@ enum VMBuilder {
             try reached(.vmcs, spec)
             try reached(.context, spec)
         }
-        let budget = CPUShare.ticks(millions: spec.budgetMillions)
+        let budget = CPUShare.ticks(millions: spec.options.budgetMillions)
 
         let printer = GuestLinePrinter(name: VMName(spec.name), stats: stats)
         pcStorage.initialize(to: VirtualPC(bus: PortBus(com1Sink: GuestOutput(output: printer), debugSink: GuestOutput(output: printer)),
                                            clock: GuestClock(tscHz: HostTime.tscHz, tscBase: rdtsc()),
                                            wallClock: HostTime.now(), ramBytes: ramBytes))
         pcInitialized = true
-        if !spec.pci {      // with pci=on the disk is virtio-blk (VMPCI.swift)
+        if !spec.options.pci {      // with pci=on the disk is virtio-blk (VMPCI.swift)
             if let host = spec.hostDiskStorage { pcStorage.pointee.ata = ATAChannel(storage: .host(host)) }
             else if let disk { pcStorage.pointee.ata = ATAChannel(storage: .memory(ATABlockStorage(disk))) }
         }
-        if spec.apic {
+        if spec.options.apic {
             pcStorage.pointee.enableAPIC(tscHz: HostTime.tscHz, x2APIC: true, tscDeadline: true,
                                          physicalAddressBits: GuestControlState.maxPhysicalAddressBits, vcpus: vcpuCount)
             if controls.apicVirtualization {
@@ -261,7 +261,7 @@ enum VMBuilder {
                 for i in 0..<vcpuCount { pcStorage.pointee.lapics[i].mirror(into: vcpus[i].virtualAPICPage.unsafelyUnwrapped) }
             }
         }
-        if spec.pci { pcStorage.pointee.attachPCI(VMPCI.build(spec, memory: memory, disk: disk)) }    // virtio (VMPCI.swift)
+        if spec.options.pci { pcStorage.pointee.attachPCI(VMPCI.build(spec, memory: memory, disk: disk)) }    // virtio (VMPCI.swift)
 
         // Nothing below fails: the frames taken become the VM's.
         let owned = frames.endOwnership()
@@ -270,22 +270,22 @@ enum VMBuilder {
             name: VMName(spec.name), memory: memory, ept: ept, pcStorage: pcStorage, vcpus: vcpus, vcpuCount: vcpuCount,
             hypercalls: GuestHypercallConsole(output: GuestOutput(output: printer)), stats: stats,
             budgetTicks: budget, sliceTicks: min(budget, sliceTicks),
-            baselineExitPath: spec.baselineExitPath, frames: owned))
+            baselineExitPath: spec.options.baselineExitPath, frames: owned))
         vm.pointee.shadowPaging = shadowState
-        if spec.net { VMNetwork.connect(vm) }                       // a port on the virtual switch
+        if spec.options.net { VMNetwork.connect(vm) }                       // a port on the virtual switch
         return vm
     }
 
     /// Fails the build after `step` when a boot test asked for it (`break=build-STEP`).
     private static func reached(_ step: Step, _ spec: GuestSpec) throws(VMBuildError) {
-        guard let what = spec.breakState, what.hasPrefix("build-"), what.dropFirst(6) == step.rawValue else { return }
+        guard let what = spec.options.breakState, what.hasPrefix("build-"), what.dropFirst(6) == step.rawValue else { return }
         throw .injected(step: step.rawValue)
     }
 
     private static func load(_ spec: GuestSpec, kind: GuestImageKind, into memory: GuestMemory) throws(VMBuildError) -> CPUStartState {
         switch kind {
         case .flat:
-            do { return try FlatGuestLoader.load(spec.image, mode: spec.mode, into: memory) }
+            do { return try FlatGuestLoader.load(spec.image, mode: spec.options.mode, into: memory) }
             catch { throw .load("flat image: \(error.description)") }
         case .multiboot:
             do {
@@ -295,7 +295,7 @@ enum VMBuilder {
         case .pvh:
             do {
                 return try PVHLoader.load(spec.image, commandLine: spec.kernelCommandLine, initrd: spec.initrd,
-                                          rsdpAddress: spec.acpi ? ACPITables.rsdpAddress : 0,
+                                          rsdpAddress: spec.options.acpi ? ACPITables.rsdpAddress : 0,
                                           reserved: VMPCI.reservedRanges(spec), into: memory).state
             } catch { throw .load("PVH kernel refused: \(error.description)") }
         case .elf:

@@ -20,7 +20,7 @@ enum VMPCI {
     static func build(_ spec: GuestSpec, memory: GuestMemory,
                       disk: UnsafeMutableRawBufferPointer?) -> UnsafeMutablePointer<GuestPCIPlatform> {
         var mac: InlineArray<6, UInt8>? = nil
-        if spec.net {
+        if spec.options.net {
             mac = [0x02, 0x53, 0x56, 0x00, 0x00, nextMACSuffix]
             nextMACSuffix &+= 1
         }
@@ -34,7 +34,7 @@ enum VMPCI {
 
     /// The address ranges the loaders reserve in the guest's memory map: the ECAM window with pci=on.
     static func reservedRanges(_ spec: GuestSpec) -> [AddressRange] {
-        spec.pci ? [AddressRange(base: GuestPCIPlatform.ecamBase, size: GuestPCIPlatform.ecamSize)] : []
+        spec.options.pci ? [AddressRange(base: GuestPCIPlatform.ecamBase, size: GuestPCIPlatform.ecamSize)] : []
     }
 
     static func destroy(_ platform: UnsafeMutablePointer<GuestPCIPlatform>?) {
