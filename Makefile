@@ -70,11 +70,12 @@ RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCP
 MEGS    ?= $(if $(GUEST),512,128)
 RUN_TIMEOUT ?= $(if $(GUEST),0,600)
 comma := ,
-RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 $(RUN_INPUT) $(if $(DISK),disk=host) -- $(CMDLINE)") \
+# expect=end: a guest that shuts down or powers off, or one stopped with Ctrl-A x, ends the run normally.
+RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) $(if $(DISK),disk=host) -- $(CMDLINE)") \
 	$(if $(INITRD),"$(INITRD)" "+initrd guest") $(if $(RAMDISK),"$(RAMDISK)" "+disk guest") \
-	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE2)") \
-	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE3)") \
-	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 $(RUN_INPUT) -- $(CMDLINE4)")
+	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE2)") \
+	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE3)") \
+	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE4)")
 RUN_CMDLINE := $(if $(GUEST2),schedule=round-robin)
 
 run: deps

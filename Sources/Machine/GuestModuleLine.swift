@@ -34,7 +34,7 @@ public enum GuestOptionKey: CaseIterable, Sendable {
         case .mem: return "MiB (2-3072)"
         case .budget: return "million TSC ticks"
         case .disk: return "MiB|host|host:pN|host:START+COUNT"
-        case .expect: return "OUTCOME"
+        case .expect: return "OUTCOME|end"
         case .input: return "keyboard|serial|both"
         case .acpi, .apic, .apicv, .pci, .net: return "on|off"
         case .vcpus: return "1-8"
@@ -77,7 +77,8 @@ public struct GuestOptions: Sendable {
     /// `disk=MiB`: a scratch disk in RAM; `disk=host…`: a region of the hypervisor's host disk.
     public var scratchDiskMiB: UInt64 = 0
     public var hostDisk: HostDiskSelector? = nil
-    /// The outcome the run counts as the guest's normal end (tests name theirs).
+    /// The outcome the run counts as the guest's normal end: tests name theirs; `end` (make run)
+    /// takes any end the guest or its user chose (`isNormalEnd`).
     public var expect: Substring = "shutdown"
     /// A guest-state field broken on purpose before the first entry (the checker's tests).
     public var breakState: Substring? = nil
@@ -101,6 +102,13 @@ public struct GuestOptions: Sendable {
     public var net = false
 
     public init() {}
+
+    /// The ends a user means with `expect=end`: the guest shut down (exit code 0) or powered off,
+    /// or the user stopped it from the console. A triple fault, an entry failure, a spent time
+    /// budget or a hypervisor error stays a failure.
+    public static func isNormalEnd(_ outcome: String) -> Bool {
+        outcome == "shutdown" || outcome == "poweroff" || outcome == "console-quit"
+    }
 }
 
 /// A module line taken apart: the guest's name, its options and its kernel's command line.

@@ -55,6 +55,13 @@ final class GuestModuleLineTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("bad module argument 'vcpus=99' (NAME [mode=long|protected|real] "), text)
     }
 
+    func testNormalEndsForMakeRun() {
+        for outcome in ["shutdown", "poweroff", "console-quit"] { XCTAssertTrue(GuestOptions.isNormalEnd(outcome), outcome) }
+        for outcome in ["triple-fault", "entry-failure", "time-budget", "exit-1", "error", "ept-violation", "reset", "halted"] {
+            XCTAssertFalse(GuestOptions.isNormalEnd(outcome), outcome)
+        }
+    }
+
     func testEveryKeyIsDocumented() throws {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/guests.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
