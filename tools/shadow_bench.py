@@ -33,7 +33,7 @@ def report(case, vm):
     path = ROOT / "build/tests" / case / "serial.txt"
     if not path.exists():       # --no-run before that case ever ran
         return None, {}
-    text = path.read_text(errors="replace")
+    text = path.read_text(errors="replace").replace("\r", "")   # the serial log has CRLF line ends
     m = re.search(rf"^\[{vm}\] CPU time: .*?; (\d+) TSC ticks from its first entry to its stop$", text, re.M)
     exits = {f"{n} {name.strip()}": int(c) for n, name, c in
              re.findall(rf"^\[{vm}\]\s+(\d+) ([A-Za-z][\w /()-]*?)\s+(\d+)\s+\d+\s+\d+$", text, re.M)}
