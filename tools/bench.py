@@ -62,7 +62,7 @@ def main():
         worst |= 0 if ok else 1
         ratio = f"{full / minimal:.1f}x" if minimal else "n/a"
         print(f"{name:<10} {full:>10} {minimal:>13} {ratio:>7} {target or '-':>7}  {'within target' if ok else 'OVER TARGET'}")
-    print("\nFor scale (measured earlier in the same Bochs model, ../shared/README.md, not in this run):")
+    print("\nFor scale (measured earlier in the same Bochs model, README \"Benchmarks\", not in this run):")
     print("  Linux 6.1 KVM in-kernel VMCALL 1045, CPUID 1054; an OUT forwarded to KVM's user-space VMM 7332.")
     print(f"\nbench run: {r.wall_s:.1f} s wall, {r.ticks:,} instructions in Bochs" if getattr(r, "ticks", None) else "")
 
