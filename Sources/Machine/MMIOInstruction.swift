@@ -10,7 +10,9 @@
 // (66, 67, F2, F3, segment overrides, LOCK) and REX. That is what Linux's readb/w/l/q and
 // writeb/w/l/q, its xAPIC (`mov -0xa03000(%rdi),%eax`, `mov %esi,-0xa03000(%rdi)`, `mov
 // %edi,0xffffffffff5fd310`) and I/O APIC accessors compile to. Anything else is `unsupported`
-// with its opcode, never a guess; the memory address itself comes from the exit (the GPA).
+// with its opcode, never a guess. The device address comes from the exit (the GPA); the operand's
+// own address (ModR/M, SIB, displacement or moffs, its segment and address size) is decoded too, so
+// that the engine sees where the access really starts and whether it runs past the device's page.
 
 /// The processor's code size where the instruction runs (CS.L / CS.D, SDM Vol. 3A §5.2.1).
 public enum MMIOCodeSize: Sendable {
@@ -43,6 +45,48 @@ public enum MMIOExtension: Equatable, Sendable {
     case sign
 }
 
+/// A segment register, numbered as the instruction set encodes them (Sreg, SDM Vol. 2A §3.1.1.3).
+public enum MMIOSegment: UInt8, Equatable, Sendable {
+    case es, cs, ss, ds, fs, gs
+}
+
+/// Where the memory operand is: `segment`:[base + index << scale + displacement], computed in
+/// `addressSize` bytes (SDM Vol. 2A §2.1.5, Tables 2-1 … 2-3; Vol. 1 §3.7.5).
+public struct MMIOOperandAddress: Equatable, Sendable {
+    /// No base or no index register.
+    public static let none: UInt8 = 0xFF
+    /// The base register, 0-15, or `none`.
+    public var base: UInt8
+    /// The index register, 0-15, or `none`.
+    public var index: UInt8
+    /// log2 of the index's scale factor (SIB.scale).
+    public var scale: UInt8
+    /// Sign-extended to 64 bits (a moffs offset: zero-extended).
+    public var displacement: UInt64
+    /// 64-bit mode's RIP-relative form (ModR/M mod 0, r/m 5): relative to the next instruction.
+    public var ripRelative: Bool
+    /// The default segment (SS for rBP/rSP bases), or the override prefix.
+    public var segment: MMIOSegment
+    /// 2, 4 or 8: the effective address wraps at this width.
+    public var addressSize: Int
+
+    public init(base: UInt8 = none, index: UInt8 = none, scale: UInt8 = 0, displacement: UInt64 = 0,
+                ripRelative: Bool = false, segment: MMIOSegment = .ds, addressSize: Int) {
+        self.base = base; self.index = index; self.scale = scale; self.displacement = displacement
+        self.ripRelative = ripRelative; self.segment = segment; self.addressSize = addressSize
+    }
+
+    /// The effective address (the offset in the segment) from the base and index registers'
+    /// values (ignored when absent) and the next instruction's RIP.
+    public func effectiveAddress(baseValue: UInt64, indexValue: UInt64, nextRIP: UInt64) -> UInt64 {
+        var ea = displacement
+        if ripRelative { ea &+= nextRIP }
+        if base != MMIOOperandAddress.none { ea &+= baseValue }
+        if index != MMIOOperandAddress.none { ea &+= indexValue << UInt64(scale) }
+        return ea & MMIOInstruction.mask(addressSize)
+    }
+}
+
 /// A decoded MMIO instruction.
 public struct MMIOInstruction: Equatable, Sendable {
     public var kind: MMIOAccessKind
@@ -61,13 +105,16 @@ public struct MMIOInstruction: Equatable, Sendable {
     public var memoryIsDestination: Bool
     /// Instruction length in bytes, prefixes included: RIP advances by this much.
     public var length: Int
+    /// The memory operand's address.
+    public var operand: MMIOOperandAddress
 
     public init(kind: MMIOAccessKind, size: Int, register: UInt8, highByteRegister: Bool = false,
                 registerSize: Int, extension_: MMIOExtension = .none, immediate: UInt64 = 0,
-                memoryIsDestination: Bool = false, length: Int) {
+                memoryIsDestination: Bool = false, length: Int,
+                operand: MMIOOperandAddress = MMIOOperandAddress(addressSize: 8)) {
         self.kind = kind; self.size = size; self.register = register; self.highByteRegister = highByteRegister
         self.registerSize = registerSize; self.extension_ = extension_; self.immediate = immediate
-        self.memoryIsDestination = memoryIsDestination; self.length = length
+        self.memoryIsDestination = memoryIsDestination; self.length = length; self.operand = operand
     }
 
     /// The `size`-byte value a store (or the register side of TEST/OR/AND/XCHG) takes from the
@@ -141,22 +188,29 @@ public enum MMIOInstructionDecoder {
         // Legacy prefixes, any order (SDM Vol. 2A §2.1.1).
         var operandOverride = false
         var addressOverride = false
+        var segment: MMIOSegment? = nil                             // the last override counts
         var rex: UInt8 = 0
         while let b = byte(i) {
             switch b {
             case 0x66: operandOverride = true
             case 0x67: addressOverride = true
-            case 0xF0, 0xF2, 0xF3, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65: break
+            case 0x26: segment = .es
+            case 0x2E: segment = .cs
+            case 0x36: segment = .ss
+            case 0x3E: segment = .ds
+            case 0x64: segment = .fs
+            case 0x65: segment = .gs
+            case 0xF0, 0xF2, 0xF3: break
             case 0x40...0x4F where mode == .bits64:
                 rex = b                                             // only counts right before the opcode
                 i += 1
                 guard let next = byte(i) else { return .incomplete }
                 if isLegacyPrefix(next) || next & 0xF0 == 0x40 { rex = 0; continue }
-                return decodeOpcode(bytes, limit: limit, at: i, mode: mode, rex: rex,
-                                    operandOverride: operandOverride, addressOverride: addressOverride)
+                return decodeOpcode(bytes, limit: limit, at: i, mode: mode, rex: rex, operandOverride: operandOverride,
+                                    addressOverride: addressOverride, segment: segment)
             default:
-                return decodeOpcode(bytes, limit: limit, at: i, mode: mode, rex: 0,
-                                    operandOverride: operandOverride, addressOverride: addressOverride)
+                return decodeOpcode(bytes, limit: limit, at: i, mode: mode, rex: 0, operandOverride: operandOverride,
+                                    addressOverride: addressOverride, segment: segment)
             }
             i += 1
         }
@@ -172,7 +226,8 @@ public enum MMIOInstructionDecoder {
     }
 
     private static func decodeOpcode(_ bytes: UnsafeRawBufferPointer, limit: Int, at start: Int, mode: MMIOCodeSize,
-                                     rex: UInt8, operandOverride: Bool, addressOverride: Bool) -> MMIODecoding {
+                                     rex: UInt8, operandOverride: Bool, addressOverride: Bool,
+                                     segment: MMIOSegment?) -> MMIODecoding {
         var i = start
         guard i < limit else { return .incomplete }
         let rexW = rex & 0x8 != 0
@@ -200,8 +255,12 @@ public enum MMIOInstructionDecoder {
             let end = i + addressSize
             guard end <= limit else { return .incomplete }
             let size = opcode & 1 == 0 ? 1 : operandSize
+            var offset: UInt64 = 0
+            for k in 0..<addressSize { offset |= UInt64(bytes[i + k]) << UInt64(8 * k) }
             return .decoded(MMIOInstruction(kind: opcode < 0xA2 ? .load : .store, size: size, register: 0,
-                                            registerSize: size, length: end))
+                                            registerSize: size, length: end,
+                                            operand: MMIOOperandAddress(displacement: offset, segment: segment ?? .ds,
+                                                                        addressSize: addressSize)))
         }
 
         let kind: MMIOAccessKind
@@ -235,7 +294,7 @@ public enum MMIOInstructionDecoder {
             return .unsupported(opcode: opcode)
         }
 
-        // ModR/M, SIB and displacement: only their length matters (the GPA comes from the exit).
+        // ModR/M, SIB and displacement: the operand's address.
         guard i < limit else { return .incomplete }
         let modrm = bytes[i]
         i += 1
@@ -244,20 +303,56 @@ public enum MMIOInstructionDecoder {
         let rm = modrm & 7
         if mod == 3 { return .unsupported(opcode: opcode) }         // register operand: no memory access
         if kind == .storeImmediate && reg != 0 { return .unsupported(opcode: opcode) }
+        var operand = MMIOOperandAddress(addressSize: addressSize)
+        var displacementSize = 0
         if addressSize == 2 {
-            // 16-bit addressing (Table 2-1): disp16 for mod 0 rm 6 and mod 2, disp8 for mod 1.
-            if mod == 1 { i += 1 } else if mod == 2 || (mod == 0 && rm == 6) { i += 2 }
+            // 16-bit addressing (Table 2-1): disp16 for mod 0 rm 6 and mod 2, disp8 for mod 1;
+            // BP-based forms default to SS.
+            let bx: UInt8 = 3, bp: UInt8 = 5, si: UInt8 = 6, di: UInt8 = 7
+            switch rm {
+            case 0: operand.base = bx; operand.index = si
+            case 1: operand.base = bx; operand.index = di
+            case 2: operand.base = bp; operand.index = si; operand.segment = .ss
+            case 3: operand.base = bp; operand.index = di; operand.segment = .ss
+            case 4: operand.base = si
+            case 5: operand.base = di
+            case 6: if mod != 0 { operand.base = bp; operand.segment = .ss }
+            default: operand.base = bx
+            }
+            displacementSize = mod == 1 ? 1 : (mod == 2 || (mod == 0 && rm == 6)) ? 2 : 0
         } else {
             // 32/64-bit addressing (Tables 2-2, 2-3): SIB for rm 4; disp32 for mod 0 rm 5
-            // (RIP-relative in 64-bit mode) and for mod 0 SIB base 5.
+            // (RIP-relative in 64-bit mode) and for mod 0 SIB base 5. REX.B extends the base,
+            // REX.X the index; index 4 without REX.X is none. An rSP or rBP base defaults to SS.
+            let rexB: UInt8 = rex & 0x1 != 0 ? 8 : 0
+            let rexX: UInt8 = rex & 0x2 != 0 ? 8 : 0
             if rm == 4 {
                 guard i < limit else { return .incomplete }
                 let sib = bytes[i]
                 i += 1
-                if mod == 0 && sib & 7 == 5 { i += 4 }
+                operand.scale = sib >> 6
+                let index = (sib >> 3) & 7 | rexX
+                if index != 4 { operand.index = index }
+                if mod == 0 && sib & 7 == 5 { displacementSize = 4 } else { operand.base = sib & 7 | rexB }
+            } else if mod == 0 && rm == 5 {
+                displacementSize = 4
+                operand.ripRelative = mode == .bits64
+            } else {
+                operand.base = rm | rexB
             }
-            if mod == 1 { i += 1 } else if mod == 2 || (mod == 0 && rm == 5) { i += 4 }
+            if operand.base == 4 || operand.base == 5 { operand.segment = .ss }
+            if mod == 1 { displacementSize = 1 } else if mod == 2 { displacementSize = 4 }
         }
+        guard i + displacementSize <= limit else { return .incomplete }
+        if displacementSize > 0 {
+            var displacement: UInt64 = 0
+            for k in 0..<displacementSize { displacement |= UInt64(bytes[i + k]) << UInt64(8 * k) }
+            let signBit: UInt64 = 1 << UInt64(displacementSize * 8 - 1)
+            if displacement & signBit != 0 { displacement |= ~MMIOInstruction.mask(displacementSize) }
+            operand.displacement = displacement
+        }
+        i += displacementSize
+        if let segment { operand.segment = segment }
         let immediateStart = i
         i += immediateSize
         guard i <= limit else { return .incomplete }
@@ -274,6 +369,7 @@ public enum MMIOInstructionDecoder {
         let high = registerSize == 1 && rex == 0 && register >= 4 && register < 8 && kind != .storeImmediate
         return .decoded(MMIOInstruction(kind: kind, size: size, register: high ? register - 4 : register,
                                         highByteRegister: high, registerSize: registerSize, extension_: ext,
-                                        immediate: immediate, memoryIsDestination: memoryIsDestination, length: i))
+                                        immediate: immediate, memoryIsDestination: memoryIsDestination, length: i,
+                                        operand: operand))
     }
 }

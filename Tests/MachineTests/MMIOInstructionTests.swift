@@ -82,16 +82,84 @@ final class MMIOInstructionTests: XCTestCase {
         bytes.withUnsafeBytes { MMIOInstructionDecoder.decode($0, mode: mode) }
     }
 
+    /// The decoding with its operand address left out (the table's expectations do not give it).
+    func decodeWithoutOperand(_ bytes: [UInt8], _ mode: MMIOCodeSize) -> MMIODecoding {
+        guard case .decoded(var insn) = decode(bytes, mode) else { return decode(bytes, mode) }
+        insn.operand = MMIOOperandAddress(addressSize: 8)
+        return .decoded(insn)
+    }
+
     func testTableOfRealEncodings() {
         for c in MMIOInstructionTests.table {
-            XCTAssertEqual(decode(c.bytes, c.mode), .decoded(c.expected), c.text)
+            XCTAssertEqual(decodeWithoutOperand(c.bytes, c.mode), .decoded(c.expected), c.text)
             // The decoder reads no further than the instruction: trailing bytes change nothing,
             // and any shorter prefix of it is incomplete.
-            XCTAssertEqual(decode(c.bytes + [0x90, 0x0F, 0xFF], c.mode), .decoded(c.expected), c.text + " + trailing bytes")
+            XCTAssertEqual(decodeWithoutOperand(c.bytes + [0x90, 0x0F, 0xFF], c.mode), .decoded(c.expected), c.text + " + trailing bytes")
             for n in 0..<c.bytes.count {
                 XCTAssertEqual(decode(Array(c.bytes[0..<n]), c.mode), .incomplete, c.text + " cut to \(n) bytes")
             }
         }
+    }
+
+    /// The operand's address: base, index, scale, displacement, RIP-relative, segment and address
+    /// size, from the same kind of real encodings.
+    func testOperandAddresses() {
+        typealias A = MMIOOperandAddress
+        let none = A.none
+        let cases: [([UInt8], MMIOCodeSize, String, A)] = [
+            ([0x8B, 0x87, 0x00, 0xD0, 0x5F, 0xFF], .bits64, "mov -0xa03000(%rdi),%eax",
+             A(base: 7, displacement: 0xFFFF_FFFF_FF5F_D000, addressSize: 8)),
+            ([0x89, 0x3C, 0x25, 0x10, 0xD3, 0x5F, 0xFF], .bits64, "mov %edi,0xffffffffff5fd310",
+             A(displacement: 0xFFFF_FFFF_FF5F_D310, addressSize: 8)),
+            ([0x48, 0x89, 0x04, 0x25, 0xFC, 0xFF, 0x7F, 0x00], .bits64, "mov %rax,0x7ffffc",
+             A(displacement: 0x7F_FFFC, addressSize: 8)),
+            ([0x45, 0x89, 0x4C, 0x24, 0x10], .bits64, "mov %r9d,0x10(%r12)",
+             A(base: 12, displacement: 0x10, addressSize: 8)),
+            ([0x4F, 0x8B, 0xBC, 0xF5, 0x78, 0x56, 0x34, 0x12], .bits64, "mov 0x12345678(%r13,%r14,8),%r15",
+             A(base: 13, index: 14, scale: 3, displacement: 0x1234_5678, addressSize: 8)),
+            ([0x42, 0x8B, 0x04, 0x20], .bits64, "mov (%rax,%r12,1),%eax (index 4 with REX.X is R12)",
+             A(base: 0, index: 12, addressSize: 8)),
+            ([0x89, 0x04, 0x9D, 0x00, 0x00, 0x00, 0x00], .bits64, "mov %eax,0x0(,%rbx,4)",
+             A(index: 3, scale: 2, addressSize: 8)),
+            ([0x8B, 0x44, 0x24, 0xF0], .bits64, "mov -0x10(%rsp),%eax",
+             A(base: 4, displacement: 0xFFFF_FFFF_FFFF_FFF0, segment: .ss, addressSize: 8)),
+            ([0x8B, 0x05, 0x10, 0x00, 0x00, 0x00], .bits64, "mov 0x10(%rip),%eax",
+             A(displacement: 0x10, ripRelative: true, addressSize: 8)),
+            ([0x67, 0x8B, 0x07], .bits64, "mov (%edi),%eax", A(base: 7, addressSize: 4)),
+            ([0x64, 0xF0, 0x09, 0x07], .bits64, "lock or %eax,%fs:(%rdi)", A(base: 7, segment: .fs, addressSize: 8)),
+            ([0x65, 0x89, 0x86, 0x14, 0x00, 0x00, 0x00], .bits64, "mov %eax,%gs:0x14(%rsi)",
+             A(base: 6, displacement: 0x14, segment: .gs, addressSize: 8)),
+            ([0x3E, 0x8B, 0x45, 0x00], .bits64, "mov %ds:0x0(%rbp),%eax", A(base: 5, segment: .ds, addressSize: 8)),
+            ([0xA1, 0x30, 0x00, 0xE0, 0xFE, 0x00, 0x00, 0x00, 0x00], .bits64, "movabs 0xfee00030,%eax",
+             A(displacement: 0xFEE0_0030, addressSize: 8)),
+            ([0x65, 0xA3, 0xF0, 0x00, 0xE0, 0xFE, 0x00, 0x00, 0x00, 0x00], .bits64, "movabs %eax,%gs:0xfee000f0",
+             A(displacement: 0xFEE0_00F0, segment: .gs, addressSize: 8)),
+            ([0xC7, 0x05, 0x00, 0x00, 0xC0, 0xFE, 0x01, 0x00, 0x00, 0x00], .bits32, "movl $0x1,0xfec00000",
+             A(displacement: 0xFFFF_FFFF_FEC0_0000, addressSize: 4)),
+            ([0x8B, 0x50, 0x10], .bits32, "mov 0x10(%eax),%edx", A(base: 0, displacement: 0x10, addressSize: 4)),
+            ([0x67, 0x8B, 0x00], .bits32, "mov (%bx,%si),%eax", A(base: 3, index: 6, addressSize: 2)),
+            ([0x8B, 0x4B, 0x10], .bits16, "mov 0x10(%bp,%di),%cx", A(base: 5, index: 7, displacement: 0x10, segment: .ss, addressSize: 2)),
+            ([0xC7, 0x44, 0xF8, 0x78, 0x56], .bits16, "movw $0x5678,-0x8(%si)",
+             A(base: 6, displacement: 0xFFFF_FFFF_FFFF_FFF8, addressSize: 2)),
+            ([0x26, 0xA3, 0x00, 0x20], .bits16, "mov %ax,%es:0x2000", A(displacement: 0x2000, segment: .es, addressSize: 2)),
+            ([0x8B, 0x06, 0x34, 0x12], .bits16, "mov 0x1234,%ax", A(displacement: 0x1234, addressSize: 2)),
+            ([0x8B, 0x46, 0x02], .bits16, "mov 0x2(%bp),%ax", A(base: 5, displacement: 2, segment: .ss, addressSize: 2)),
+        ]
+        for (bytes, mode, text, expected) in cases {
+            XCTAssertEqual(MMIOTestSupport.instruction(bytes, mode).operand, expected, text)
+        }
+        XCTAssertEqual(none, 0xFF)
+    }
+
+    func testEffectiveAddresses() {
+        let sib = MMIOOperandAddress(base: 13, index: 14, scale: 3, displacement: 0xFFFF_FFFF_FFFF_FFF0, addressSize: 8)
+        XCTAssertEqual(sib.effectiveAddress(baseValue: 0x1000, indexValue: 2, nextRIP: 0x7000), 0x1000 + 16 - 16)
+        let rip = MMIOOperandAddress(displacement: 0x10, ripRelative: true, addressSize: 8)
+        XCTAssertEqual(rip.effectiveAddress(baseValue: 0xDEAD, indexValue: 0xBEEF, nextRIP: 0x7006), 0x7016, "no base, no index")
+        let bp = MMIOOperandAddress(base: 5, index: 7, displacement: 0x10, segment: .ss, addressSize: 2)
+        XCTAssertEqual(bp.effectiveAddress(baseValue: 0x1_FFF0, indexValue: 0x8, nextRIP: 0), 0x0008, "16-bit addresses wrap at 64 KiB")
+        let edi = MMIOOperandAddress(base: 7, displacement: 0xFFFF_FFFF_FFFF_FFFC, addressSize: 4)
+        XCTAssertEqual(edi.effectiveAddress(baseValue: 0x1_0000_0002, indexValue: 0, nextRIP: 0), 0xFFFF_FFFE, "32-bit addresses wrap at 4 GiB")
     }
 
     func testUnsupported() {
@@ -138,7 +206,8 @@ final class MMIOInstructionTests: XCTestCase {
 
 enum MMIOTestSupport {
     static func load2(len: Int) -> MMIOInstruction {
-        MMIOInstruction(kind: .load, size: 2, register: 0, registerSize: 2, length: len)
+        MMIOInstruction(kind: .load, size: 2, register: 0, registerSize: 2, length: len,
+                        operand: MMIOOperandAddress(base: 7, addressSize: 8))             // (%rdi)
     }
     static func instruction(_ bytes: [UInt8], _ mode: MMIOCodeSize) -> MMIOInstruction {
         guard case let .decoded(i) = bytes.withUnsafeBytes({ MMIOInstructionDecoder.decode($0, mode: mode) }) else {
