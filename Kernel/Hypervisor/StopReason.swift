@@ -60,6 +60,11 @@ enum StopReason {
             case .fetchFault: why = "its instruction could not be fetched"
             case .undecodable(let opcode): why = "instruction opcode \(hex(UInt64(opcode), digits: 2)) is not emulated for MMIO"
             case .incomplete: why = "its instruction is cut short"
+            case .crossesRegionBoundary(let linear, let size):
+                why = "its \(size)-byte access at guest-linear \(hex(linear)) crosses a page boundary with RAM or "
+                    + "another device on the other side (refused, not split)"
+            case .operandElsewhere(let linear):
+                why = "its decoded operand at guest-linear \(hex(linear)) is not at the address the exit reports"
             }
             return "MMIO access to guest-physical \(hex(gpa)) at RIP \(hex(rip)) not emulated: \(why)"
         case .poweredOff(let rip):

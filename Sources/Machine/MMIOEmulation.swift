@@ -10,6 +10,9 @@ public protocol MMIOBus {
     mutating func mmioRead(gpa: UInt64, size: Int) -> UInt64?
     /// False when nothing is there.
     mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool
+    /// The device region that answers at `gpa`, nil when none does: equal values are one device's
+    /// region (an access may run on from one page into the next only within one).
+    func mmioRegion(gpa: UInt64) -> UInt64?
 }
 
 /// What the instruction leaves behind (nil: unchanged).

@@ -46,6 +46,21 @@ extension VirtualPC {
         return true
     }
 
+    /// Which device region answers at `gpa`, nil when none does: in `mmioRead`'s and `mmioWrite`'s
+    /// order, the vCPU's xAPIC page, the I/O APIC's window, the ECAM window, then the BARs in device
+    /// and BAR order. The answer is the region's base (page-aligned) with its kind in bits 11:0, so
+    /// two addresses with the same answer are one device's.
+    public func mmioRegion(at gpa: UInt64, vcpu: Int = 0) -> UInt64? {
+        if hasAPIC, lapics[vcpu].xAPICMode, gpa >= lapics[vcpu].mmioBase, gpa &- lapics[vcpu].mmioBase < 0x1000 {
+            return lapics[vcpu].mmioBase | 1
+        }
+        if ioapic != nil, gpa >= IOAPIC.defaultBase, gpa &- IOAPIC.defaultBase < IOAPIC.mmioSize { return IOAPIC.defaultBase | 2 }
+        guard hasPCI else { return nil }
+        if VirtioPCIPlatform<DiskStorage>.isECAM(gpa) { return VirtioPCIPlatform<DiskStorage>.ecamBase | 3 }
+        guard let hit = pci.unsafelyUnwrapped.pointee.bus.decodeMemory(address: gpa) else { return nil }
+        return (gpa &- hit.offset) | UInt64(0x10 &+ hit.device &* 8 &+ hit.bar)   // BARs are aligned to their size, ≥ 4 KiB
+    }
+
     /// Whether a device BAR (as the guest programmed it) covers `gpa`.
     @inline(__always)
     func pciDecodes(gpa: UInt64) -> Bool {

@@ -12,10 +12,35 @@ import Machine
 /// (§28.2.5), so RIP advances by the decoded length. Anything else — an instruction the decoder
 /// does not know, an access during event delivery, a device that does not answer — is a Failure
 /// for the stop report.
+///
+/// An access that crosses from one page into the next is refused when RAM or another device is on
+/// the other side (`crossesRegionBoundary`), not split. The exit reports only the part that
+/// faulted: a store from RAM into a device's page exits at the device page's first byte (§28.2.1
+/// gives the guest-physical address and, with bit 7, the guest-linear address of that part), so
+/// emulating the whole access there would put the RAM bytes into the device and drop them from RAM.
+/// To see where the access starts, the decoder gives the operand's effective address; with the
+/// segment base it is the linear address of the first byte. Its page offset must be the reported
+/// address's (else the access began on an earlier page, or the operand is not where the exit says),
+/// and an operand that runs into the next page has that page translated through the guest's paging:
+/// RAM, another device, or no mapping there refuses the access. Splitting would take the RAM part's paging permissions
+/// and faults and device accesses of 3, 5, 6 or 7 bytes that no device register defines, for an
+/// access no driver makes (device registers are naturally aligned); a clear stop costs less than a
+/// half-right emulation. Every device region here is whole pages (BARs are at least a page and
+/// aligned to their size, the local APIC's page, the I/O APIC's page-sized window, the ECAM
+/// window), so an access inside one page reaches one device and is emulated as it is. One that runs
+/// on into the same device region's next page, guest-physically contiguous (ECAM across two
+/// functions, a BAR's pages), is one access to that device, and one that runs past a device's page
+/// into nothing (neither RAM nor a device) goes to the device whole, as the device's last bytes take
+/// it: in both, no RAM or other device is touched.
 public enum MMIOExit {
     /// What went wrong, for the stop report.
     public enum Failure: Equatable, Sendable {
         case notDevice, duringEventDelivery, fetchFault, undecodable(opcode: UInt32), incomplete
+        /// The `size`-byte operand at guest-linear `linear` crosses a page boundary with RAM or
+        /// another device on the other side of it.
+        case crossesRegionBoundary(linear: UInt64, size: Int)
+        /// The decoded operand (guest-linear `linear`) is not where the exit reports the access.
+        case operandElsewhere(linear: UInt64)
     }
 
     /// Emulates the access at `gpa` (a device's, outside RAM); nil when done (the guest resumes),
@@ -58,6 +83,8 @@ public enum MMIOExit {
         case .unsupported(let opcode): return .undecodable(opcode: opcode)
         case .incomplete: return .incomplete
         }
+        if let refused = checkOperand(hw, regs, insn, mode: mode, nextRIP: rip &+ UInt64(insn.length), gpa: gpa,
+                                      paging: paging, memory: memory, bus: &bus) { return refused }
         let register = GeneralPurposeRegister(number: UInt64(insn.register))
         let result = MMIOEmulation.perform(insn, gpa: gpa, registerValue: regs.value(register, hw),
                                            rflags: hw.read(.guestRFLAGS), bus: &bus)
@@ -70,5 +97,58 @@ public enum MMIOExit {
         let interruptibility = hw.read(.guestInterruptibilityState)
         if interruptibility & 3 != 0 { hw.write(.guestInterruptibilityState, interruptibility & ~3) }
         return nil
+    }
+
+    /// Nil when the access lies in the page of `gpa`, or runs on only into the same device or into
+    /// nothing; else why not.
+    @inline(__always)
+    static func checkOperand<H: VMXHardware, Bus: MMIOBus>(_ hw: H, _ regs: GuestRegisters, _ insn: MMIOInstruction,
+                                                           mode: MMIOCodeSize, nextRIP: UInt64, gpa: UInt64,
+                                                           paging: GuestPagingState, memory: GuestMemory,
+                                                           bus: inout Bus) -> Failure? {
+        let operand = insn.operand
+        let none = MMIOOperandAddress.none
+        let base = operand.base == none ? 0 : regs.value(GeneralPurposeRegister(number: UInt64(operand.base)), hw)
+        let index = operand.index == none ? 0 : regs.value(GeneralPurposeRegister(number: UInt64(operand.index)), hw)
+        let ea = operand.effectiveAddress(baseValue: base, indexValue: index,
+                                          nextRIP: mode == .bits64 ? nextRIP : nextRIP & 0xFFFF_FFFF)
+        // In 64-bit mode only FS and GS have bases (SDM Vol. 3A §3.4.4); elsewhere linear
+        // addresses are 32 bits. The segment base fields are ES … GS in Sreg order.
+        let linear: UInt64
+        if mode == .bits64 {
+            linear = operand.segment == .fs || operand.segment == .gs
+                ? hw.read(segmentBase(operand.segment)) &+ ea : ea
+        } else {
+            linear = (hw.read(segmentBase(operand.segment)) &+ ea) & 0xFFFF_FFFF
+        }
+        let offset = linear & 0xFFF
+        guard offset == gpa & 0xFFF else {
+            // An access from an earlier page exits where it enters the device's page.
+            return offset &+ UInt64(insn.size) > 0x1000 ? .crossesRegionBoundary(linear: linear, size: insn.size)
+                                                        : .operandElsewhere(linear: linear)
+        }
+        guard offset &+ UInt64(insn.size) > 0x1000 else { return nil }
+        // The rest of the operand is on the next page: what is there?
+        let writes: Bool
+        switch insn.kind {
+        case .load, .test: writes = false
+        case .or, .and: writes = insn.memoryIsDestination
+        case .store, .storeImmediate, .exchange: writes = true
+        }
+        let access = PageAccess(write: writes, user: GuestControlState.cpl(hw) == 3)
+        let nextLinear = mode == .bits64 ? (linear | 0xFFF) &+ 1 : ((linear | 0xFFF) &+ 1) & 0xFFFF_FFFF
+        guard case .mapped(let next) = GuestPageWalk.translate(nextLinear, access: access, paging: paging, memory: memory),
+              next >= memory.size else { return .crossesRegionBoundary(linear: linear, size: insn.size) }
+        guard let there = bus.mmioRegion(gpa: next) else { return nil }          // nothing there
+        // The same device's next page, guest-physically contiguous: one access to one device.
+        guard there == bus.mmioRegion(gpa: gpa), next == (gpa | 0xFFF) &+ 1 else {
+            return .crossesRegionBoundary(linear: linear, size: insn.size)
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func segmentBase(_ segment: MMIOSegment) -> VMCSField {
+        VMCSField(rawValue: VMCSField.guestESBase.rawValue &+ 2 &* UInt32(segment.rawValue))
     }
 }

@@ -15,6 +15,7 @@ struct RegisterBus: MMIOBus {
         registers[Int(gpa - 0x1000) / 4] = value
         return true
     }
+    func mmioRegion(gpa: UInt64) -> UInt64? { gpa >= 0x1000 && gpa < 0x1010 ? 0x1000 : nil }
 }
 
 /// Decoded MMIO instructions carried out against a device: register results (with the

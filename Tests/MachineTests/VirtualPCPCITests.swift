@@ -99,6 +99,23 @@ final class VirtualPCPCITests: XCTestCase {
         XCTAssertEqual(pc.mmioRead(gpa: 0xE800_0012, size: 2, tsc: 0), 1)
     }
 
+    /// The device region at an address: one answer for one device's pages (a BAR's, the ECAM
+    /// window's), different answers for neighbouring BARs, the APICs before a BAR moved onto them.
+    func testMMIORegionsTellDevicesApart() {
+        let fixture = Fixture(net: true)
+        var pc = fixture.makePC(apic: true)
+        XCTAssertEqual(pc.mmioRegion(at: 0xE000_0FFC), pc.mmioRegion(at: 0xE000_1000), "virtio-blk BAR 0's pages")
+        XCTAssertNotNil(pc.mmioRegion(at: 0xE000_3FFC))
+        XCTAssertNotEqual(pc.mmioRegion(at: 0xE000_3FFC), pc.mmioRegion(at: 0xE000_4000), "BAR 0 and BAR 1 are adjacent")
+        XCTAssertNil(pc.mmioRegion(at: 0xE000_5000), "between the disk's BAR 1 and the net's BAR 0")
+        XCTAssertEqual(pc.mmioRegion(at: 0xF000_8FFE), pc.mmioRegion(at: 0xF000_9000), "ECAM across two functions")
+        XCTAssertNotEqual(pc.mmioRegion(at: 0xFEC0_0000), pc.mmioRegion(at: 0xFEE0_0000), "I/O APIC and local APIC")
+        pc.portOut(port: 0xCF8, size: 4, value: 0x8000_0800 | 0x10, tsc: 0)
+        pc.portOut(port: 0xCFC, size: 4, value: 0xFEE0_0000, tsc: 0)             // BAR 0 over the local APIC
+        XCTAssertNotEqual(pc.mmioRegion(at: 0xFEE0_0FFC), pc.mmioRegion(at: 0xFEE0_1000), "the APIC's page, then the BAR's")
+        XCTAssertEqual(pc.mmioRegion(at: 0xFEE0_1000), pc.mmioRegion(at: 0xFEE0_2000))
+    }
+
     /// A BAR moved onto the local APIC's page or the I/O APIC's window does not take them over:
     /// the APICs answer there (their version registers), and the BAR answers again once moved back.
     func testBARsMovedOntoTheAPICsLeaveThemTheAPICs() {

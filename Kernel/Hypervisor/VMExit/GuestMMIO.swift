@@ -13,6 +13,9 @@ enum GuestMMIO {
         mutating func mmioWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool {
             vcpu.pointee.pc.mmioWrite(gpa: gpa, size: size, value: value, tsc: rdtsc(), vcpu: vcpu.pointee.index)
         }
+        func mmioRegion(gpa: UInt64) -> UInt64? {
+            vcpu.pointee.pc.mmioRegion(at: gpa, vcpu: vcpu.pointee.index)
+        }
     }
 
     /// Emulates the access at `gpa`; nil when done (the guest resumes), else why it could not be.
