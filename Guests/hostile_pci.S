@@ -1,5 +1,5 @@
 /* hostile_pci: the PCI and MMIO surfaces of its own virtual PC, beside a victim VM (victim.S).
- * Module options: pci=on net=on apic=on disk=1 vcpus=2 mem=8 budget=100 (one vCPU
+ * Module options: pci=on net=on apic=on disk=1 vcpus=2 mem=8 budget=100 expect=error (one vCPU
  * works too: then vCPU 0 rewrites the descriptors itself between kicks). Interrupts stay off.
  * BARs moved where other things live (the hypervisor decodes RAM, the local APIC, the I/O APIC
  * and the ECAM window before any BAR, and BARs in device and BAR order):
@@ -27,6 +27,8 @@
  *   PASS 19 the descriptor table was rewritten during the kicks
  *   PASS 20 every kick completed its request or left the device in NEEDS_RESET (reset and on)
  *   PASS 21 after the last reset, a well-formed read completes
+ * Last, and the VM stops there (expect=error): BAR 1 moved right after RAM (0x800000), an 8-byte
+ * store at 0x7FFFFC, half RAM and half BAR, is refused: the stop report names it.
  */
 #include "guest.inc"
 #include "idt64.inc"
@@ -550,7 +552,19 @@ _start:
 	TEST 18, %r14, "8-byte accesses at the last bytes of BAR 1 (the rest outside any BAR): load 0, store ignored"
 
 	call rewrite_while_kicking
-	FINISH
+
+	/* Last, as the VM stops at it: an 8-byte store from the last 4 bytes of RAM into BAR 1,
+	 * moved to RAM's end. The exit reports the BAR's first byte; the hypervisor refuses the
+	 * access (it crosses from RAM into a device) rather than putting all 8 bytes into the BAR. */
+	cmpq $0, guest_failures(%rip)
+	je 1f
+	FINISH                                     /* a failure above: end as a plain failed run */
+1:	CONFIG_WRITE BLK, BAR1, RAM_END
+	PRINT "hostile: BAR 1 at 0x800000, right after RAM; an 8-byte store at 0x7FFFFC crosses into it\n"
+	movabs $0x1111222233334444, %rax
+	mov %rax, RAM_END - 4
+	PRINT "hostile: ERROR: still running after the store across RAM's end into BAR 1\n"
+	SHUTDOWN 2
 
 /* ---- the descriptor table rewritten while vCPU 0 kicks the queue ---- */
 
