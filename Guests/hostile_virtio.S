@@ -52,13 +52,7 @@ _start:
 	xor %r14, %r14
 
 	/* 00:01.0: vendor 0x1AF4, device 0x1042; BAR 0. */
-	mov $0x80000800, %eax
-	call config_read
-	mov %eax, %r8d
-	mov $0x80000810, %eax
-	call config_read
-	and $0xFFFFFFF0, %eax
-	mov %eax, %ebx                             /* RBX = BAR 0 for the rest of the run */
+	call find_device                           /* RBX = BAR 0 for the rest of the run */
 	xor %ecx, %ecx
 	cmp $0x10421AF4, %r8d
 	setne %cl
