@@ -78,7 +78,7 @@ GUEST_NAMES += shell spinner
 guests: $(GUEST_OUT)/shell.bin $(GUEST_OUT)/spinner.bin
 
 # The hostile-guest suite (issue 9): one hostile guest per finding, each paired with a victim.
-ISOLATION_GUESTS := victim hostile_msr hostile_tsc hostile_out hostile_cr2dr hostile_xsetbv usermode_vmcall hostile_apic hostile_virtio hostile_nmi hostile_pci hostile_rep
+ISOLATION_GUESTS := victim hostile_msr hostile_tsc hostile_out hostile_cr2dr hostile_xsetbv usermode_vmcall hostile_apic hostile_virtio hostile_nmi hostile_pci hostile_rep hostile_blk
 GUEST_NAMES += $(ISOLATION_GUESTS)
 .SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(ISOLATION_GUESTS))
 guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(ISOLATION_GUESTS))
