@@ -1677,6 +1677,74 @@ _pci_one_vcpu["modules"] = [(_pci_one_vcpu["modules"][0][0], _pci_one_vcpu["modu
 CASES += [_pci_one_vcpu]
 
 
+# ---- Requests that try to hold the hypervisor (virtio-blk): hostile_blk, beside the victim, on a
+# host disk of 2^20 + 2048 sectors (all of it its virtio-blk disk: `disk=host pci=on`). A READ whose
+# buffer covers its own available ring and the next request's header, reading sectors prepared so
+# that every completion makes the ring non-empty again, is refused when the device takes it
+# (NEEDS_RESET, writableBufferOverlapsRing, the used ring untouched); a used ring on top of the
+# available ring is refused at queue_enable (ringsOverlap); then one maximal WRITE_ZEROES and
+# DISCARD (0x100000 sectors: one host disk command a sector), one maximal WRITE and READ (126
+# buffers, 12096 KiB, read back word by word) and a full queue of 128 requests all complete OK, and
+# until its budget ends it issues maximal requests back to back. The device does a bounded amount
+# of work an exit and continues on the VM's later exits: no hostile turn runs past the slice and
+# one exit, and the victim never waits more than 3 slices.
+BLK_HOSTILE_SECTORS = 0x100000 + 2048
+
+
+def _hostile_blk_run(case, workdir):
+    """Boots the case's ISO with a fresh sparse host disk of BLK_HOSTILE_SECTORS as ata1-master;
+    the image (hundreds of MiB once zeroed) is deleted afterwards: nothing reads it."""
+    import swiftvisor_run
+    image = _Path(workdir) / "hostile-blk.img"
+    image.unlink(missing_ok=True)
+    image.with_name(image.name + ".lock").unlink(missing_ok=True)
+    with open(image, "wb") as f:
+        f.truncate(BLK_HOSTILE_SECTORS * 512)
+    try:
+        return swiftvisor_run.run_bochs(_Path(workdir) / "swiftvisor.iso", workdir, case["timeout"],
+                                        extra=swiftvisor_run.host_disk_lines(image))
+    finally:
+        image.unlink(missing_ok=True)
+        image.with_name(image.name + ".lock").unlink(missing_ok=True)
+
+
+def hostile_blk_case():
+    c = hostile_pair("blk", "hostile_blk", "pci=on apic=on disk=host mem=16 budget=1300 expect=time-budget",
+                     [r"^\[hostile\] hostile: virtio-blk requests that try to hold the hypervisor, interrupts off$",
+                      rf"^\[hostile\] hostile: disk of {BLK_HOSTILE_SECTORS} sectors$",
+                      r"^\[hostile\] PASS 1 virtio-blk found at 00:01\.0, FEATURES_OK, a queue of 128, at least 0x100000 sectors$",
+                      r"^\[hostile\] PASS 2 512 poisonous sectors written in one WRITE$",
+                      r"^\[hostile\] PASS 3 a READ whose buffer covers its own available ring and header: NEEDS_RESET, rings untouched$",
+                      r"^\[hostile\] PASS 4 after a reset, sector 0 reads back as the poisonous bytes$",
+                      r"^\[hostile\] PASS 5 a used ring on top of the available ring: NEEDS_RESET at DRIVER_OK$",
+                      r"^\[hostile\] hostile: one WRITE_ZEROES of 0x100000 sectors$"],
+                     [r"^\[hostile\] PASS 6 one WRITE_ZEROES of 0x100000 sectors completes OK; sector 0 reads as zeros$",
+                      r"^\[hostile\] PASS 7 one DISCARD of 0x100000 sectors completes OK$",
+                      r"^\[hostile\] PASS 8 one WRITE of 126 buffers \(12096 KiB\) completes OK$",
+                      r"^\[hostile\] PASS 9 one READ of 126 buffers completes OK and reads back what was written$",
+                      r"^\[hostile\] PASS 10 a full queue: 128 requests made available with one notification all complete OK$",
+                      r"^\[hostile\] hostile: maximal WRITE_ZEROES, DISCARD, WRITE and READ back to back until the budget ends$",
+                      r"^\[hostile\] stopped: used up its time budget",
+                      r"^\[hostile\] virtio-blk: \d+ reads \(\d+ bytes\), \d+ writes \(\d+ bytes\), 0 flushes, 0 errors, "
+                      r"\d+ notifications; malformed rings: 2 \(NEEDS_RESET; last: ringsOverlap\)$",
+                      r"^\[hostile\] virtio-blk: work continued on [1-9]\d* later exits",
+                      r"^\[hostile\] guest tests: 10 passed, 0 failed$",
+                      *as_expected("hostile")],
+                     run=_hostile_blk_run, timeout=900,
+                     forbid=[*DEFAULT_FORBID, r"a maximal request failed"],
+                     check=_checks(_victim_waited_at_most(3_000_000), _longest_turn_at_most("hostile", 2_000_000)))
+    expect = c["expect"]
+    at = expect.index(r"swiftvisor: host events: 0 NMIs \(0 during guests\), 0 machine checks")
+    c["expect"] = [rf"^hostdisk: ata1-master: .+, {BLK_HOSTILE_SECTORS} sectors",
+                   rf"^\[hostile\] disk: host disk ata1-master sectors 0\+{BLK_HOSTILE_SECTORS}$",
+                   *expect[:at], r"^hostdisk: flushed at the end of the run$", *expect[at:]]
+    return c
+
+
+CASES += [hostile_blk_case()]
+CASES += [shadow_variant(c) for c in CASES if isinstance(c, dict) and c["name"] == "bochs-hostile-blk"]
+
+
 # ---- virtio-net and the virtual switch (issue 11): two Linux VMs by PVH with net=on, round-robin,
 # each with its own MAC (02:53:56:00:00:0N) and switch port. tools/linux-init/net.sh: eth0 up,
 # `ping -c 3` each way, then the client sends a known 1 MiB file with busybox nc, the server checks
