@@ -70,6 +70,32 @@ def as_expected(*names):
     return [rf"^\[{n}\] outcome: \S+ \(expected \S+\): as expected$" for n in names]
 
 
+def _victim_waited_at_most(limit):
+    """A check(): the victim's own longest wait for the CPU ("victim: waited at most N ticks") is at most `limit`."""
+    def check(result):
+        m = re.search(r"^\[victim\] victim: waited at most (\d+) ticks", result.serial, re.M)
+        if not m:
+            return "no victim wait line"
+        if int(m.group(1)) > limit:
+            return f"the victim waited {int(m.group(1)):,} ticks for the CPU (limit {limit:,})"
+        return None
+    return check
+
+
+def _has_line(pattern):
+    """A check(): `pattern` matches a line of the serial output, wherever it falls among the VMs' lines."""
+    def check(result):
+        return None if re.search(pattern, result.serial, re.M) else f"no line matching /{pattern}/"
+    return check
+
+
+def _checks(*checks):
+    """One check() made of several: the first problem any of them finds."""
+    def check(result):
+        return next((problem for problem in (c(result) for c in checks) if problem), None)
+    return check
+
+
 def stat(vm, reason_number, reason_name, count):
     """A row of a VM's exit-statistics table: reason, exact count."""
     return rf"^\[{vm}\]\s+{reason_number} {re.escape(reason_name)}\s+{count}\s"
@@ -116,10 +142,25 @@ CASES += [
                   r"^\[io\] guest tests: 8 passed, 0 failed$", *as_expected("io"),
                   r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"]),
 
+    # A guest's reboot (on_reboot=restart, the default): a fresh VM from the same module line with
+    # the time budget that was left, alone (sequential) and beside another VM (round-robin), until
+    # the budget ends; every frame comes back.
+    *[bochs(f"bochs-reboot-restart{suffix}", cmdline=cmdline,
+            modules=[g("reset", "budget=1 expect=time-budget"), g("hello")],
+            expect=[*[r"^\[reset\] resetting through the keyboard controller$",
+                      r"^\[reset\] reset requested through the keyboard controller \(i8042 command 0xFE\) at RIP 0x[0-9a-f]+: "
+                      r"stopped: restarting the VM \(on_reboot=restart\)$",
+                      r"^\[reset\] starting: 4 MiB RAM"] * 3,
+                    r"^\[reset\] stopped: used up its time budget", *as_expected("reset"),
+                    r"vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)"],
+            check=_has_line(r"^\[hello\] outcome: shutdown \(expected shutdown\): as expected$"),
+            forbid=[*DEFAULT_FORBID, r"ERROR: still running", r"not restarted"])
+      for suffix, cmdline in (("", ""), ("-round-robin", "schedule=round-robin slice=1"))],
+
     # Guests that misbehave lose only themselves: the next guest still runs.
     bochs("bochs-guests-contained",
           modules=[g("ept", "expect=ept-violation"), g("triple", "expect=triple-fault"),
-                   g("wildptr"), g("spin", "budget=20 expect=time-budget"), g("reset", "expect=reset"), g("hello")],
+                   g("wildptr"), g("spin", "budget=20 expect=time-budget"), g("reset", "expect=reset on_reboot=stop"), g("hello")],
           expect=[r"^\[ept\] touching guest-physical 0x40000000",
                   r"^\[ept\] stopped: EPT violation: write of guest-physical 0x0000000040000000 \(not mapped\) at RIP 0x[0-9a-f]+",
                   stat("ept", 48, "EPT violation", 1), *as_expected("ept"),
@@ -613,32 +654,6 @@ def _longest_turn_at_most(vm, limit):
     return check
 
 
-def _victim_waited_at_most(limit):
-    """A check(): the victim's own longest wait for the CPU ("victim: waited at most N ticks") is at most `limit`."""
-    def check(result):
-        m = re.search(r"^\[victim\] victim: waited at most (\d+) ticks", result.serial, re.M)
-        if not m:
-            return "no victim wait line"
-        if int(m.group(1)) > limit:
-            return f"the victim waited {int(m.group(1)):,} ticks for the CPU (limit {limit:,})"
-        return None
-    return check
-
-
-def _has_line(pattern):
-    """A check(): `pattern` matches a line of the serial output, wherever it falls among the VMs' lines."""
-    def check(result):
-        return None if re.search(pattern, result.serial, re.M) else f"no line matching /{pattern}/"
-    return check
-
-
-def _checks(*checks):
-    """One check() made of several: the first problem any of them finds."""
-    def check(result):
-        return next((problem for problem in (c(result) for c in checks) if problem), None)
-    return check
-
-
 def hostile_pair(finding, hostile, hostile_args, hostile_first, hostile_last=(), **kw):
     """Victim and hostile VM; `hostile_first`: the hostile's lines before the victim's report, `hostile_last` after."""
     return bochs(f"bochs-hostile-{finding}",
@@ -917,7 +932,7 @@ ACPI_PASSES = [
 ]
 CASES += [
     bochs("bochs-guest-acpi",
-          modules=[g("acpi", "expect=reset"), ("build/guests/acpi.bin", "noacpi acpi=off")],
+          modules=[g("acpi", "expect=reset on_reboot=stop"), ("build/guests/acpi.bin", "noacpi acpi=off")],
           expect=[r"^\[acpi\] acpi: RSDP at 0x00000000000e0000$",
                   *[rf"^\[acpi\] PASS {i} {re.escape(name)}$" for i, name in enumerate(ACPI_PASSES, 1)],
                   r"^\[acpi\] acpi: writing RESET_VALUE to RESET_REG$",

@@ -27,13 +27,23 @@ enum GuestRunner {
         case .sequential(let slice):
             for spec in specs {
                 if Console.quitRequested { print("[\(spec.name)] not started: the console quit"); continue }
-                guard let vm = create(spec, vmx: vmx, sliceTicks: slice, frames: &frames) else {
-                    allAsExpected = report(spec, outcome: "error") && allAsExpected
-                    continue
+                var current = create(spec, vmx: vmx, sliceTicks: slice, frames: &frames)
+                if current == nil { allAsExpected = report(spec, outcome: "error") && allAsExpected }
+                while let vm = current {
+                    var alone = [vm]
+                    run(&alone, focused: 0, vmx: vmx)
+                    current = nil
+                    if wantsRestart(vm, spec) {
+                        // Alone on the machine: the old VM's memory becomes the new one's.
+                        let budget = vm.pointee.budgetTicks
+                        VMBuilder.destroy(vm, frames: &frames)
+                        current = create(spec, vmx: vmx, sliceTicks: slice, frames: &frames, budgetTicks: budget)
+                        if current == nil { allAsExpected = report(spec, outcome: "error") && allAsExpected }
+                    } else {
+                        allAsExpected = finish(vm, spec) && allAsExpected
+                        VMBuilder.destroy(vm, frames: &frames)
+                    }
                 }
-                run([vm], focused: 0, vmx: vmx)
-                allAsExpected = finish(vm, spec) && allAsExpected
-                VMBuilder.destroy(vm, frames: &frames)
             }
         case .roundRobin(let slice):
             var vms: [UnsafeMutablePointer<VirtualMachine>] = []
@@ -49,7 +59,18 @@ enum GuestRunner {
             print("vmx: \(vms.count) VMs, round-robin, slices of \(slice) TSC ticks")
             let focused = focus.flatMap { name in vmSpecs.firstIndex { $0.name == name } } ?? 0
             if !vms.isEmpty { print("vmx: console input and the screen go to \(vmSpecs[focused].name)") }
-            run(vms, focused: focused, vmx: vmx) { i in allAsExpected = finish(vms[i], vmSpecs[i]) && allAsExpected }
+            run(&vms, focused: focused, vmx: vmx) { i, vm in
+                if wantsRestart(vm, vmSpecs[i]) {
+                    // The others keep their memory: the new VM is built while the old one exists.
+                    if let fresh = create(vmSpecs[i], vmx: vmx, sliceTicks: slice, frames: &frames, budgetTicks: vm.pointee.budgetTicks) {
+                        VMBuilder.destroy(vm, frames: &frames)
+                        return fresh
+                    }
+                    print("[\(vmSpecs[i].name)] not restarted: no host memory for its new VM beside the running ones")
+                }
+                allAsExpected = finish(vm, vmSpecs[i]) && allAsExpected
+                return nil
+            }
             CPUShare.report(vms)
             for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
         }
@@ -85,11 +106,12 @@ enum GuestRunner {
         for vm in vms { VMBuilder.destroy(vm, frames: &frames) }
     }
 
-    /// Give the VMs turns until all have stopped; `stopped(i)` is called as each stops. Within a
-    /// VM's turn each runnable vCPU gets an equal part of the slice; halted vCPUs wait off the CPU
-    /// until an interrupt is pending for them, APs until their start-up IPI.
-    private static func run(_ vms: [UnsafeMutablePointer<VirtualMachine>], focused: Int, vmx: VMXOperation,
-                            stopped: (Int) -> Void = { _ in }) {
+    /// Give the VMs turns until all have stopped; `stopped(i, vm)` is called as each stops and may
+    /// return a VM that takes slot i's place (a restart). Within a VM's turn each runnable vCPU gets
+    /// an equal part of the slice; halted vCPUs wait off the CPU until an interrupt is pending for
+    /// them, APs until their start-up IPI.
+    private static func run(_ vms: inout [UnsafeMutablePointer<VirtualMachine>], focused: Int, vmx: VMXOperation,
+                            stopped: (Int, UnsafeMutablePointer<VirtualMachine>) -> UnsafeMutablePointer<VirtualMachine>? = { _, _ in nil }) {
         var focused = focused
         var running = vms.count
         while running > 0 {
@@ -120,8 +142,7 @@ enum GuestRunner {
                 }
                 Console.afterTurn(vm, focused: i == focused)
                 if vm.pointee.stop != nil {
-                    running -= 1
-                    stopped(i)
+                    if let fresh = stopped(i, vm) { vms[i] = fresh } else { running -= 1 }
                 }
             }
             // Every live VM is halted waiting for a timer: idle until the first is due.
@@ -134,7 +155,7 @@ enum GuestRunner {
                 for i in vms.indices where vms[i].pointee.stop == nil {
                     vms[i].pointee.stop = .stoppedFromConsole
                     running -= 1
-                    stopped(i)
+                    _ = stopped(i, vms[i])          // never a restart once the console quit
                 }
             }
         }
@@ -195,8 +216,22 @@ enum GuestRunner {
         print("[\(vcpu.pointee.name.string)] vCPU \(vcpu.pointee.index) started by SIPI at \(hex(UInt64(vector) << 12))")
     }
 
+    /// Whether `vm` stopped because its guest asked for a reboot that `on_reboot=restart` turns
+    /// into a new VM (never once the console quit); says so when it does.
+    private static func wantsRestart(_ vm: UnsafeMutablePointer<VirtualMachine>, _ spec: GuestSpec) -> Bool {
+        guard spec.options.onReboot == .restart, !Console.quitRequested, let stop = vm.pointee.stop else { return false }
+        switch stop {
+        case .keyboardControllerReset, .acpiReset:
+            print("[\(spec.name)] \(stop.description): restarting the VM (on_reboot=restart)")
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// A new VM for `spec`; `budgetTicks` (a restart's) replaces the spec's time budget.
     private static func create(_ spec: GuestSpec, vmx: VMXOperation, sliceTicks: UInt64,
-                               frames: inout FrameAllocator) -> UnsafeMutablePointer<VirtualMachine>? {
+                               frames: inout FrameAllocator, budgetTicks: UInt64? = nil) -> UnsafeMutablePointer<VirtualMachine>? {
         print("[\(spec.name)] starting: \(spec.options.memoryMiB) MiB RAM, image \(spec.image.count) bytes")
         let vm: UnsafeMutablePointer<VirtualMachine>
         do {
@@ -205,6 +240,7 @@ enum GuestRunner {
             print("[\(spec.name)] could not be created: \(error.description)")
             return nil
         }
+        if let budgetTicks { vm.pointee.budgetTicks = budgetTicks }
         Console.register(vm, input: spec.options.input)
         _ = try? vm.pointee.vcpus[0].vmcs.makeCurrent()      // the checks below read the current VMCS: the BSP's
         if let what = spec.options.breakState { GuestStateBreak.breakDeliberately(what) }

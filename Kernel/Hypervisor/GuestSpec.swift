@@ -20,6 +20,9 @@ struct GuestSpec {
     var modules: [MultibootLoader.Module] = []
     /// The disk is read-only (`+disk NAME readonly`; virtio-blk's VIRTIO_BLK_F_RO).
     var diskReadOnly = false
+    /// The last byte of its virtio-net MAC (02:53:56:00:00:NN), NN counting the guests with
+    /// `net=on` in module order: the same for the VM's whole run, restarts included.
+    var macSuffix: UInt8 = 0
 
     /// An attachment line that names no earlier guest.
     static func noSuchGuest(_ name: Substring) -> String { "an attachment names guest '\(name)', which no earlier module defines" }
@@ -76,6 +79,11 @@ struct GuestSpec {
             }
         }
         HostDiskAttachment.attach(&guests, errors: &errors, frames: &frames)
+        var suffix: UInt8 = 1
+        for index in guests.indices where guests[index].options.net {
+            guests[index].macSuffix = suffix
+            suffix &+= 1
+        }
         return (guests, errors)
     }
 }

@@ -27,6 +27,12 @@ struct VMNetwork {
         }
         let network = shared.unsafelyUnwrapped
         guard let mac = platform.pointee.net?.model.mac else { return }
+        // A restarted VM has its MAC still: it takes its old port back.
+        if let port = network.pointee.fabric.port(of: MACAddress(mac)), network.pointee.vms[port] == nil {
+            network.pointee.vms[port] = vm
+            platform.pointee.switchPort = port
+            return
+        }
         guard let port = network.pointee.fabric.addPort(mac: MACAddress(mac)) else {
             print("[\(vm.pointee.name.string)] network: the virtual switch has no free port (\(VirtualSwitch.maxPorts)): not connected")
             return

@@ -12,18 +12,12 @@ import Machine
 typealias GuestPCIPlatform = VirtioPCIPlatform<GuestDiskStorage>
 
 enum VMPCI {
-    /// The last byte of the next virtio-net MAC address.
-    nonisolated(unsafe) static var nextMACSuffix: UInt8 = 1
-
     /// The platform for `spec` over `memory`; `disk` is the VM's RAM disk, if any (a `disk=host…`
     /// region wins, as for ATA).
     static func build(_ spec: GuestSpec, memory: GuestMemory,
                       disk: UnsafeMutableRawBufferPointer?) -> UnsafeMutablePointer<GuestPCIPlatform> {
         var mac: InlineArray<6, UInt8>? = nil
-        if spec.options.net {
-            mac = [0x02, 0x53, 0x56, 0x00, 0x00, nextMACSuffix]
-            nextMACSuffix &+= 1
-        }
+        if spec.options.net { mac = [0x02, 0x53, 0x56, 0x00, 0x00, spec.macSuffix] }
         let platform = UnsafeMutablePointer<GuestPCIPlatform>.allocate(capacity: 1)
         var storage: GuestDiskStorage? = nil
         if let host = spec.hostDiskStorage { storage = .host(host) }

@@ -5,7 +5,7 @@
 
 /// One module-line key: its name, the values it takes and what it sets.
 public enum GuestOptionKey: CaseIterable, Sendable {
-    case mode, mem, budget, disk, expect, input, acpi, apic, apicv, vcpus, paging, pci, net, breakState, baseline
+    case mode, mem, budget, disk, expect, onReboot, input, acpi, apic, apicv, vcpus, paging, pci, net, breakState, baseline
 
     public var name: StaticString {
         switch self {
@@ -14,6 +14,7 @@ public enum GuestOptionKey: CaseIterable, Sendable {
         case .budget: return "budget"
         case .disk: return "disk"
         case .expect: return "expect"
+        case .onReboot: return "on_reboot"
         case .input: return "input"
         case .acpi: return "acpi"
         case .apic: return "apic"
@@ -35,6 +36,7 @@ public enum GuestOptionKey: CaseIterable, Sendable {
         case .budget: return "million TSC ticks"
         case .disk: return "MiB|host|host:pN|host:START+COUNT"
         case .expect: return "OUTCOME|end"
+        case .onReboot: return "restart|stop"
         case .input: return "keyboard|serial|both"
         case .acpi, .apic, .apicv, .pci, .net: return "on|off"
         case .vcpus: return "1-8"
@@ -80,6 +82,10 @@ public struct GuestOptions: Sendable {
     /// The outcome the run counts as the guest's normal end: tests name theirs; `end` (make run)
     /// takes any end the guest or its user chose (`isNormalEnd`).
     public var expect: Substring = "shutdown"
+    /// What a reboot the guest asks for (i8042 reset, the ACPI reset register) does: a fresh VM
+    /// from the same module line (RAM and devices anew, the same disks, the time budget left), or
+    /// the VM's end as `reset`.
+    public var onReboot = RebootAction.restart
     /// A guest-state field broken on purpose before the first entry (the checker's tests).
     public var breakState: Substring? = nil
     /// make bench: exits go through the minimal baseline stub while the guest asks for it.
@@ -109,6 +115,11 @@ public struct GuestOptions: Sendable {
     public static func isNormalEnd(_ outcome: String) -> Bool {
         outcome == "shutdown" || outcome == "poweroff" || outcome == "console-quit"
     }
+}
+
+/// `on_reboot=`: what a guest's reboot does, as Xen's `on_reboot` setting.
+public enum RebootAction: Sendable, Equatable {
+    case restart, stop
 }
 
 /// A module line taken apart: the guest's name, its options and its kernel's command line.
@@ -165,6 +176,9 @@ extension GuestOptions {
             do throws(HostDiskRegionError) { hostDisk = try HostDiskSelector(parsing: value) } catch { throw .hostDisk(error) }
         case .disk: guard let v = UInt64(value), v > 0, v <= 1024 else { throw .badValue(word) }; scratchDiskMiB = v
         case .expect: expect = value
+        case .onReboot:
+            guard value == "restart" || value == "stop" else { throw .badValue(word) }
+            onReboot = value == "restart" ? .restart : .stop
         case .breakState: breakState = value
         case .baseline: baselineExitPath = value == "yes"
         case .input: guard let r = ConsoleInputRoute(name: value) else { throw .badValue(word) }; input = r

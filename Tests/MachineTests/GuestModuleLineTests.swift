@@ -12,6 +12,8 @@ final class GuestModuleLineTests: XCTestCase {
         XCTAssertEqual(plain.options.expect, "shutdown")
         XCTAssertEqual(plain.options.vcpus, 1)
         XCTAssertNil(plain.options.shadowPaging)
+        XCTAssertEqual(plain.options.onReboot, .restart)
+        XCTAssertEqual(try parse("g on_reboot=stop").options.onReboot, .stop)
         let full = try parse("/boot/guests/linux.bin mode=protected mem=255 budget=40 disk=16 expect=poweroff input=serial "
                              + "acpi=off apic=on apicv=off vcpus=4 paging=shadow net=on break=host-tr baseline=yes -- console=ttyS0 quiet")
         XCTAssertEqual(full.name, "linux", "the path's last component, without .bin")
@@ -37,7 +39,7 @@ final class GuestModuleLineTests: XCTestCase {
 
     func testBadValuesAndUnknownKeysListEveryKey() {
         for word in ["vcpus=99", "vcpus=0", "apic=maybe", "pci=yes", "input=foo", "mem=100000", "mem=1", "budget=0",
-                     "mode=vm86", "disk=2000", "paging=nested"] {
+                     "mode=vm86", "disk=2000", "paging=nested", "on_reboot=halt"] {
             XCTAssertThrowsError(try parse("g \(word)")) { error in
                 XCTAssertEqual(error as? GuestModuleLine.ParseError, .badValue(word[...]), word)
             }
