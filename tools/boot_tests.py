@@ -1742,7 +1742,7 @@ def hostile_blk_case():
                       r"^\[hostile\] stopped: used up its time budget",
                       r"^\[hostile\] virtio-blk: \d+ reads \(\d+ bytes\), \d+ writes \(\d+ bytes\), 0 flushes, 0 errors, "
                       r"\d+ notifications; malformed rings: 2 \(NEEDS_RESET; last: ringsOverlap\)$",
-                      r"^\[hostile\] virtio-blk: work continued on [1-9]\d* later exits",
+                      r"^\[hostile\] virtio-blk: deferred work went on [1-9]\d* times \(at most 128 KiB and 32 requests each, 200 µs of guest time apart\)$",
                       r"^\[hostile\] guest tests: 10 passed, 0 failed$",
                       *as_expected("hostile")],
                      run=_hostile_blk_run, timeout=900,

@@ -50,7 +50,7 @@ struct VMNetwork {
     }
 
     /// After an emulated MMIO access, and at the exits a VM's deferred device work asks for
-    /// (VirtualPC.deviceWorkDue): frames the VM queued for transmission go out now, at most
+    /// (VirtualPC.deviceWorkTSC): frames the VM queued for transmission go out now, at most
     /// `DeviceWorkBudget.framesPerExit` of them; the rest at its next exits.
     @inline(__always)
     static func sendQueuedFrames(_ vm: UnsafeMutablePointer<VirtualMachine>) {
@@ -65,7 +65,7 @@ struct VMNetwork {
         var ports = Ports(vms: network.pointee.vms)
         network.pointee.fabric.forward(from: port, ports: &ports)
         vm.pointee.pc.syncPCIInterrupts()                  // the sender's used transmit buffers
-        vm.pointee.pc.deviceWorkChanged()                  // frames left over: exit again at once
+        vm.pointee.pc.deviceWorkChanged(tsc: rdtsc())      // frames left over: go on at a later exit
         var received = ports.received
         while received != 0 {
             let target = received.trailingZeroBitCount

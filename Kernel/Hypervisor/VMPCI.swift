@@ -45,9 +45,10 @@ enum VMPCI {
             print("\(prefix)virtio-blk: \(c.reads) reads (\(c.bytesRead) bytes), \(c.writes) writes (\(c.bytesWritten) bytes), "
                 + "\(c.flushes) flushes, \(c.errors) errors, \(block.notifications) notifications"
                 + malformed(block.malformedCount, block.lastError))
-            if block.continuedExits > 0 {
-                print("\(prefix)virtio-blk: work continued on \(block.continuedExits) later exits (at most "
-                    + "\(DeviceWorkBudget.bytesPerExit / 1024) KiB and \(DeviceWorkBudget.requestsPerExit) requests per exit)")
+            if block.continuations > 0 {
+                print("\(prefix)virtio-blk: deferred work went on \(block.continuations) times (at most "
+                    + "\(DeviceWorkBudget.bytesPerExit / 1024) KiB and \(DeviceWorkBudget.requestsPerExit) requests each, "
+                    + "\(DeviceWorkBudget.guestNanosecondsBetween / 1000) µs of guest time apart)")
             }
         }
         if let net = platform.pointee.net {

@@ -1,13 +1,14 @@
 // How much a device may do for a guest inside one VM exit. A guest controls how much it
 // asks for (a queue full of requests, one request for a million sectors, a ring that
 // refills itself), so a device never works until the request is done: it takes what the
-// budget allows, keeps its place, and the engine lets it go on at the VM's next exits
-// (the device asks for that by reporting `VirtqueueProgress.budgetSpent`). Each exit is then
+// budget allows, keeps its place, and goes on later (the device reports
+// `VirtqueueProgress.budgetSpent`; the VM's PC arms a timer `guestNanosecondsBetween` on and
+// does one more budget at that exit, the guest running in between). Each exit is then
 // bounded, the VM's turn is checked after every one, and only that VM waits for the rest.
 //
-// The figures are sized so that one exit stays well inside a 1 M-tick slice in Bochs
-// (README, "Security model": bytes moved cost ~4 ticks each between RAM disk and guest,
-// a host-disk sector ~450 ticks; a frame through the switch ~25 k ticks with seven receivers).
+// The figures keep one exit well inside a 1 M-tick slice in Bochs (README, "Security
+// model": a budget of host-disk zeroing is ~0.11 M ticks, a frame through the switch a few
+// thousand ticks per receiver).
 
 public struct DeviceWorkBudget {
     /// Data one exit may move or zero: 128 KiB (256 sectors).
@@ -16,6 +17,9 @@ public struct DeviceWorkBudget {
     public static var requestsPerExit: Int { 32 }
     /// Frames the virtual switch may forward from one sender in one exit.
     public static var framesPerExit: Int { 32 }
+    /// Guest time between two budgets of deferred work: the guest runs (takes its interrupts,
+    /// keeps its clocks) while its device works, at the cost of that much latency per budget.
+    public static var guestNanosecondsBetween: UInt64 { 200_000 }
 
     public private(set) var bytes: UInt64
     public private(set) var requests: Int

@@ -79,8 +79,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     public var cursorPosition: Int { Int(crtcRegisters[0x0E]) << 8 | Int(crtcRegisters[0x0F]) }
     public let clock: GuestClock
     /// The TSC at which a device next needs attention: the earliest of the PIT's next
-    /// IRQ0, the end of the ATA drive's busy phase and the local APIC timers, `deviceWorkDue`
-    /// while a PCI device has deferred work; .max when nothing is armed.
+    /// IRQ0, the end of the ATA drive's busy phase, the local APIC timers and deferred PCI device
+    /// work (`deviceWorkTSC`); .max when nothing is armed.
     public private(set) var nextTimerTSC: UInt64 = .max
     /// The TSC at which the PIT next raises IRQ0; .max while channel 0 is idle.
     public private(set) var pitTimerTSC: UInt64 = .max
@@ -127,6 +127,8 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     /// The last level driven on each device-owned IRQ line (bit n = IRQ n).
     private var lineLevels: UInt16 = 0
 
+    /// `DeviceWorkBudget.guestNanosecondsBetween` in TSC ticks.
+    public let deviceWorkGapTSC: UInt64
     /// `wallClock` is the date and time at the guest's time zero (the host's, normally);
     /// `ramBytes` is reported in the CMOS memory-size registers.
     public init(bus: PortBus<ConsoleSink, DebugSink>, clock: GuestClock,
@@ -134,6 +136,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
         self.bus = bus
         self.clock = clock
         ataBusyTSC = max(clock.tscHz / (1_000_000_000 / Self.ataBusyNanoseconds), 1)
+        deviceWorkGapTSC = max(clock.tscHz / (1_000_000_000 / DeviceWorkBudget.guestNanosecondsBetween), 1)
         rtc = CMOSRTC(time: wallClock)
         if ramBytes > 0 { rtc.setMemorySize(bytesBelow4GiB: ramBytes) }
     }
@@ -338,7 +341,7 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
             handle(effect, from: vcpu)
             return true
         }
-        return pciMMIOWrite(gpa: gpa, size: size, value: value)
+        return pciMMIOWrite(gpa: gpa, size: size, value: value, tsc: tsc)
     }
 
     /// RDMSR of a local-APIC MSR (IA32_APIC_BASE, x2APIC 0x800-0x8FF, IA32_TSC_DEADLINE with `tsc`
@@ -418,10 +421,14 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     }
 
     private mutating func fireTimers(tsc: UInt64) {
-        if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork {
+        if tsc >= deviceWorkTSC {
             // One more exit's worth of the disk's deferred requests (frames for the switch are the engine's).
-            pci.unsafelyUnwrapped.pointee.continueDeferredWork()
-            syncPCIInterrupts()
+            deviceWorkTSC = .max
+            if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork {
+                pci.unsafelyUnwrapped.pointee.continueDeferredWork()
+                syncPCIInterrupts()
+                deviceWorkChanged(tsc: tsc)
+            }
         }
         if hasAPIC {
             for i in 0..<vcpuCount where tsc >= lapics[i].nextTimerTSC { lapics[i].update(tsc: tsc) }
@@ -447,25 +454,31 @@ public struct VirtualPC<ConsoleSink: ByteSink, DebugSink: ByteSink, DiskStorage:
     }
 
     /// The earliest of the PIT's next IRQ0, the drive's busy end and the local APIC timer; or
-    /// now, when a PCI device has work its budget cut short (`deviceWorkDue`).
+    /// the next step of work a PCI device's budget cut short (`deviceWorkTSC`).
     @inline(__always)
     private mutating func recomputeNextTimer() {
         var next = min(pitTimerTSC, ataTimerTSC)
         if hasAPIC {
             for i in 0..<vcpuCount { next = min(next, lapics[i].nextTimerTSC) }
         }
-        if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork { next = Self.deviceWorkDue }
+        if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork { next = min(next, deviceWorkTSC) }
         nextTimerTSC = next
     }
 
-    /// `nextTimerTSC` while a device has deferred work: a TSC always in the past, so the engine
-    /// exits again straight after the next entry (a VMX-preemption timer of 0, SDM Vol. 3C
-    /// §26.7.4) and `update(tsc:)` goes on with the work at every exit until it is done.
-    public static var deviceWorkDue: UInt64 { 1 }
+    /// A device was given work at `tsc` (a queue notification, frames left for the switch): if
+    /// some of it is deferred, it goes on `DeviceWorkBudget.guestNanosecondsBetween` later, so the
+    /// engine exits then (the VMX-preemption timer, SDM Vol. 3C §26.7.4) and `update(tsc:)` does
+    /// one more budget, and so on until it is done. The guest runs in between: its own timers
+    /// and interrupts go on while a long request is carried out.
+    public mutating func deviceWorkChanged(tsc: UInt64) {
+        if hasPCI && pci.unsafelyUnwrapped.pointee.hasDeferredWork && deviceWorkTSC == .max {
+            deviceWorkTSC = tsc &+ deviceWorkGapTSC
+        }
+        recomputeNextTimer()
+    }
 
-    /// A device was given work (a queue notification, frames left for the switch): the next
-    /// timer becomes `deviceWorkDue` if some of it is deferred.
-    public mutating func deviceWorkChanged() { recomputeNextTimer() }
+    /// When deferred device work goes on next (.max: none is deferred).
+    public private(set) var deviceWorkTSC: UInt64 = .max
 
     /// An edge on an ISA line: the 8259 holds it (PIC8259.pulse), the I/O APIC sees the pin rise and fall.
     private mutating func pulse(irq: UInt8) {

@@ -75,10 +75,10 @@ extension VirtualPC {
     }
 
     /// A write of a device BAR (a queue notification runs the request); false when none covers `gpa`.
-    mutating func pciMMIOWrite(gpa: UInt64, size: Int, value: UInt64) -> Bool {
+    mutating func pciMMIOWrite(gpa: UInt64, size: Int, value: UInt64, tsc: UInt64) -> Bool {
         guard hasPCI, pci.unsafelyUnwrapped.pointee.mmioWrite(gpa: gpa, size: size, value: value) else { return false }
         syncPCIInterrupts()
-        deviceWorkChanged()
+        deviceWorkChanged(tsc: tsc)
         return true
     }
 

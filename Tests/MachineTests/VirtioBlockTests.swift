@@ -192,7 +192,7 @@ final class VirtioBlockTests: XCTestCase {
         XCTAssertEqual(rig.status(status), 0xEE, "the status byte is written last")
         XCTAssertEqual(rig.driver.bytes(at: buffers[0], count: 512), rig.disk.sector(100), "the first part is there")
         XCTAssertEqual(finishDeferred(&rig), 3, "three more exits of 128 KiB each")
-        XCTAssertEqual(rig.device.continuedExits, 3)
+        XCTAssertEqual(rig.device.continuations, 3)
         XCTAssertEqual(rig.driver.usedIndex(queue: 0), 1)
         XCTAssertEqual(rig.driver.usedElement(queue: 0, 0).length, 512 * 1024 + 1)
         XCTAssertEqual(rig.status(status), 0)
@@ -248,7 +248,7 @@ final class VirtioBlockTests: XCTestCase {
         }
         XCTAssertEqual(rig.driver.usedIndex(queue: 0), 16)
         XCTAssertEqual(rig.device.model.counters.writes, 16)
-        XCTAssertGreaterThanOrEqual(rig.device.continuedExits, 6, "at most two 64 KiB requests per exit")
+        XCTAssertGreaterThanOrEqual(rig.device.continuations, 6, "at most two 64 KiB requests per exit")
     }
 
     func testRequestCountBoundsOneExit() {

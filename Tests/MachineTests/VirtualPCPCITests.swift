@@ -185,9 +185,10 @@ final class VirtualPCPCITests: XCTestCase {
         XCTAssertEqual(bar.pc.ioapic!.pinLevels & (1 << 10), 1 << 10, "pin idle high again")
     }
 
-    /// A request bigger than one exit's budget: the PC asks for the next exit at once
-    /// (`nextTimerTSC` is `deviceWorkDue`), each `update(tsc:)` moves one budget more, and when
-    /// the request is done the timer goes back to the devices' own and IRQ 10 is raised.
+    /// A request bigger than one exit's budget: the PC arms its timer for the next step
+    /// (`deviceWorkTSC`, 200 µs of guest time on: the guest runs in between), each `update(tsc:)`
+    /// from then moves one budget more, and when the request is done the timer goes back to the
+    /// devices' own and IRQ 10 is raised.
     func testDeferredDiskWorkGoesOnAtEachUpdate() {
         let fixture = Fixture(sectors: 2048, ramSize: 0x10_0000)
         var bar = PCBAR(pc: fixture.makePC(apic: false), base: 0xE000_0000)
@@ -201,17 +202,21 @@ final class VirtualPCPCITests: XCTestCase {
         driver.chain(queue: 0, [(header, 16, false), (data, 320 * 1024, true), (status, 1, true)])
         driver.makeAvailable(queue: 0, head: 0)
         driver.kick(&bar, queue: 0)
-        XCTAssertEqual(bar.pc.nextTimerTSC, PC.deviceWorkDue, "deferred: the next exit at once")
+        let gap = bar.pc.deviceWorkGapTSC
+        XCTAssertEqual(gap, 10_000, "200 µs at 50 MHz")
+        XCTAssertEqual(bar.pc.nextTimerTSC, gap, "deferred: the next step 200 µs on")
         XCTAssertEqual(driver.usedIndex(queue: 0), 0)
-        bar.pc.update(tsc: 1000)
-        XCTAssertEqual(bar.pc.nextTimerTSC, PC.deviceWorkDue, "256 of 320 KiB done")
+        bar.pc.update(tsc: gap - 1)
+        XCTAssertEqual(bar.pc.pci!.pointee.block!.continuations, 0, "the guest runs first")
+        bar.pc.update(tsc: gap + 5)
+        XCTAssertEqual(bar.pc.nextTimerTSC, 2 * gap + 5, "256 of 320 KiB done; the next step 200 µs on")
         XCTAssertEqual(driver.usedIndex(queue: 0), 0)
-        bar.pc.update(tsc: 2000)
+        bar.pc.update(tsc: 3 * gap)
         XCTAssertEqual(driver.usedIndex(queue: 0), 1)
         XCTAssertEqual(driver.memory.load(UInt8.self, gpa: status), 0)
         XCTAssertEqual(driver.bytes(at: data + 319 * 1024, count: 512), fixture.disk.sector(7 + 638))
         XCTAssertEqual(bar.pc.nextTimerTSC, .max, "nothing left: no timer")
-        XCTAssertEqual(bar.pc.pci!.pointee.block!.continuedExits, 2)
+        XCTAssertEqual(bar.pc.pci!.pointee.block!.continuations, 2)
         XCTAssertEqual(bar.pc.pci!.pointee.assertedIRQs, 1 << 10, "the completion interrupts")
     }
 }

@@ -76,7 +76,7 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     public private(set) var notifications: UInt64 = 0
     /// Queues (bit n: queue n) whose work a budget cut short, and how many later exits went on with it.
     public private(set) var deferredQueues: UInt8 = 0
-    public private(set) var continuedExits: UInt64 = 0
+    public private(set) var continuations: UInt64 = 0
     /// The MSI-X table: one vector per queue and one for configuration changes.
     public var msix = PCIMSIXTable(vectors: Model.queueCount &+ 1)
     /// config_msix_vector and each queue's queue_msix_vector (NO_VECTOR until the driver sets one).
@@ -345,7 +345,7 @@ public struct VirtioPCIDevice<Model: VirtioDeviceModel>: Device {
     /// Goes on with the queues' deferred work, within one exit's budget shared by the queues.
     public mutating func continueDeferredWork() {
         guard deferredQueues != 0 else { return }
-        continuedExits &+= 1
+        continuations &+= 1
         var budget = DeviceWorkBudget()
         var index = 0
         while index < Model.queueCount {
