@@ -47,6 +47,7 @@ final class APICAccessExitTests: XCTestCase {
         XCTAssertEqual(gpa, base + 0xA0)
         XCTAssertTrue(emulate)
         var regs = GuestRegisters()
+        regs.rbx = base + 0xA0                                       // the operand: the PPR (no paging)
         var bus = RecordingMMIOBus()
         bus.readValue = 0x20
         XCTAssertNil(MMIOExit.handle(vmcs, &regs, gpa: gpa, memory: ram.memory, bus: &bus))
