@@ -1,4 +1,4 @@
-/* acpi: the VM's ACPI tables checked from inside (issue #10), then a reset through the FADT's
+/* acpi: the VM's ACPI tables checked from inside, then a reset through the FADT's
  * reset register.  Module options: expect=reset (or acpi=off expect=shutdown: no RSDP found).
  *
  * Finds the RSDP by the legacy scan (ACPI 6.0 §5.2.5.1: 16-byte boundaries in 0xE0000-0xFFFFF),

@@ -1,4 +1,4 @@
-/* diskbench: make bench's disk read (issue 11). Reads MIB MiB (ATA: ATA_MIB) of its disk and reports the guest
+/* diskbench: make bench's disk read. Reads MIB MiB (ATA: ATA_MIB) of its disk and reports the guest
  * TSC ticks the reads took (in Bochs with `clock: sync=none`: emulated instructions, hypervisor's
  * included), with interrupts off:
  *   - with a virtio-blk disk at 00:01.0 (module option pci=on): requests of 64 KiB (header, one

@@ -66,18 +66,18 @@ guests: $(GUEST_OUT)/truncated.elf
 $(GUEST_OUT)/truncated.elf: $(GUEST_OUT)/hello64.elf
 	head -c 200 $< > $@
 
-# Issue 7: interrupt-driven ATA PIO (atairq, a flat guest like the others) and the teaching
+# Interrupt-driven ATA PIO (atairq, a flat guest like the others) and the teaching
 # kernel (teachkernel.elf: Multiboot v1 ELF32 at 1 MiB, higher half, switches to long mode itself).
 GUEST_NAMES += atairq
 .SECONDARY: $(GUEST_OUT)/atairq.o
 guests: $(GUEST_OUT)/atairq.bin
 
-# The interactive console (issue 13): a keyboard shell and a VGA spinner.
+# The interactive console: a keyboard shell and a VGA spinner.
 GUEST_NAMES += shell spinner
 .SECONDARY: $(GUEST_OUT)/shell.o $(GUEST_OUT)/spinner.o
 guests: $(GUEST_OUT)/shell.bin $(GUEST_OUT)/spinner.bin
 
-# The hostile-guest suite (issue 9): one hostile guest per finding, each paired with a victim.
+# The hostile-guest suite: one hostile guest per finding, each paired with a victim.
 ISOLATION_GUESTS := victim hostile_msr hostile_tsc hostile_out hostile_cr2dr hostile_xsetbv usermode_vmcall hostile_apic hostile_virtio hostile_nmi hostile_pci hostile_rep hostile_blk
 GUEST_NAMES += $(ISOLATION_GUESTS)
 .SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(ISOLATION_GUESTS))
@@ -90,7 +90,7 @@ GUEST_NAMES += $(NET_GUESTS)
 .SECONDARY: $(patsubst %,$(GUEST_OUT)/%.o,$(NET_GUESTS))
 guests: $(patsubst %,$(GUEST_OUT)/%.bin,$(NET_GUESTS))
 
-# Issue 7: the teaching kernel (Guests/teachkernel.S): a Multiboot v1 ELF32 at 1 MiB, higher half,
+# The teaching kernel (Guests/teachkernel.S): a Multiboot v1 ELF32 at 1 MiB, higher half,
 # that enters long mode itself; and its disk, whose sector 0 holds a marker the kernel reads.
 GUEST_KERNELS += $(GUEST_OUT)/teachkernel.elf $(GUEST_OUT)/teachdisk.img
 guests: $(GUEST_OUT)/teachkernel.elf $(GUEST_OUT)/teachdisk.img
@@ -107,7 +107,7 @@ $(GUEST_OUT)/teachdisk.img: $(GUEST_DIR)/guests.mk
 	printf 'TEACHKERNEL DISK SECTOR 0: written by the test harness' > $@
 	truncate -s 1M $@
 
-# Issue 11: make bench's disk read, virtio-blk against ATA PIO (Guests/diskbench.S).
+# Make bench's disk read, virtio-blk against ATA PIO (Guests/diskbench.S).
 GUEST_NAMES += diskbench
 .SECONDARY: $(GUEST_OUT)/diskbench.o
 guests: $(GUEST_OUT)/diskbench.bin

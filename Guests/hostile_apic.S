@@ -1,5 +1,5 @@
-/* hostile_apic: the APIC model's guest-facing paths under a seeded random stream (issue 10 with
- * issue 9's rules), beside a victim VM (victim.S), with interrupts off: MOV stores and loads of
+/* hostile_apic: the APIC model's guest-facing paths under a seeded random stream, beside a
+ * victim VM (victim.S), with interrupts off: MOV stores and loads of
  * random values at random registers of its local APIC page, random I/O APIC register selects and window writes, and WRMSR/RDMSR of
  * IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range with random values (#GP handled and
  * skipped). Module options: apic=on budget=40 expect=time-budget. The hypervisor must stay up,

@@ -1,4 +1,4 @@
-/* hostile_cr2dr: issue 9 finding 5 (CR2, DR0-DR3 and DR6 leaked between VMs).
+/* hostile_cr2dr: CR2, DR0-DR3 and DR6 are each VM's own.
  * It fills CR2, DR0-DR3 and DR6 with 0x41 patterns, computes across many turns
  * of the round-robin schedule, and checks its own values are still there; a
  * victim VM (victim.S) checks its own.

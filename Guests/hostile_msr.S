@@ -1,4 +1,4 @@
-/* hostile_msr: issue 9 finding 1 (host MSRs passed straight through). With its
+/* hostile_msr: no host MSR reaches the processor from a guest. With its
  * own #GP handler (idt64.inc) it goes after the MSRs that once reached the
  * processor, checks the hypervisor's answers, then rewrites APIC_BASE and the
  * MTRRs in a loop with interrupts off until its time budget ends

@@ -1,4 +1,4 @@
-/* hostile_nmi: a guest that stays in its own NMI handler (issue 12 with issue 9's rules). It sends
+/* hostile_nmi: a guest that stays in its own NMI handler. It sends
  * itself an NMI through its local APIC (ICR: delivery mode NMI, its own APIC ID) and its NMI
  * handler spins with interrupts off and never returns, so the guest's NMIs stay blocked until an
  * IRET that never comes. On a CPU without the VMX-preemption timer the hypervisor ends turns with

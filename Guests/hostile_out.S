@@ -1,4 +1,4 @@
-/* hostile_out: issue 9 finding 4 (exit handling was not charged to a turn): an
+/* hostile_out: exit handling is charged to the VM's turn: an
  * OUT to an unhandled port in a loop with interrupts off - two instructions per
  * exit, every exit thousands of host instructions - until its time budget ends
  * (expect=time-budget). A victim VM (victim.S) checks that it still gets the CPU

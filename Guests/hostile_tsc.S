@@ -1,5 +1,5 @@
-/* hostile_tsc: issue 9 finding 2 (a guest could rewrite the TSC the hypervisor
- * schedules by). It checks that WRMSR IA32_TSC moves its own clock, then
+/* hostile_tsc: a guest rewrites the TSC; the hypervisor
+ * schedules by its own. It checks that WRMSR IA32_TSC moves its own clock, then
  * rewrites the TSC to 0 and to 2^56 in a loop with interrupts off until its
  * time budget ends (expect=time-budget). A victim VM (victim.S) checks that its
  * TSC and RTC never jump and that it still gets its share of the CPU.

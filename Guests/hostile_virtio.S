@@ -1,4 +1,4 @@
-/* hostile_virtio: malformed virtqueues against the virtio-blk device (issue 11), beside a victim
+/* hostile_virtio: malformed virtqueues against the virtio-blk device, beside a victim
  * VM (victim.S). Module options: pci=on apic=on disk=1 mem=4 budget=40 expect=time-budget.
  * It finds the disk on PCI bus 0 by configuration mechanism #1 (0xCF8/0xCFC), brings it up
  * (VERSION_1 and INDIRECT_DESC, one queue of 16), checks that a well-formed read completes, then

@@ -1,5 +1,5 @@
-/* hostile_xsetbv: issue 9 finding 3 (XSETBV values the processor refuses, run by
- * the hypervisor, ended every VM). Meant for Bochs `corei7_skylake_x` (AVX-512,
+/* hostile_xsetbv: XSETBV values the processor refuses, which the hypervisor
+ * carries out, must not end every VM. Meant for Bochs `corei7_skylake_x` (AVX-512,
  * MPX): each invalid XCR0 must raise #GP in this guest only; valid ones work.
  *   PASS 1 XSETBV XCR0 = 0x27 (opmask without the ZMM states) raises #GP
  *   PASS 2 XSETBV XCR0 = 0x67 raises #GP

@@ -1,4 +1,4 @@
-/* ioapic: the I/O APIC's registers through emulated MMIO (issue #10).  Module options: apic=on.
+/* ioapic: the I/O APIC's registers through emulated MMIO.  Module options: apic=on.
  *
  * The EPT maps only the VM's RAM; the I/O APIC page at 0xFEC00000 is a device, so every access
  * is an EPT violation that the hypervisor decodes and carries out (MMIOExit).  The accesses use

@@ -1,4 +1,4 @@
-/* lapic: the local APIC and the I/O APIC from inside (issue #10).  Module options: apic=on.
+/* lapic: the local APIC and the I/O APIC from inside.  Module options: apic=on.
  *
  * CPUID and IA32_APIC_BASE show the APIC; the 8259 stays masked, so every interrupt here
  * comes through the APICs: the PIT's IRQ0 routed by the I/O APIC (pin 2, the MADT's override)

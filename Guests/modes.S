@@ -1,5 +1,5 @@
 /* modes: every CPU-mode and paging transition a kernel makes, done by the guest itself
- * (module options: mode=real mem=8).  Issue #7.
+ * (module options: mode=real mem=8).
  *
  * real mode → protected mode → 32-bit paging (4 KiB pages) → paging off → 32-bit paging with
  * 4 MiB pages (PSE) → paging off → PAE paging without long mode (the hypervisor loads the

@@ -1,6 +1,6 @@
 /* pagingstress: builds and tears down address spaces, remaps pages, changes their rights, relies on
  * the accessed and dirty flags, INVLPG and CR3 loads, and checks every read from inside the guest
- * (issue 12: the same output under EPT and under shadow paging).  Long mode, mem=16.
+ * (the same output under EPT and under shadow paging).  Long mode, mem=16.
  *
  * Layout (guest-physical): 0x20_0000-0x3F_FFFF page-table pool (a bump allocator, reset to tear
  * every address space down); 0x40_0000-0x7F_FFFF 1024 data frames, frame k tagged TAG|k at offset 0;

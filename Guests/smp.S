@@ -1,4 +1,4 @@
-/* smp: a VM of several vCPUs from inside (issue #10).  Module options: vcpus=4 (any N >= 2).
+/* smp: a VM of several vCPUs from inside.  Module options: vcpus=4 (any N >= 2).
  *
  * The BSP starts the APs as an OS does (SDM Vol. 3A §8.4.4.1): a real-mode trampoline copied
  * below 1 MiB, INIT to all excluding self, then two start-up IPIs with its page number.  Each AP

@@ -1,4 +1,4 @@
-/* stringio: INS/OUTS under the hypervisor (issue #7).  Module options: disk=1.
+/* stringio: INS/OUTS under the hypervisor.  Module options: disk=1.
  *
  * REP OUTSB to port 0xE9 forwards, backwards (DF = 1), through an FS override and with a 32-bit
  * address size; REP OUTSW / REP INSW of an ATA sector (polled, nIEN = 1) written and read back

@@ -1,4 +1,4 @@
-/* usermode_vmcall: hypercalls belong to the guest kernel (issue 9 finding 7). It
+/* usermode_vmcall: hypercalls belong to the guest kernel. It
  * builds its own GDT (user code and data, a TSS with RSP0), marks its first 2 MiB
  * user-accessible, drops to CPL 3 with IRETQ and executes VMCALL there: the
  * hypervisor must inject #UD and leave the hypercall undone. A #GP from CPL 3

@@ -1,4 +1,4 @@
-/* victim: the other half of every hostile-guest pair (issue 9). It puts its own
+/* victim: the other half of every hostile-guest pair. It puts its own
  * values in the state a hostile VM went after - CR2, DR0-DR3, DR6, XCR0 and the
  * MSRs a guest can write (APIC_BASE, MTRRdefType, MTRR 0, MISC_ENABLE, PAT,
  * TSC_ADJUST) - reads the date from its RTC, then runs RUN_TICKS of its own TSC

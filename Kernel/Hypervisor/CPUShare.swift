@@ -1,4 +1,4 @@
-// Fair turns by host wall time (issue 9): a VM's turn ends at a host-TSC deadline
+// Fair turns by host wall time: a VM's turn ends at a host-TSC deadline
 // whatever the guest does (the exit path checks it on every exit, and the
 // VMX-preemption timer is armed from the wall time left), and each VM's share of
 // the CPU is accounted per turn and reported at the end.

@@ -2,7 +2,7 @@ import X86
 import VTx
 
 // IA32_EFER on a processor without the "load/save IA32_EFER" VM-exit and VM-entry controls (Core 2,
-// Bochs `core2_penryn_t9600`; issue 12): the guest's EFER goes in through the VM-entry MSR-load
+// Bochs `core2_penryn_t9600`): the guest's EFER goes in through the VM-entry MSR-load
 // area and comes back through the VM-exit MSR-store area, which are the same 16-byte entry, and the
 // host's is restored by the VM-exit MSR-load area (SDM Vol. 3C §25.7.2, §25.8.2, §27.4, §28.6).
 // The VMCS then has no guest IA32_EFER field: HardwareVMCS reads and writes the entry instead, found

@@ -3,7 +3,7 @@ import VTx
 import Machine
 import VMX
 
-// Shadow paging for a VM (issue 12; the design is in Sources/VMX/ShadowPageTables.swift): the
+// Shadow paging for a VM (the design is in Sources/VMX/ShadowPageTables.swift): the
 // VM's shadow page tables, the CR3 its guest loaded, and what building the VM under shadow
 // paging changes in its VMCS. The exits are Sources/VMX/ShadowPagingExit.swift's
 // (the kernel's glue: VMExit/GuestShadowPaging.swift).

@@ -29,7 +29,7 @@ enum StopReason {
     /// Ctrl-A x on the hypervisor's console stopped every VM.
     case stoppedFromConsole
     case unhandledExit(reason: UInt16, qualification: UInt64, instructionLength: UInt64, instructionInformation: UInt64, rip: UInt64)
-    /// Shadow paging (issue 12): the VM's shadow-table pool cannot hold one more walk.
+    /// Shadow paging: the VM's shadow-table pool cannot hold one more walk.
     case shadowPagingExhausted(rip: UInt64)
 
     var description: String {

@@ -76,7 +76,7 @@ enum VMBuilder {
         // ACPI tables in the BIOS area (a kernel image loaded over them wins).
         if spec.options.acpi && ramBytes > ACPITables.base + ACPITables.blockSize(vcpus: vcpuCount, apic: spec.options.apic) {
             ACPITables.write(into: memory, vcpus: vcpuCount, apic: spec.options.apic)
-            if spec.options.pci {    // \_SB.PCI0 and the MCFG for the ECAM window (issue 11)
+            if spec.options.pci {    // \_SB.PCI0 and the MCFG for the ECAM window
                 ACPITables.writePCIRootBridge(into: memory)
                 ACPITables.writeMCFG(into: memory, ecamBase: GuestPCIPlatform.ecamBase, apic: spec.options.apic)
             }
@@ -92,7 +92,7 @@ enum VMBuilder {
 
         // The BSP starts where the loader says; APs wait for a start-up IPI, which starts them in
         // real mode (needs unrestricted guest, SDM Vol. 3C §26.3.1.1).
-        // Memory virtualization (issue 12): EPT where the CPU has it, unless the module line asks
+        // Memory virtualization: EPT where the CPU has it, unless the module line asks
         // for shadow paging (ShadowPaging.swift), which runs VMs of one vCPU.
         let shadowPaging = spec.options.shadowPaging
             ?? (caps.procBased2Capability.mayBeOne & SecondaryProcessorBasedControls.enableEPT.rawValue == 0)

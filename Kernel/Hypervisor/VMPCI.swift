@@ -1,7 +1,7 @@
 import X86
 import Machine
 
-// A VM's PCI platform (issue 11): built for `pci=on` (or `net=on`) beside the VM, in host
+// A VM's PCI platform: built for `pci=on` (or `net=on`) beside the VM, in host
 // memory of its own (VirtioPCIPlatform.initialize(at:): ~13 KiB, never a stack temporary),
 // plugged into the VM's VirtualPC, reported at the VM's end and freed with it.
 //   slot 1: virtio-blk on the VM's disk (IRQ 10): its `disk=host…` region of the host disk,

@@ -47,7 +47,7 @@ struct VirtualMachine {
     var stopTSC: UInt64 = 0
     /// Frames to give back when the VM is destroyed: (address, count).
     var frames: [(UInt64, Int)] = []
-    /// Shadow paging instead of EPT (issue 12, ShadowPaging.swift), nil under EPT.
+    /// Shadow paging instead of EPT (ShadowPaging.swift), nil under EPT.
     var shadowPaging: UnsafeMutablePointer<ShadowPaging>? = nil
 
     /// vCPU `i`.

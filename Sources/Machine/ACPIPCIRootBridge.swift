@@ -1,4 +1,4 @@
-// The DSDT of a VM with PCI (issue 11): \_S5 as in every DSDT, plus the PCI root bridge
+// The DSDT of a VM with PCI: \_S5 as in every DSDT, plus the PCI root bridge
 // \_SB.PCI0 (PNP0A03, ACPI 6.0 §6.1.5 and PCI Firmware 3.0 §4.5) with
 //   _CRS  bus 0 only; I/O 0x0000-0x0CF7 and 0x0D00-0xFFFF (the config ports 0xCF8-0xCFF are
 //         the bridge's own); memory 0xE0000000-0xEFFFFFFF, where firmware placed the BARs

@@ -51,7 +51,7 @@ public enum CPUIDExit {
         return r
     }
 
-    /// What guests do not get (issue 9, MSRPolicyTable): the PMU (leaf 0xA zero: no counters,
+    /// What guests do not get (MSRPolicyTable): the PMU (leaf 0xA zero: no counters,
     /// RDPMC exits to #GP), debug store and thermal/power management (leaf 1 DS, ACPI, TM, PBE,
     /// DTES64, DS-CPL, EIST, TM2; leaf 6 zero), speculation-control MSRs (leaf 7 EDX: IBRS/IBPB,
     /// STIBP, L1D_FLUSH, ARCH_CAPABILITIES, SSBD: those MSRs #GP), and supervisor XSAVE

@@ -1,6 +1,6 @@
 import X86
 
-/// WRMSR to IA32_EFER where the hypervisor keeps the guest's EFER itself (shadow paging, issue 12):
+/// WRMSR to IA32_EFER where the hypervisor keeps the guest's EFER itself (shadow paging):
 /// what the processor checks (SDM Vol. 4 Table 2-2, Vol. 3A §9.8.5). Only SCE, LME and, where
 /// CPUID has NX, NXE may be set; LMA is read-only (the write keeps the old LMA); LME may not
 /// change while paging is on.

@@ -1,7 +1,7 @@
 import X86
 import Machine
 
-// Shadow page tables (issue 12): memory virtualization on VT-x without EPT. The processor walks
+// Shadow page tables: memory virtualization on VT-x without EPT. The processor walks
 // tables that map the guest's linear addresses straight to host-physical frames; the hypervisor
 // builds them from the guest's own tables and puts their root in GUEST_CR3, while the guest reads
 // its own CR3 (CR3-store exiting). One `ShadowPageTables` per VM, behind the VM's pointer (it

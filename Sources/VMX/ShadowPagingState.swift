@@ -2,7 +2,7 @@ import X86
 import VTx
 import Machine
 
-/// One VM's shadow paging (issue 12; the tables' design is in ShadowPageTables.swift): the shadow
+/// One VM's shadow paging (the tables' design is in ShadowPageTables.swift): the shadow
 /// tables, the CR3 its guest loaded and the EFER it wrote. Under shadow paging GUEST_CR3 holds the
 /// shadow root and GUEST_IA32_EFER lacks LME while the guest's paging is off (the kernel's
 /// Kernel/Hypervisor/ShadowPaging.swift says what else building such a VM changes in its VMCS).

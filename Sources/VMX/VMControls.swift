@@ -30,7 +30,7 @@ public struct VMControls: Equatable, Sendable {
     public var apicVirtualization: Bool {
         procBased.contains(.useTPRShadow) && procBased2.contains([.virtualizeAPICAccesses, .apicRegisterVirtualization])
     }
-    /// Shadow paging instead of EPT (issue 12).
+    /// Shadow paging instead of EPT.
     public var shadowPaging: Bool { !procBased2.contains(.enableEPT) }
     /// PAT is loaded on entry and saved/loaded on exit: the guest's PAT may pass through (MSRPolicyTable).
     public var switchesPAT: Bool { entry.contains(.loadPAT) && exit.contains([.savePAT, .loadPAT]) }
@@ -39,7 +39,7 @@ public struct VMControls: Equatable, Sendable {
     /// (PAUSE-loop exiting, SDM Vol. 3C §26.1.3) so the vCPU it waits for can run.
     /// `apicVirtualization`: a VM with local APICs uses the CPU's APIC virtualization where it has all
     /// three controls it needs (SDM Vol. 3C §30), and traps its APIC page otherwise.
-    /// `shadowPaging` (issue 12): no EPT, no unrestricted guest (real mode is refused), no VPID;
+    /// `shadowPaging`: no EPT, no unrestricted guest (real mode is refused), no VPID;
     /// CR3 loads/stores and INVLPG exit, and #PF through the exception bitmap (`write`).
     public static func compute(_ caps: VMXCapabilities, mode: GuestMode, pauseLoopExiting: Bool = false,
                         apicVirtualization: Bool = false, shadowPaging: Bool = false) throws(Unavailable) -> VMControls {
@@ -54,7 +54,7 @@ public struct VMControls: Equatable, Sendable {
                 required: [.externalInterruptExiting, .nmiExiting] as PinBasedControls,
                 optional: [.activateVMXPreemptionTimer, .virtualNMIs])
             // HLT ends a guest; I/O and MSR accesses are filtered through bitmaps; MOV CR8 exits (the
-            // TPR is per VM, CRAccessExit). Isolation (issue 9):
+            // TPR is per VM, CRAccessExit). Isolation:
             // each VM's TSC is the host's plus its own offset; MWAIT and MONITOR exit (a C-state hint
             // could stop the preemption timer), as does RDPMC (the PMU is hidden).
             var primary: PrimaryProcessorBasedControls = [.hltExiting, .useIOBitmaps, .useMSRBitmaps, .activateSecondaryControls,

@@ -3,7 +3,7 @@ import X86
 import Machine
 @testable import VMX
 
-/// Shadow page tables (issue 12) against a fake host and a model of the processor's walk of the
+/// Shadow page tables against a fake host and a model of the processor's walk of the
 /// shadow: guest setups per paging mode, the walks and faults the guest must see (checked against
 /// Machine's GuestPageWalk), A/D bits, WP/U/S/NX, the root cache, INVLPG and resync on CR3 loads.
 final class ShadowPageTablesTests: XCTestCase {
