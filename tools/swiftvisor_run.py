@@ -66,6 +66,10 @@ TERMINAL_MODE_MIN_ROWS = 30
 # After Ctrl-A x, the hypervisor stops every VM and Bochs ends; if it has not within this many
 # seconds (a hypervisor that no longer reads its console), the harness ends Bochs itself.
 QUIT_GRACE_S = 20.0
+# After the kernel's last line ("swiftvisor: exit status N") Bochs ends within a second (the
+# magic breakpoint, then the debugger's quit); if it still runs this many seconds later, the
+# harness ends it: the hypervisor is done, nothing more can come.
+END_GRACE_S = 10.0
 
 # Exit codes of the CLI (same convention as timeout(1) for 124).
 EXIT_TIMEOUT = 124
@@ -213,9 +217,12 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
         with _active_lock:
             _active.add(proc)
         timed_out = False
+        end = _EndDetector(serial_path)
         try:
             if bridge is not None:
                 bridge.start()
+            if Path(cmd[0]).name == "bochs":
+                _ScreenDrain(proc.pid).start()
             while True:
                 try:
                     code = proc.wait(timeout=0.1)
@@ -224,6 +231,15 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
                     pass
                 if live is not None:
                     offset = _stream(serial_path, offset, live, decoder)
+                if end.overdue():
+                    note = f"Bochs still ran {END_GRACE_S:.0f} s after the kernel's last line: ended by the harness"
+                    raw = bridge is not None and bridge.keys_fd is not None
+                    print(f"swiftvisor_run: {note}" + ("\r" if raw else ""), file=sys.stderr)
+                    if bridge is not None:
+                        bridge._note(note)
+                    _kill_group(proc)
+                    code = None
+                    break
                 if deadline is not None and time.monotonic() > deadline:
                     timed_out = True
                     _kill_group(proc)
@@ -251,6 +267,91 @@ def _run(cmd: list[str], workdir: Path, serial_path: Path, timeout_s: float | No
     if live is not None:
         _stream(serial_path, offset, live, decoder, final=True)
     return code, timed_out, time.monotonic() - start
+
+
+class _EndDetector:
+    """Watches the serial file for the kernel's last line ("swiftvisor: exit status N");
+    `overdue()` is true once the emulator has outlived it by END_GRACE_S."""
+
+    def __init__(self, serial_path: Path):
+        self.serial_path = serial_path
+        self.offset = 0
+        self.tail = b""
+        self.seen_at: float | None = None
+        self.checked_at = 0.0
+
+    def overdue(self) -> bool:
+        now = time.monotonic()
+        if self.seen_at is None and now - self.checked_at >= 0.5:
+            self.checked_at = now
+            try:
+                with open(self.serial_path, "rb") as f:
+                    f.seek(self.offset)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            self.offset += len(data)
+            text = self.tail + data
+            if re.search(rb"^swiftvisor: exit status \d+\r?$", text, re.MULTILINE):
+                self.seen_at = now
+            self.tail = text[-64:]
+        return self.seen_at is not None and now - self.seen_at > END_GRACE_S
+
+
+class _ScreenDrain(threading.Thread):
+    """Reads and discards what Bochs's `term` display draws. Debian's Bochs has its debugger
+    compiled in, and then the term display draws the emulated VGA screen (curses) into a pty
+    it opens itself (/dev/ptmx, "Bochs connected to screen /dev/pts/N") that nobody reads:
+    once some 38 KB of drawing fill the pty, Bochs blocks in write() for ever, mid-run or in
+    the debugger's refresh at the magic breakpoint (a guest whose screen is full of changing
+    colours fills it in one run: the focused guest's screen is copied to the machine's VGA).
+    The pty's other side is found through /proc (the master's fdinfo names its index)."""
+
+    FIND_TIMEOUT_S = 30.0
+
+    def __init__(self, pid: int):
+        super().__init__(name=f"bochs-screen-{pid}", daemon=True)
+        self.pid = pid
+
+    def _slave_path(self) -> str | None:
+        fd_dir = Path(f"/proc/{self.pid}/fd")
+        try:
+            fds = list(fd_dir.iterdir())
+        except OSError:
+            return None
+        for fd in fds:
+            try:
+                if os.readlink(fd) not in ("/dev/ptmx", "/dev/pts/ptmx"):
+                    continue
+                info = (Path(f"/proc/{self.pid}/fdinfo") / fd.name).read_text()
+            except OSError:
+                continue
+            m = re.search(r"^tty-index:\s*(\d+)", info, re.MULTILINE)
+            if m:
+                return f"/dev/pts/{m.group(1)}"
+        return None
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.FIND_TIMEOUT_S
+        fd = None
+        while fd is None:
+            if time.monotonic() > deadline or not Path(f"/proc/{self.pid}").exists():
+                return
+            path = self._slave_path()
+            if path is not None:
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
+                except OSError:
+                    fd = None   # not unlocked yet
+            if fd is None:
+                time.sleep(0.05)
+        try:
+            while os.read(fd, 65536):
+                pass
+        except OSError:
+            pass            # EIO: Bochs closed its side
+        finally:
+            os.close(fd)
 
 
 class _ConsoleBridge:
@@ -505,6 +606,67 @@ def host_disk_lines(image) -> list[str]:
             f"ata1-master: type=disk, path={image}, mode=flat"]
 
 
+# Bochs's disk lock: opening an image read-write, Bochs creates an empty IMAGE.lock beside it
+# and removes it when it closes the image; while the file exists, any other Bochs refuses the
+# image (a PANIC, "could not open hard drive image file"). A Bochs that is killed leaves the
+# file behind. It names no owner, so the owner is found through /proc: a running Bochs that
+# has the image open.
+def disk_image_holder(image) -> str | None:
+    """"Bochs (pid N, in DIR)" for a running Bochs that has `image` open, else None."""
+    try:
+        target = Path(image).resolve()
+    except OSError:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("bochs", "bochs-bin"):
+                continue
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if Path(os.readlink(fd)) == target:
+                    try:
+                        cwd = os.readlink(entry / "cwd")
+                    except OSError:
+                        cwd = "?"
+                    return f"Bochs (pid {entry.name}, in {cwd})"
+            except OSError:
+                continue
+    return None
+
+
+def release_disk_lock(image) -> str | None:
+    """Before Bochs opens `image`: a lock file no running Bochs holds is removed (a note saying
+    so is returned); an image a running Bochs has open raises DiskInUse."""
+    image = Path(image).resolve()
+    holder = disk_image_holder(image)
+    if holder:
+        raise DiskInUse(f"{image}: in use by {holder}: end it first, or use another image")
+    lock = image.with_name(image.name + ".lock")
+    if lock.exists():
+        lock.unlink()
+        return f"removed {lock}: a Bochs that no longer runs left it"
+    return None
+
+
+class DiskInUse(ValueError):
+    pass
+
+
+def _disk_images(extra) -> list[str]:
+    """The disk images bochsrc lines attach (`ata…: type=disk, path=…`)."""
+    images = []
+    for line in extra:
+        m = re.match(r"^ata\d-(?:master|slave):.*\btype=disk\b.*\bpath=([^,]+)", line)
+        if m:
+            images.append(m.group(1).strip())
+    return images
+
+
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",
               megs: int = 128, ips: int = 50_000_000, extra: list[str] = (), cpu_options: str = "",
               live=None, console_input=(), type_interval_s: float = 0.02,
@@ -522,6 +684,11 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
     iso = Path(iso).resolve()
     if not iso.is_file():
         raise FileNotFoundError(f"no ISO at {iso}")
+    disks = _disk_images(extra)
+    for image in disks:
+        note = release_disk_lock(image)
+        if note:
+            print(f"swiftvisor_run: {note}" + ("\r" if interactive else ""), file=sys.stderr)
     workdir = _fresh_workdir(workdir)
     console_input = list(console_input)
     if interactive:
@@ -529,8 +696,11 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
         try:
             rows = os.get_terminal_size(sys.stdout.fileno()).lines
         except OSError:
-            rows = 0
-        if rows >= TERMINAL_MODE_MIN_ROWS:
+            rows = None     # stdout is a pipe or a file (`make run | tee log`): keys only
+        if rows is None:
+            print("swiftvisor_run: stdout is not a terminal: keys go to the focused VM, "
+                  "screens are shown as lines\r", file=sys.stderr)
+        elif rows >= TERMINAL_MODE_MIN_ROWS:
             console_input = [(HYPERVISOR_RUNS_GUESTS_RE, TERMINAL_ANNOUNCE, 0)] + console_input
         else:  # keys still work; screens stay rate-limited "[name] vga NN|" lines (Ctrl-A t forces it)
             print(f"swiftvisor_run: the terminal has {rows} rows, the guests' screen needs "
@@ -561,6 +731,12 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
     finally:
         if bridge is not None:
             bridge.listener.close()
+        # Bochs is gone (it ended, or the harness killed it): a lock it left is stale.
+        for image in disks:
+            lock = Path(image).resolve()
+            lock = lock.with_name(lock.name + ".lock")
+            if lock.exists() and disk_image_holder(image) is None:
+                lock.unlink(missing_ok=True)
     serial = _read(workdir / "serial.txt")
     interesting, tail, ticks = parse_bochs_log(_read(workdir / "bochs.log"))
     return RunResult("bochs", serial, parse_status(serial), code, timed_out, wall, str(workdir),
@@ -639,10 +815,31 @@ def raw_terminal(fd: int):
     finally:
         termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
         try:
-            sys.stdout.write("\x1b[0m\x1b[r\x1b[999;1H\n")
-            sys.stdout.flush()
+            if sys.stdout.isatty():   # not into a log that stdout is piped to
+                sys.stdout.write("\x1b[0m\x1b[r\x1b[999;1H\n")
+                sys.stdout.flush()
         except OSError:
             pass
+
+
+def keys_unavailable() -> str | None:
+    """Why this process cannot take keys from its terminal (None: it can). Keys are read
+    whenever stdin is a terminal, whatever stdout is."""
+    import termios
+    if not sys.stdin.isatty():
+        return "stdin is not a terminal"
+    try:
+        foreground = os.tcgetpgrp(sys.stdin.fileno())
+    except OSError:
+        foreground = None   # not this session's controlling terminal: no job control on it
+    if foreground is not None and foreground != os.getpgrp():
+        # Raw mode from the background would stop the job (SIGTTOU).
+        return "the terminal's input belongs to another job (running in the background?)"
+    try:
+        termios.tcgetattr(sys.stdin.fileno())
+    except termios.error as e:
+        return f"stdin's terminal settings cannot be read ({e})"
+    return None
 
 
 def _interrupt(signum, frame):
@@ -677,7 +874,7 @@ def main(argv=None) -> int:
                    help="seconds between typed bytes (default 0.02; 0: all at once)")
     b.add_argument("--interactive", choices=("auto", "yes", "no"), default="auto",
                    help="keys from this terminal go to the focused VM (Ctrl-A h: the hypervisor's "
-                        "console keys, Ctrl-A x: quit); auto: when stdin and stdout are terminals")
+                        "console keys, Ctrl-A x: quit); auto: when stdin is a terminal (stdout may be a pipe)")
     q = sub.add_parser("qemu", help="boot the kernel in QEMU TCG (no VT-x)")
     q.add_argument("--kernel", default="build/swiftvisor.elf")
     q.add_argument("--append", default="", help="kernel command line")
@@ -696,8 +893,12 @@ def main(argv=None) -> int:
     try:
         if a.emulator == "bochs":
             typed = [(rx, codecs.decode(text, "unicode_escape")) for rx, text in a.type]
-            interactive = a.interactive == "yes" or (
-                a.interactive == "auto" and sys.stdin.isatty() and sys.stdout.isatty())
+            interactive = a.interactive == "yes"
+            if a.interactive == "auto":
+                why_not = keys_unavailable()
+                interactive = why_not is None
+                if why_not and (sys.stdin.isatty() or sys.stdout.isatty()):
+                    print(f"swiftvisor_run: {why_not}: keys are not read", file=sys.stderr)
             if interactive:
                 print("swiftvisor_run: interactive: keys go to the focused VM (Ctrl-C too); "
                       "Ctrl-A h lists the console keys, Ctrl-A x quits", file=sys.stderr)
