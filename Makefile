@@ -34,7 +34,7 @@ KERNEL_H    := $(sort $(wildcard Kernel/Support/*.h))
 ASM_OBJ     := $(patsubst Kernel/%.S,$(OBJ)/%.o,$(KERNEL_ASM))
 C_OBJ       := $(patsubst Kernel/%.c,$(OBJ)/%.o,$(KERNEL_C))
 
-.PHONY: FORCE all kernel guests iso run test bench deps swift-test boot-test check-exit-path console-test clean lint
+.PHONY: FORCE all kernel guests iso run test bench deps swift-test boot-test check-exit-path console-test run-checks-test clean lint
 
 all: kernel guests
 
@@ -60,8 +60,10 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 #                                              DISK=img: Bochs's ata1-master, the hypervisor's own disk;
 #                                              the guest's ATA disk is all of it (disk=host) and its
 #                                              writes stay in img; RAMDISK=img: a copy in RAM (volatile)
-#   In a terminal, keys go to the focused VM (its keyboard and serial line; INPUT=keyboard|serial
-#   to choose), Ctrl-A n focuses the next VM, Ctrl-A x quits, Ctrl-A h lists the keys (README).
+#   When stdin is a terminal (stdout may be a pipe), keys go to the focused VM (its keyboard and
+#   serial line; INPUT=keyboard|serial to choose), Ctrl-A n focuses the next VM, Ctrl-A x quits,
+#   Ctrl-A h lists the keys (README). The variables and files are checked before the build.
+#   RUN_TIMEOUT: wall-clock seconds (0: none; Bochs ends anyway after the hypervisor's last line).
 #   RUN_WORKDIR and RUN_ISO: where the run's files go (tools/console_test.py uses its own).
 MEMORY  ?= 64
 RUN_WORKDIR ?= $(BUILD)/run-bochs
@@ -77,8 +79,18 @@ RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 expe
 	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE3)") \
 	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE4)")
 RUN_CMDLINE := $(if $(GUEST2),schedule=round-robin)
+# The run's variables and files are checked before anything is built (tools/run_checks.py): the
+# values as make sees them, quoted for the shell, and which variables the command line set
+# ($(origin): a misspelled one is in no other list) and the Makefile defines.
+RUN_VARIABLES := GUEST GUEST2 GUEST3 GUEST4 INITRD DISK RAMDISK CMDLINE CMDLINE2 CMDLINE3 CMDLINE4 \
+	MEMORY MEGS VCPUS APIC PCI NET INPUT RUN_TIMEOUT RUN_WORKDIR RUN_ISO
+shell-quote = '$(subst ','\'',$(1))'
+variables-from = $(foreach v,$(.VARIABLES),$(if $(filter $(1),$(origin $(v))),$(v)))
+RUN_CHECK = python3 tools/run_checks.py --given "$(call variables-from,command line)" \
+	--known "$(call variables-from,file override)" $(foreach v,$(RUN_VARIABLES),$(call shell-quote,$(v)=$($(v))))
 
 run: deps
+	@$(RUN_CHECK)
 	@$(MAKE) --no-print-directory kernel guests
 ifeq ($(GUEST),)
 	@$(MAKE) --no-print-directory iso
@@ -97,6 +109,11 @@ boot-test: kernel guests
 # `make run` driven through a pseudo-terminal: keys, Ctrl-A n and Ctrl-A x, the terminal restored.
 console-test: kernel guests
 	python3 tools/console_test.py
+
+# `make run` as a new user meets it: bad variables and files refused first, random images as
+# GUEST, a DISK= run killed and run again, output piped while keys come from a terminal.
+run-checks-test: kernel guests
+	python3 tools/run_checks_test.py
 
 # The VM-exit path's generated code: no allocation, reference counting or dynamic dispatch.
 check-exit-path: kernel
@@ -132,6 +149,7 @@ test: deps
 	@$(MAKE) --no-print-directory check-exit-path
 	@$(MAKE) --no-print-directory boot-test
 	@$(MAKE) --no-print-directory console-test
+	@$(MAKE) --no-print-directory run-checks-test
 
 bench: deps
 	@$(MAKE) --no-print-directory kernel guests
