@@ -4,7 +4,8 @@
   1. bad values: each bad variable or file (VCPUS=99, APIC=maybe, PCI=yes, INPUT=foo,
      MEMORY=100000, MEMORY beyond MEGS, GEUST=, VCPU=, a missing GUEST, a gzip file as GUEST,
      a DISK of odd size, ...) ends `make run` within seconds, before anything is built or Bochs
-     starts, with status 2 and exactly one "make run:" line naming it;
+     starts, with status 2 and exactly one "make run:" line naming it; the checks' image kinds
+     agree with the kernel's boot tests (flat, ELF64, Multiboot, bzImage);
   2. random images: seeded random 1 MiB files as GUEST end within seconds: the hypervisor's
      "[guest] stopped: ..." line, "swiftvisor: exit status 1", and Bochs ending by itself
      (emulator exit code 0) after the last line;
@@ -134,6 +135,24 @@ def bad_values(steps: list[str]) -> None:
     if bochs_in(WORK / "bad"):
         raise TestFailure("a refused run started Bochs")
     steps.append(f"{len(cases)} bad values: each status 2 with its one line (slowest {slowest:.1f} s)")
+
+
+def image_kinds(steps: list[str]) -> None:
+    """run_checks.image_kind against what the kernel's GuestImageKind says of the same files."""
+    import run_checks
+    bz = bytearray(0x400)
+    bz[0x1FE:0x200] = b"\x55\xAA"
+    bz[0x202:0x206] = b"HdrS"
+    expected = [(ROOT / "build/guests/hello.bin", "flat"), (ROOT / "build/guests/hello64.elf", "elf"),
+                (ROOT / "build/guests/multiboot.elf", "multiboot"),
+                (ROOT / "build/guests/teachkernel.elf", "multiboot"), (bytes(bz), "linux")]
+    for item, kind in expected:
+        data = item if isinstance(item, bytes) else item.read_bytes()
+        found = run_checks.image_kind(data[:16384])
+        if found != kind:
+            raise TestFailure(f"{item if not isinstance(item, bytes) else 'a bzImage header'}: "
+                              f"image_kind says {found}, the kernel {kind}")
+    steps.append(f"image kinds of {len(expected)} images as the kernel detects them")
 
 
 # ---- 2. random images ----
@@ -294,7 +313,7 @@ def main() -> int:
             return 2
     WORK.mkdir(parents=True, exist_ok=True)
     ok = True
-    for name, body in (("bad values", bad_values), ("random images", random_images),
+    for name, body in (("bad values", bad_values), ("image kinds", image_kinds), ("random images", random_images),
                        ("killed DISK= run", killed_disk_run), ("piped output", piped_output)):
         steps: list[str] = []
         start = time.monotonic()
