@@ -30,7 +30,7 @@ RUN_VARIABLES = GUEST_VARIABLES + [
 GUEST_ONLY = ["INITRD", "DISK", "RAMDISK", "CMDLINE", "GUEST2", "GUEST3", "GUEST4",
               "VCPUS", "APIC", "PCI", "NET", "INPUT"]
 
-# The module line's limits (Kernel/Hypervisor/GuestSpec.swift) and the loaders'.
+# The module line's limits (Sources/Machine/GuestModuleLine.swift) and the loaders'.
 MEMORY_MIN, MEMORY_MAX = 2, 3072
 VCPUS_MAX = 8
 FLAT_LOAD_ADDRESS = 0x8000          # Sources/Machine/FlatGuestLoader.swift
