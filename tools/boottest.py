@@ -31,7 +31,7 @@ sys.path.insert(0, str(TOOLS))
 import swiftvisor_run  # noqa: E402
 
 KNOWN_KEYS = {"name", "emulator", "cmdline", "modules", "timeout", "status", "expect", "forbid",
-              "model", "cpu_options", "bochs_extra", "megs", "cpu", "check", "type", "run"}
+              "model", "cpus", "cpu_options", "bochs_extra", "megs", "cpu", "check", "type", "run"}
 
 
 def load_cases(path: Path) -> list[dict]:
@@ -96,7 +96,7 @@ def run_case(case: dict, kernel: Path, iso) -> swiftvisor_run.RunResult | str:
     if case["emulator"] == "bochs":
         if isinstance(iso, str):
             return iso
-        kw = {k: case[k] for k in ("model", "megs", "cpu_options") if k in case}
+        kw = {k: case[k] for k in ("model", "megs", "cpu_options", "cpus") if k in case}
         return swiftvisor_run.run_bochs(iso, workdir, case["timeout"],
                                         extra=case.get("bochs_extra", []),
                                         console_input=case.get("type", []), **kw)

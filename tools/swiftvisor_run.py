@@ -554,8 +554,9 @@ def _fresh_workdir(workdir) -> Path:
 
 
 def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra: list[str],
-            com1: str = "com1: enabled=1, mode=file, dev=serial.txt") -> str:
-    cpu = f"model={model}, count=1, ips={ips}, reset_on_triple_fault=0, ignore_bad_msrs=0"
+            com1: str = "com1: enabled=1, mode=file, dev=serial.txt", cpus: int = 1) -> str:
+    # count: the host CPUs (SMP); Bochs runs them in turn, `quantum` instructions each.
+    cpu = f"model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0, ignore_bad_msrs=0"
     if cpu_options:
         cpu += ", " + cpu_options
     lines = [
@@ -670,9 +671,10 @@ def _disk_images(extra) -> list[str]:
 def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_haswell_4770",
               megs: int = 128, ips: int = 50_000_000, extra: list[str] = (), cpu_options: str = "",
               live=None, console_input=(), type_interval_s: float = 0.02,
-              serial_socket: bool | None = None, interactive: bool = False) -> RunResult:
+              serial_socket: bool | None = None, interactive: bool = False, cpus: int = 1) -> RunResult:
     """Boot the GRUB ISO in Bochs. `extra`: more bochsrc lines; `cpu_options`: appended to the
-    `cpu:` line (e.g. "ignore_bad_msrs=1"); `live`: a text stream to copy the serial output to
+    `cpu:` line (e.g. "ignore_bad_msrs=1"); `cpus`: the machine's CPUs (`count=`, each costs about
+    as much wall time as the boot CPU while it runs); `live`: a text stream to copy the serial output to
     while Bochs runs. `timeout_s` None or 0: no timeout.
     `console_input`: [(regex, text)] or [(regex, text, interval_s)]: when regex appears in the
     serial output (after the previous step's match), send text to COM1's receive line, one byte
@@ -719,7 +721,7 @@ def run_bochs(iso, workdir, timeout_s: float | None = 120, model: str = "corei7_
                             keys_fd=sys.stdin.fileno() if interactive else None,
                             echo=sys.stdout.buffer if interactive else None) if serial_socket else None
     com1 = bridge.bochs_com1 if bridge else "com1: enabled=1, mode=file, dev=serial.txt"
-    (workdir / "bochsrc.txt").write_text(bochsrc(iso, model, megs, ips, cpu_options, list(extra), com1))
+    (workdir / "bochsrc.txt").write_text(bochsrc(iso, model, megs, ips, cpu_options, list(extra), com1, cpus))
     # The debugger script: continue from the reset vector; at the magic breakpoint, quit.
     (workdir / "dbg.rc").write_text("c\nquit\n")
     cmd = ["bochs", "-q", "-f", "bochsrc.txt", "-rc", "dbg.rc"]
@@ -862,6 +864,7 @@ def main(argv=None) -> int:
     b.add_argument("--iso", default="build/swiftvisor.iso")
     b.add_argument("--model", default="corei7_haswell_4770", help="Bochs CPU model")
     b.add_argument("--megs", type=int, default=128)
+    b.add_argument("--cpus", type=int, default=1, help="host CPUs (Bochs's cpu: count=)")
     b.add_argument("--cpu-options", default="", help='appended to the cpu: line, e.g. "ignore_bad_msrs=1"')
     b.add_argument("--extra", action="append", default=[], help="extra bochsrc line (repeatable)")
     b.add_argument("--workdir", default="build/run-bochs")
@@ -905,7 +908,7 @@ def main(argv=None) -> int:
             extra = a.extra + (host_disk_lines(a.host_disk) if a.host_disk else [])
             with raw_terminal(sys.stdin.fileno()) if interactive else contextlib.nullcontext():
                 r = run_bochs(a.iso, a.workdir, a.timeout or None, model=a.model, megs=a.megs,
-                              extra=extra, cpu_options=a.cpu_options, live=live,
+                              extra=extra, cpu_options=a.cpu_options, cpus=a.cpus, live=live,
                               console_input=typed, type_interval_s=a.type_interval,
                               interactive=interactive)
         else:
