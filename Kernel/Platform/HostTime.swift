@@ -15,6 +15,25 @@ enum HostTime {
         bootTSC = rdtsc()
     }
 
+    /// The TSC ticks in `microseconds` (at least 1).
+    static func ticks(microseconds: UInt64) -> UInt64 { max(1, tscHz / 1_000_000 * microseconds) }
+
+    /// Waits `microseconds` on the TSC.
+    static func delay(microseconds: UInt64) {
+        let end = rdtsc() &+ ticks(microseconds: microseconds)
+        while rdtsc() < end { cpu_relax() }
+    }
+
+    /// Waits until `condition` holds or `microseconds` have passed on the TSC; whether it held.
+    static func wait(microseconds: UInt64, until condition: () -> Bool) -> Bool {
+        let end = rdtsc() &+ ticks(microseconds: microseconds)
+        while !condition() {
+            if rdtsc() >= end { return condition() }
+            cpu_relax()
+        }
+        return true
+    }
+
     static func now() -> CalendarDateTime {
         CalendarDateTime(secondsSinceEpoch: bootSeconds + Int64((rdtsc() &- bootTSC) / max(tscHz, 1)))
     }

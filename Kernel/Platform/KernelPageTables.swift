@@ -14,6 +14,8 @@ enum KernelPageTables {
     static let pageSize = PageTableFlags.pageSize.rawValue, noExecute = PageTableFlags.noExecute.rawValue
     /// The four page directories (2048 entries of 2 MiB) mapping the first 4 GiB.
     nonisolated(unsafe) private static var pageDirectories: UInt64 = 0
+    /// The page table of the first 2 MiB (4 KiB pages).
+    nonisolated(unsafe) private static var firstPageTable: UInt64 = 0
 
     static func install(frames: inout FrameAllocator) {
         let nx = EFER(rawValue: rdmsr(MSR.ia32EFER)).contains(.nxe) ? noExecute : 0
@@ -29,6 +31,7 @@ enum KernelPageTables {
         for i in 0..<2048 { pde[i] = (UInt64(i) << 21) | present | writable | pageSize | nx }
         pde[0] = pt | present | writable
         pageDirectories = pd
+        firstPageTable = pt
         let textStart = kernel_start_address(), textEnd = kernel_text_end_address()
         for i in 1..<2048 where (UInt64(i) << 21) < textEnd && (UInt64(i + 1) << 21) > textStart {
             pde[i] &= ~noExecute    // kernel text reaching past the first 2 MiB
@@ -45,6 +48,17 @@ enum KernelPageTables {
         pte[0] = 0     // the null page
         precondition(kernel_end_address() <= 4 << 30, "kernel beyond the identity map")
         write_cr3(pml4)
+    }
+
+    /// Makes the 4 KiB page at `physical` in the first 2 MiB executable or not (the APs' start-up
+    /// page below 1 MiB while they start, HostCPUs). False outside the first 2 MiB.
+    static func setExecutable(physical: UInt64, _ executable: Bool) -> Bool {
+        guard firstPageTable != 0, physical >= 4096, physical < 2 << 20 else { return false }
+        let pte = physicalPointer(firstPageTable).assumingMemoryBound(to: UInt64.self)
+        let index = Int(physical >> 12)
+        if executable { pte[index] &= ~noExecute } else if EFER(rawValue: rdmsr(MSR.ia32EFER)).contains(.nxe) { pte[index] |= noExecute }
+        invlpg(physical & ~0xFFF)
+        return true
     }
 
     /// Makes the identity mapping of [physical, physical + length) uncached (PCD and PWT: UC with
