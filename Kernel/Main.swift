@@ -50,6 +50,7 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
     if !cpu.brand.isEmpty { print("CPU brand: \(cpu.brand)") }
     print("CPU features: NX=\(cpu.hasNX ? "yes" : "no") 1GiB-pages=\(cpu.has1GiBPages ? "yes" : "no") "
         + "XSAVE=\(cpu.hasXSAVE ? "yes" : "no") hypervisor-bit=\(cpu.runsUnderHypervisor ? "yes" : "no")")
+    HostCPUs.discover(boot)
     HostTime.initialize()
     let wall = HostTime.now()
     print("TSC: \(HostTime.tscHz / 1_000_000) MHz (calibrated against the PIT); host RTC \(wall.year)-\(wall.month)-\(wall.day) \(wall.hour):\(wall.minute):\(wall.second)")
@@ -75,6 +76,7 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
             let vmx = try VMXOperation.enter(frames: &frames)
             GuestControlState.configure()
             let freeBefore = frames.freeFrames
+            HostCPUs.startAPs(vmx: vmx, boot: boot, reserved: reserved, frames: &frames)
             print("vmx: VMXON done (VMCS revision \(hex(vmx.capabilities.vmxBasic.revisionID, digits: 1))); running \(boot.modules.filter { !$0.commandLine.hasPrefix("+") }.count) guest(s)")
             // Turns of `slice` million TSC ticks (the console and screens are looked at between turns).
             let slice = CPUShare.ticks(millions: max(1, commandLine.value("slice").flatMap { UInt64($0) } ?? 10))
@@ -85,6 +87,7 @@ func kmain(_ magic: UInt32, _ info: UInt64) -> Never {
             }
             let asExpected = GuestRunner.runAll(boot.modules, schedule: schedule, focus: commandLine.value("focus"),
                                                 vmx: vmx, frames: &frames)
+            HostCPUs.stopAPs(frames: &frames)
             try vmx.leave()
             print("vmx: VMXOFF done; \(frames.freeFrames) free frames (\(freeBefore) before the guests)")
             if !asExpected { status = 1 }

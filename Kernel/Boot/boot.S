@@ -21,6 +21,12 @@ mb2_header:
         .long mb2_header_end - mb2_header
         .long -(MB2_MAGIC + 0 + (mb2_header_end - mb2_header))
         .align 8
+        /* Information request (Multiboot2 §3.1.4), optional: the ACPI old and new RSDP copies
+           (tags 14 and 15), where HostCPUs finds the MADT. GRUB gives them anyway. */
+        .short 1, 1
+        .long 16
+        .long 14, 15
+        .align 8
         .short 0, 0                         /* end tag */
         .long 8
 mb2_header_end:

@@ -35,6 +35,9 @@ struct BootInfo {
     var commandLine = ""
     var memoryMap: [MemoryRegion] = []
     var modules: [BootModule] = []
+    /// The loader's copy of the ACPI root pointer (Multiboot2 tag 15, the ACPI 2.0 RSDP, else
+    /// tag 14, the ACPI 1.0 one); empty when it gave none (Multiboot1).
+    var acpiRootPointer: [UInt8] = []
     /// Physical ranges the loader's data occupies: never to be handed out as free frames.
     var occupied: [(start: UInt64, end: UInt64)] = []
 
@@ -75,6 +78,8 @@ struct BootInfo {
                                                   type: loadPhysical(entry + 16, as: UInt32.self)))
                     entry += entrySize
                 }
+            case 14 where acpiRootPointer.isEmpty, 15:     // ACPI old / new RSDP: a copy follows the tag header
+                acpiRootPointer = Array(UnsafeRawBufferPointer(start: physicalPointer(tag + 8), count: Int(min(size - 8, 64))))
             default:
                 break
             }

@@ -139,6 +139,8 @@ func interruptDispatch(_ rawFrame: UnsafeMutableRawPointer) {
     let vector = frame.pointee.vector
     if vector < 32 {
         Exceptions.handle(frame)
+    } else if vector == UInt64(HOST_CPU_WAKEUP_VECTOR) {
+        HostLocalAPIC.endOfInterrupt()      // an AP woken to read its mailbox (HostCPUs)
     } else {
         HostInterrupts.handle(vector: vector)
     }

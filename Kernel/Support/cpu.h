@@ -6,6 +6,7 @@
 #define SWIFTVISOR_CPU_H
 #include <stdint.h>
 #include <stddef.h>
+#include "host_cpu.h"
 
 /* ---- port I/O ---- */
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
@@ -161,6 +162,7 @@ static inline uint64_t boot_stack_top_address(void) { return (uint64_t)boot_stac
 void heap_statistics(uint64_t *used, uint64_t *capacity);
 int putchar(int c);
 void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
 
 #endif
 
