@@ -11,6 +11,7 @@ A case is a dict with these keys (only `name` and `emulator` are required):
     expect     regexes (re.MULTILINE) that must match the serial output, in this order
     forbid     regexes that must not match anywhere (default: DEFAULT_FORBID)
     model      Bochs CPU model ("corei7_haswell_4770"); a model with VMX, EPT and unrestricted guest
+    cpus       Bochs's host CPUs (`count=`, 1); each running CPU costs about the boot CPU's wall time
     cpu_options  appended to Bochs's cpu: line, e.g. "ignore_bad_msrs=1"
     bochs_extra  more bochsrc lines
     megs       guest RAM in MiB (128)
@@ -41,10 +42,11 @@ def both(name, **kw):
 CASES = [
     # Boot, report the machine and the CPU's VMX capabilities, end cleanly.
     bochs("bochs-boot",
-          expect=[r"Swiftvisor", r"memory map", r"CPU vendor", r"VMX: supported",
-                  r"IA32_VMX_BASIC"]),
+          expect=[r"Swiftvisor", r"memory map", r"CPU vendor", r"^host CPUs: 1 in the MADT \(APIC ID 0\)$",
+                  r"VMX: supported", r"IA32_VMX_BASIC"]),
+    # Multiboot1 gives no RSDP: the MADT is found by the BIOS-area scan.
     qemu("qemu-boot",
-         expect=[r"Swiftvisor", r"memory map", r"VMX: not supported"]),
+         expect=[r"Swiftvisor", r"memory map", r"^host CPUs: 1 in the MADT \(APIC ID 0\)$", r"VMX: not supported"]),
 
     # A read of unmapped memory raises #PF; the kernel reports it with CR2 and recovers.
     *both("pagefault", cmdline="selftest=pagefault",
@@ -216,6 +218,32 @@ CASES += [
          expect=[r"VMX: not supported", r"1 guest\(s\) given, but this CPU has no VMX"]),
 
     *both("frames", cmdline="selftest=frames", expect=[r"frame test: passed"]),
+]
+
+# Host SMP: every CPU of the MADT is started (INIT-SIPI-SIPI), enters VMX operation with its own
+# VMXON region and waits in HLT; the guests still run on the boot CPU. At the end each AP leaves
+# VMX operation on command and every frame taken for the APs is back. Each CPU Bochs emulates
+# costs wall time while it runs (parked APs halt), so these cases stay few and short.
+def smp_cpus(count, revision):
+    return [rf"^host CPUs: {count} in the MADT \(APIC IDs {', '.join(str(i) for i in range(count))}\)$",
+            rf"^cpu 0 \(APIC ID 0\): VMX on \(VMCS revision {revision}\), the boot CPU$",
+            *[rf"^cpu {i} \(APIC ID {i}\): VMX on \(VMCS revision {revision}\)$" for i in range(1, count)],
+            rf"^host CPUs: {count} of {count} in VMX operation$", r"vmx: VMXON done"]
+
+
+def smp_end(count):
+    return [rf"^host CPUs: VMXOFF done on {count - 1} APs?; the APs wait for SIPI again$",
+            r"^vmx: VMXOFF done; (\d+) free frames \(\1 before the guests\)$"]
+
+
+CASES += [
+    bochs("bochs-smp-4", cpus=4, modules=[g("hello")], timeout=240,
+          expect=[*smp_cpus(4, "0x2b"), r"^\[hello\] Hello from a long-mode guest under Swiftvisor$",
+                  *as_expected("hello"), *smp_end(4)]),
+    # tigerlake's VMCS revision is 0x4: each AP stamps its VMXON region with its own IA32_VMX_BASIC's.
+    bochs("bochs-smp-2", cpus=2, model="tigerlake", modules=[g("cpuid"), g("hello")], timeout=180,
+          expect=[*smp_cpus(2, "0x4"), r"^\[cpuid\] guest tests: 5 passed, 0 failed$", *as_expected("cpuid"),
+                  *as_expected("hello"), *smp_end(2)]),
 ]
 
 # The remaining exits (Guests/misc.S): INVD as a no-op, CR4.OSXSAVE and XSETBV/XGETBV, VMX
