@@ -66,6 +66,8 @@ $(BUILD)/swiftvisor.iso: $(BUILD)/swiftvisor.elf $(foreach g,$(DEMO_GUESTS),$(GU
 #   RUN_TIMEOUT: wall-clock seconds (0: none; Bochs ends anyway after the hypervisor's last line).
 #   RUN_WORKDIR and RUN_ISO: where the run's files go (tools/console_test.py uses its own).
 MEMORY  ?= 64
+# CPUS=N: the Bochs machine's host CPUs (every one enters VMX operation; guests run on the first).
+CPUS    ?= 1
 RUN_WORKDIR ?= $(BUILD)/run-bochs
 RUN_ISO ?= $(BUILD)/run.iso
 RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCPUS),vcpus=$(VCPUS)) $(if $(PCI),pci=$(PCI)) $(if $(NET),net=$(NET))
@@ -94,10 +96,10 @@ run: deps
 	@$(MAKE) --no-print-directory kernel guests
 ifeq ($(GUEST),)
 	@$(MAKE) --no-print-directory iso
-	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --workdir $(RUN_WORKDIR) --timeout $(RUN_TIMEOUT)
+	python3 tools/swiftvisor_run.py bochs --iso $(BUILD)/swiftvisor.iso --workdir $(RUN_WORKDIR) --cpus $(CPUS) --timeout $(RUN_TIMEOUT)
 else
 	bash tools/mkiso.sh $(RUN_ISO) $(BUILD)/swiftvisor.elf "$(RUN_CMDLINE)" $(RUN_MODULES)
-	python3 tools/swiftvisor_run.py bochs --iso $(RUN_ISO) --workdir $(RUN_WORKDIR) --megs $(MEGS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT) $(if $(DISK),--host-disk "$(DISK)")
+	python3 tools/swiftvisor_run.py bochs --iso $(RUN_ISO) --workdir $(RUN_WORKDIR) --megs $(MEGS) --cpus $(CPUS) --cpu-options ignore_bad_msrs=0 --timeout $(RUN_TIMEOUT) $(if $(DISK),--host-disk "$(DISK)")
 endif
 
 swift-test:
