@@ -15,7 +15,7 @@ import Machine
 //   parameter block gets the AP's stack and record;
 // - INIT, 10 ms, start-up IPI (vector = the page number), 200 µs, and a second start-up IPI
 //   only if the first was not taken; then at most 100 ms for the AP to report in and 100 ms
-//   more to report VMX on or why not. An AP that does not answer is sent INIT again (back to
+//   more to report VMX on or why not. An AP that never runs is sent INIT again (back to
 //   wait-for-SIPI) and its frames are given back.
 // At the end, each AP in VMX operation is told to leave it and answers (at most 100 ms), every
 // AP is sent INIT, and every frame taken for them is given back.
@@ -119,11 +119,13 @@ enum HostCPUs {
             params.storeBytes(of: UInt64(UInt(bitPattern: cpu)), toByteOffset: Int(AP_PARAMS_CPU), as: UInt64.self)
             let outcome = start(cpu, page: page)
             print("\(name): \(outcome)")
-            if cpu.state == HOST_CPU_OFF || cpu.state == HOST_CPU_STARTED {
-                // No answer: back to wait-for-SIPI before its frames go back.
+            if cpu.state == HOST_CPU_OFF {
+                // Never ran: back to wait-for-SIPI, and its frames go back at once.
                 HostLocalAPIC.send(.initialize, to: processor.apicID)
                 freeRecord(cpu, frames: &frames)
             } else {
+                // Running (even one late with its report, which may yet reach VMX operation, where
+                // INIT is blocked): its frames stay its own until stopAPs.
                 aps.append(cpu)
             }
         }
