@@ -422,7 +422,7 @@ CASES += [
 # The direct boot of the same kernel, initramfs and command line (GRUB `linux`/`initrd`, no
 # hypervisor, tools/linux_boot.py direct) is the yardstick for the instruction ratio below.
 LINUX_CMDLINE = ("console=ttyS0,115200 panic=-1 reboot=t "
-                 "cryptomgr.notests tsc_early_khz=50000 mitigations=off")
+                 "cryptomgr.notests tsc_early_khz=50000 mitigations=off swiftvisor.poweroff")
 # For scale in the test's output only (make bench measures both boots in one run): the direct
 # boot with LINUX_CMDLINE, measured once. BIOS and GRUB take ~0.36 G of it, the bzImage's XZ
 # decompression ~4.5 G, the kernel proper ~0.7 G.
@@ -938,6 +938,62 @@ def linux_pvh_case():
 
 
 CASES += [linux_pvh_case]
+
+
+# ---- Linux as a user runs it: no test scenario and no swiftvisor.poweroff on the command line,
+# so /init loads the virtio drivers, mounts /dev/vda (an ext4 image made here with mke2fs -d, a
+# RAM disk module) on /mnt, brings eth0 up from swiftvisor.ip= and gives the console a shell. The
+# test types into it through the hypervisor's console (COM1 to the VM's serial line): reads a
+# file of the disk back, reboots (the VM starts again: on_reboot=restart), and in the second
+# boot's shell powers off. (No reboot=t here: Linux resets through ACPI, not a triple fault.) ----
+SHELL_IMAGE = "build/linux/shell-disk.img"
+SHELL_FILE = "written by the host with mke2fs -d"
+
+
+def linux_shell_case():
+    import shutil as _shutil
+    import subprocess as _subprocess
+    import tempfile as _tempfile
+    from pathlib import Path as _Path
+    name = "bochs-guest-linux-shell"
+    root = _Path(__file__).resolve().parent.parent
+    if _linux_case_selected(name):
+        _subprocess.run(["bash", str(root / "tools/linux-guest.sh")], check=True)
+        if not _shutil.which("mke2fs") and not _shutil.which("/sbin/mke2fs"):
+            _subprocess.run(["apt-get", "install", "-y", "-q", "e2fsprogs"], check=True, capture_output=True)
+        with _tempfile.TemporaryDirectory() as stage:
+            (_Path(stage) / "hello.txt").write_text(SHELL_FILE + "\n")
+            image = root / SHELL_IMAGE
+            image.unlink(missing_ok=True)
+            _subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-E", "root_owner=0:0", "-d", stage, str(image), "4M"],
+                            check=True)
+    cmdline = LINUX_CMDLINE.replace(" swiftvisor.poweroff", "").replace(" reboot=t", "") + " swiftvisor.ip=10.0.0.7"
+    return bochs(name,
+                 modules=[("build/linux/vmlinux", f"linux mem=256 budget=40000 expect=poweroff apic=on net=on input=serial -- {cmdline}"),
+                          ("build/linux/initramfs.cpio.gz", "+initrd linux"), (SHELL_IMAGE, "+disk linux")],
+                 megs=512, cpu_options="ignore_bad_msrs=0", timeout=600,
+                 type=[(r"swiftvisor: a shell on the console", "cat /mnt/hello.txt; echo shell-$((6*7))\r"),
+                       (r"(?m)^\[linux\] shell-42", "reboot\r"),
+                       (r"swiftvisor: a shell on the console", "poweroff\r")],
+                 expect=[r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                         r"^\[linux\] swiftvisor: /dev/vda mounted on /mnt$",
+                         r"^\[linux\] swiftvisor: eth0 02:53:56:00:00:01 10\.0\.0\.7/24 up$",
+                         r"^\[linux\] swiftvisor: a shell on the console; poweroff \(or exit\) ends the VM$",
+                         rf"^\[linux\] {SHELL_FILE}$",
+                         r"^\[linux\] shell-42$",
+                         r"^\[linux\] \[\s*\d+\.\d+\] reboot: Restarting system$",
+                         r"^\[linux\] reset requested through .*: restarting the VM \(on_reboot=restart\)$",
+                         r"^\[linux\] starting: 256 MiB RAM",
+                         r"^\[linux\] SWIFTVISOR-LINUX-INIT-OK 6\.",
+                         r"^\[linux\] swiftvisor: /dev/vda mounted on /mnt$",
+                         r"^\[linux\] swiftvisor: a shell on the console; poweroff \(or exit\) ends the VM$",
+                         r"^\[linux\] \[\s*\d+\.\d+\] reboot: Power down$",
+                         r"^\[linux\] stopped: powered off \(ACPI S5\)",
+                         *as_expected("linux")],
+                 forbid=[*DEFAULT_FORBID, r"SWIFTVISOR-TEST-BEGIN"])
+
+
+CASES += [linux_shell_case]
 
 
 # ---- ACPI (issue 10): the tables checked from inside a guest (legacy RSDP scan, every checksum,

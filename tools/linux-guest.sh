@@ -79,20 +79,49 @@ echo "uptime: $(cat /proc/uptime)"
 grep -E "^ *(0|LOC|CPU)" /proc/interrupts | sed "s/^/interrupts: /"
 # A scenario named on the kernel command line (swiftvisor.test=NAME) runs next: /tests/NAME.sh,
 # from tools/linux-init/NAME.sh. It prints its own PASS/FAIL lines; power-off follows either way.
+# Without one, swiftvisor.poweroff powers off at once (the boot tests); otherwise the user gets a
+# shell on the console (below).
+scenario=; user=yes; address=
 for word in $(cat /proc/cmdline); do
     case "$word" in
-    swiftvisor.test=*)
-        name=${word#swiftvisor.test=}
-        if [ -f "/tests/$name.sh" ]; then
-            echo "SWIFTVISOR-TEST-BEGIN $name"
-            sh "/tests/$name.sh"
-            echo "SWIFTVISOR-TEST-END $name status $?"
-        else
-            echo "SWIFTVISOR-TEST-MISSING $name"
-        fi
-        ;;
+    swiftvisor.test=*) scenario=${word#swiftvisor.test=}; user=no ;;
+    swiftvisor.poweroff) user=no ;;
+    swiftvisor.ip=*) address=${word#swiftvisor.ip=} ;;
     esac
 done
+if [ -n "$scenario" ]; then
+    if [ -f "/tests/$scenario.sh" ]; then
+        echo "SWIFTVISOR-TEST-BEGIN $scenario"
+        sh "/tests/$scenario.sh"
+        echo "SWIFTVISOR-TEST-END $scenario status $?"
+    else
+        echo "SWIFTVISOR-TEST-MISSING $scenario"
+    fi
+fi
+if [ "$user" = yes ]; then
+    # The virtio drivers (a disk and a network card when the VM has them), /dev/vda on /mnt when
+    # it holds a file system, eth0 up with swiftvisor.ip=ADDR[/PREFIX] (default /24).
+    for m in $(cat /modules/order); do insmod "/modules/$m.ko" 2>/dev/null; done
+    if grep -qs 0x1042 /sys/bus/pci/devices/*/device; then
+        i=0
+        while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    fi
+    if [ -b /dev/vda ]; then
+        mkdir -p /mnt
+        if mount /dev/vda /mnt 2>/dev/null; then echo "swiftvisor: /dev/vda mounted on /mnt"
+        else echo "swiftvisor: /dev/vda holds no file system Linux mounts (it stays unmounted)"; fi
+    fi
+    if [ -n "$address" ] && [ -e /sys/class/net/eth0 ]; then
+        case "$address" in */*) ;; *) address="$address/24" ;; esac
+        ip link set lo up
+        ip addr add "$address" dev eth0 && ip link set eth0 up && echo "swiftvisor: eth0 $(cat /sys/class/net/eth0/address) $address up"
+    fi
+    echo "swiftvisor: a shell on the console; poweroff (or exit) ends the VM"
+    # cttyhack makes the console the controlling terminal of the shell: job control and Ctrl-C work.
+    setsid cttyhack sh -l
+    sync
+    umount /mnt 2>/dev/null
+fi
 # Power off: busybox poweroff -f calls reboot(RB_POWER_OFF) directly; on a machine without a
 # working ACPI S5 the kernel then halts (reboot=t panic=-1 do not apply). If it returns, try
 # SysRq o (power off), then halt, then stop here without letting init exit (which panics).
@@ -175,6 +204,13 @@ cp "${scenarios[@]}" "$stage/tests/"
 copy_modules "$stage/modules"
 printf '%s' "$init_script" > "$stage/init"
 chmod 755 "$stage/init"
+# The user's shell (sh -l reads /etc/profile): busybox's poweroff and reboot without -f only
+# signal init, which this /init does not serve; these act at once, after a sync.
+cat > "$stage/etc/profile" <<'PROFILE'
+poweroff() { sync; command poweroff -f; }
+halt() { sync; command poweroff -f; }
+reboot() { sync; command reboot -f; }
+PROFILE
 # The kernel opens /dev/console for /init before anything is mounted: without the node in the
 # initramfs /init runs with no stdout and its output is lost. mknod needs root (we are, in
 # tests and CI).

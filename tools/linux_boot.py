@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from swiftvisor_run import run_bochs  # noqa: E402
 
 MARKER = "SWIFTVISOR-LINUX-INIT-OK"
-BASE_APPEND = "console=ttyS0 panic=-1 reboot=t"
+BASE_APPEND = "console=ttyS0 panic=-1 reboot=t swiftvisor.poweroff"
 
 
 class MarkerClock:
