@@ -65,7 +65,8 @@ struct VMNetwork {
         var ports = Ports(vms: network.pointee.vms)
         network.pointee.fabric.forward(from: port, ports: &ports)
         vm.pointee.pc.syncPCIInterrupts()                  // the sender's used transmit buffers
-        vm.pointee.pc.deviceWorkChanged(tsc: rdtsc())      // frames left over: go on at a later exit
+        let now = rdtsc()                                  // read first: as the argument it makes Swift copy the whole VM
+        vm.pointee.pc.deviceWorkChanged(tsc: now)          // frames left over: go on at a later exit
         var received = ports.received
         while received != 0 {
             let target = received.trailingZeroBitCount
