@@ -71,21 +71,28 @@ CPUS    ?= 1
 RUN_WORKDIR ?= $(BUILD)/run-bochs
 RUN_ISO ?= $(BUILD)/run.iso
 RUN_INPUT := $(if $(INPUT),input=$(INPUT)) $(if $(APIC),apic=$(APIC)) $(if $(VCPUS),vcpus=$(VCPUS)) $(if $(PCI),pci=$(PCI)) $(if $(NET),net=$(NET))
-MEGS    ?= $(if $(GUEST),512,128)
+MEMORY2 ?= $(MEMORY)
+MEMORY3 ?= $(MEMORY)
+MEMORY4 ?= $(MEMORY)
+# Bochs's RAM: what the guests asked for need (their RAM, tables and modules), at least 512 MiB.
+MEGS    ?= $(if $(GUEST),$(shell python3 tools/run_checks.py --default-megs $(foreach v,GUEST GUEST2 GUEST3 GUEST4 INITRD INITRD2 INITRD3 INITRD4 RAMDISK MEMORY MEMORY2 MEMORY3 MEMORY4,$(call shell-quote,$(v)=$($(v))))),128)
 RUN_TIMEOUT ?= $(if $(GUEST),0,600)
 comma := ,
 # expect=end: a guest that shuts down or powers off, or one stopped with Ctrl-A x, ends the run normally.
 RUN_MODULES := $(if $(GUEST),"$(GUEST)" "guest mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) $(if $(DISK),disk=host) -- $(CMDLINE)") \
 	$(if $(INITRD),"$(INITRD)" "+initrd guest") $(if $(RAMDISK),"$(RAMDISK)" "+disk guest") \
-	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE2)") \
-	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE3)") \
-	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE4)")
+	$(if $(GUEST2),"$(GUEST2)" "guest2 mem=$(MEMORY2) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE2)") \
+	$(if $(INITRD2),"$(INITRD2)" "+initrd guest2") \
+	$(if $(GUEST3),"$(GUEST3)" "guest3 mem=$(MEMORY3) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE3)") \
+	$(if $(INITRD3),"$(INITRD3)" "+initrd guest3") \
+	$(if $(GUEST4),"$(GUEST4)" "guest4 mem=$(MEMORY4) budget=1000000 expect=end $(RUN_INPUT) -- $(CMDLINE4)") \
+	$(if $(INITRD4),"$(INITRD4)" "+initrd guest4")
 RUN_CMDLINE := $(if $(GUEST2),schedule=round-robin)
 # The run's variables and files are checked before anything is built (tools/run_checks.py): the
 # values as make sees them, quoted for the shell, and which variables the command line set
 # ($(origin): a misspelled one is in no other list) and the Makefile defines.
-RUN_VARIABLES := GUEST GUEST2 GUEST3 GUEST4 INITRD DISK RAMDISK CMDLINE CMDLINE2 CMDLINE3 CMDLINE4 \
-	MEMORY MEGS VCPUS APIC PCI NET INPUT RUN_TIMEOUT RUN_WORKDIR RUN_ISO
+RUN_VARIABLES := GUEST GUEST2 GUEST3 GUEST4 INITRD INITRD2 INITRD3 INITRD4 DISK RAMDISK CMDLINE CMDLINE2 CMDLINE3 CMDLINE4 \
+	MEMORY MEMORY2 MEMORY3 MEMORY4 MEGS VCPUS APIC PCI NET INPUT RUN_TIMEOUT RUN_WORKDIR RUN_ISO
 shell-quote = '$(subst ','\'',$(1))'
 variables-from = $(foreach v,$(.VARIABLES),$(if $(filter $(1),$(origin $(v))),$(v)))
 RUN_CHECK = python3 tools/run_checks.py --given "$(call variables-from,command line)" \

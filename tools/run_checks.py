@@ -22,13 +22,18 @@ import swiftvisor_run  # noqa: E402
 
 # The variables `make run` reads (README "Running your own kernels").
 GUEST_VARIABLES = ["GUEST", "GUEST2", "GUEST3", "GUEST4"]
-RUN_VARIABLES = GUEST_VARIABLES + [
-    "INITRD", "DISK", "RAMDISK", "CMDLINE", "CMDLINE2", "CMDLINE3", "CMDLINE4",
-    "MEMORY", "MEGS", "VCPUS", "APIC", "PCI", "NET", "INPUT",
+# Guest n's RAM (MEMORY for the first; MEMORY2... default to MEMORY) and initrd.
+MEMORY_VARIABLES = ["MEMORY", "MEMORY2", "MEMORY3", "MEMORY4"]
+INITRD_VARIABLES = ["INITRD", "INITRD2", "INITRD3", "INITRD4"]
+RUN_VARIABLES = GUEST_VARIABLES + INITRD_VARIABLES + MEMORY_VARIABLES + [
+    "DISK", "RAMDISK", "CMDLINE", "CMDLINE2", "CMDLINE3", "CMDLINE4",
+    "MEGS", "VCPUS", "APIC", "PCI", "NET", "INPUT",
     "RUN_TIMEOUT", "RUN_WORKDIR", "RUN_ISO"]
 # Only meaningful with GUEST= (the demo run has its own module lines).
-GUEST_ONLY = ["INITRD", "DISK", "RAMDISK", "CMDLINE", "GUEST2", "GUEST3", "GUEST4",
-              "VCPUS", "APIC", "PCI", "NET", "INPUT"]
+GUEST_ONLY = INITRD_VARIABLES + ["DISK", "RAMDISK", "CMDLINE", "GUEST2", "GUEST3", "GUEST4",
+                                 "VCPUS", "APIC", "PCI", "NET", "INPUT"]
+# Bochs's RAM when MEGS is not given: what the guests asked for need, and at least this.
+MEGS_DEFAULT_MIN = 512
 
 # The module line's limits (Sources/Machine/GuestModuleLine.swift) and the loaders'.
 MEMORY_MIN, MEMORY_MAX = 2, 3072
@@ -156,12 +161,19 @@ def check(values: dict[str, str], given: list[str], known: list[str]) -> list[st
     v = {name: values.get(name, "") for name in RUN_VARIABLES}
     guest = v["GUEST"]
 
-    memory = None
-    if v["MEMORY"]:
-        if not v["MEMORY"].isdigit() or not MEMORY_MIN <= int(v["MEMORY"]) <= MEMORY_MAX:
-            errors.append(f"MEMORY={v['MEMORY']}: guest RAM in MiB, {MEMORY_MIN} to {MEMORY_MAX}")
-        else:
-            memory = int(v["MEMORY"])
+    memories = {}
+    for n, name in enumerate(MEMORY_VARIABLES):
+        # MEMORY2... default to MEMORY's value (the Makefile): only a value of their own is checked.
+        if n > 0 and (not v[GUEST_VARIABLES[n]] or v[name] == v["MEMORY"]):
+            if v[name] and v[name] == v["MEMORY"] and "MEMORY" in memories:
+                memories[name] = memories["MEMORY"]
+            continue
+        if v[name]:
+            if not v[name].isdigit() or not MEMORY_MIN <= int(v[name]) <= MEMORY_MAX:
+                errors.append(f"{name}={v[name]}: guest RAM in MiB, {MEMORY_MIN} to {MEMORY_MAX}")
+            else:
+                memories[name] = int(v[name])
+    memory = memories.get("MEMORY")
     megs = None
     if v["MEGS"]:
         if not v["MEGS"].isdigit() or int(v["MEGS"]) < 32:
@@ -186,17 +198,20 @@ def check(values: dict[str, str], given: list[str], known: list[str]) -> list[st
 
     module_bytes = 0
     guests = 0
-    for name in GUEST_VARIABLES:
+    guest_memory = 0
+    for n, name in enumerate(GUEST_VARIABLES):
         if not v[name]:
             continue
         guests += 1
+        mine = memories.get(MEMORY_VARIABLES[n], memory)
+        guest_memory += (mine or 0) + MEGS_PER_GUEST
         e = readable_file(name, v[name])
         if e is None:
             module_bytes += Path(v[name]).stat().st_size
-            e = check_guest(name, Path(v[name]), memory)
+            e = check_guest(name, Path(v[name]), mine)
         if e:
             errors.append(e)
-    for name in ("INITRD", "RAMDISK"):
+    for name in INITRD_VARIABLES + ["RAMDISK"]:
         if v[name]:
             e = readable_file(name, v[name])
             if e is None:
@@ -223,24 +238,52 @@ def check(values: dict[str, str], given: list[str], known: list[str]) -> list[st
             if v[name] and not any(e.startswith(f"{name}=") for e in errors):
                 errors.append(f"{name}={v[name]}: only with GUEST= (the demo run takes its own guests)")
     if guest and memory is not None and megs is not None:
-        need = guests * (memory + MEGS_PER_GUEST) + -(-module_bytes // 2**20) + MEGS_HEADROOM
-        need = -(-need // 32) * 32
+        need = megs_needed(guest_memory, module_bytes)
         if megs < need:
             what = f"{guests} guests of MEMORY={memory}" if guests > 1 else f"MEMORY={memory}"
             errors.append(f"{what} needs MEGS >= {need}: add MEGS={need}")
     return errors
 
 
+def megs_needed(guest_memory_mib: int, module_bytes: int) -> int:
+    """Bochs's RAM for guests of `guest_memory_mib` (their RAM and tables) and boot modules of
+    `module_bytes`, with the hypervisor's headroom, in steps of 32 MiB."""
+    need = guest_memory_mib + -(-module_bytes // 2**20) + MEGS_HEADROOM
+    return -(-need // 32) * 32
+
+
+def default_megs(values: dict) -> int:
+    """MEGS when the user gives none: what the guests need, at least MEGS_DEFAULT_MIN (missing
+    files and bad numbers count as nothing: the checks report them)."""
+    memory = int(values.get("MEMORY") or 0) if (values.get("MEMORY") or "").isdigit() else 0
+    total, modules = 0, 0
+    for n, name in enumerate(GUEST_VARIABLES):
+        if not values.get(name):
+            continue
+        mine = values.get(MEMORY_VARIABLES[n]) or ""
+        total += (int(mine) if mine.isdigit() else memory) + MEGS_PER_GUEST
+    for name in GUEST_VARIABLES + INITRD_VARIABLES + ["RAMDISK"]:
+        path = values.get(name)
+        if path and Path(path).is_file():
+            modules += Path(path).stat().st_size
+    return max(MEGS_DEFAULT_MIN, megs_needed(total, modules))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--given", default="", help="variables set on make's command line")
     ap.add_argument("--known", default="", help="variables the Makefile defines")
+    ap.add_argument("--default-megs", action="store_true",
+                    help="print the MEGS the given guests need (at least 512) and exit")
     ap.add_argument("assignments", nargs="*", metavar="NAME=VALUE")
     a = ap.parse_args(argv)
     values = {}
     for assignment in a.assignments:
         name, _, value = assignment.partition("=")
         values[name] = value
+    if a.default_megs:
+        print(default_megs(values))
+        return 0
     given = a.given.split()
     # A command-line variable's value comes from make's environment for the recipe.
     for name in given:

@@ -108,7 +108,9 @@ def bad_values(steps: list[str]) -> None:
         (["GUEST=" + HELLO, "NET=1"], r"NET=1: must be on or off"),
         (["GUEST=" + HELLO, "INPUT=foo"], r"INPUT=foo: must be keyboard, serial or both"),
         (["GUEST=" + HELLO, "MEMORY=100000"], r"MEMORY=100000: guest RAM in MiB, 2 to 3072"),
-        (["GUEST=" + HELLO, "MEMORY=1000"], r"MEMORY=1000 needs MEGS >= \d+: add MEGS=\d+"),
+        (["GUEST=" + HELLO, "MEMORY=1000", "MEGS=512"], r"MEMORY=1000 needs MEGS >= 1024: add MEGS=1024"),
+        (["GUEST=" + HELLO, "GUEST2=" + HELLO, "MEMORY=256", "MEGS=512"], r"2 guests of MEMORY=256 needs MEGS >= 544: add MEGS=544"),
+        (["GUEST=" + HELLO, "GUEST2=" + HELLO, "MEMORY2=abc"], r"MEMORY2=abc: guest RAM in MiB, 2 to 3072"),
         (["GEUST=" + HELLO], r"GEUST=\S+: no such variable; did you mean GUEST=\?"),
         (["GUEST=" + HELLO, "VCPU=2"], r"VCPU=2: no such variable; did you mean VCPUS=\?"),
         (["GUEST=" + HELLO, "memory=8"], r"memory=8: no such variable; did you mean MEMORY=\?"),
@@ -153,6 +155,14 @@ def image_kinds(steps: list[str]) -> None:
             raise TestFailure(f"{item if not isinstance(item, bytes) else 'a bzImage header'}: "
                               f"image_kind says {found}, the kernel {kind}")
     steps.append(f"image kinds of {len(expected)} images as the kernel detects them")
+    # MEGS when none is given: what the guests need, never below 512.
+    hello = str(ROOT / HELLO)
+    for values, megs in (({"GUEST": hello, "MEMORY": "64"}, 512), ({"GUEST": hello, "MEMORY": "1000"}, 1024),
+                         ({"GUEST": hello, "GUEST2": hello, "MEMORY": "256", "MEMORY2": "256"}, 544),
+                         ({"GUEST": hello, "GUEST2": hello, "MEMORY": "256", "MEMORY2": "64"}, 512)):
+        if run_checks.default_megs(values) != megs:
+            raise TestFailure(f"default MEGS for {values}: {run_checks.default_megs(values)}, expected {megs}")
+    steps.append("default MEGS fits the guests asked for (512 at least)")
 
 
 # ---- 2. random images ----
