@@ -253,7 +253,7 @@ def linux_vcpus():
 
 
 def shadow_paging():
-    """(d) Shadow paging against EPT (issue 12): tools/shadow_bench.py, the same guests under each on the
+    """(d) Shadow paging against EPT: tools/shadow_bench.py, the same guests under each on the
     Haswell model (the paging-stress guest, Linux by PVH, Linux + 200 fork/exec), instructions and
     exits by reason, and the ratios (target for the Linux boot: shadow <= 1.5x EPT)."""
     if "--no-linux" in sys.argv:

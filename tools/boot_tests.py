@@ -61,7 +61,7 @@ CASES += both("crash", cmdline="selftest=crash", status=3,
                       r"CR2=0x", r"RIP=0x[0-9a-f]+ CS=0x0008", r"RAX=0x", r"R15=0x", r"exit status 3"],
               forbid=[r"crash test: FAILED"])
 
-# ---- The hypervisor (issue 3): guests as Multiboot modules, run one after the other in Bochs. ----
+# ---- The hypervisor: guests as Multiboot modules, run one after the other in Bochs. ----
 
 def g(name, args=""):
     """A project-built test guest as a module: (path, "NAME ARGS")."""
@@ -414,7 +414,7 @@ CASES += [
 # `poweroff -f`, which reaches ACPI S5 through the VM's FADT and \_S5: outcome `poweroff`.
 # No `noapic nolapic` needed: the hypervisor's CPUID hides the local APIC (and x2APIC, TSC
 # deadline, MONITOR) the virtual PC lacks, so Linux runs on the 8259 and the PIT.
-# ignore_bad_msrs=0 (issue 9): no guest MSR access reaches Bochs's MSRs unless the policy table
+# ignore_bad_msrs=0: no guest MSR access reaches Bochs's MSRs unless the policy table
 # passes it through; the MSRs early boot reads (MISC_ENABLE, MTRRs, PLATFORM_INFO, ...) are answered
 # by the hypervisor, and the few it probes with rdmsr_safe get #GP. The direct boot needs 1.
 # The other options only make it faster (cryptomgr.notests saves the crypto self-tests, about
@@ -476,7 +476,7 @@ def linux_case():
 CASES += [linux_case]
 
 
-# ---- Frame ownership (issue 9): every frame a VM takes comes back, on every path. ----
+# ---- Frame ownership: every frame a VM takes comes back, on every path. ----
 # Each build records all its frames (RAM, EPT tables, bitmaps, VMCS, scratch disk, FPU area)
 # in one list; a build that fails gives all of them back, destroy gives back the list.
 BUILD_STEPS = ["ram", "image", "controls", "ept", "bitmaps", "disk", "vmcs", "context"]
@@ -505,7 +505,7 @@ CASES += [
 ]
 
 
-# ---- CPU modes (issue 7): kernels that manage their own modes (Guests/modes.S). ----
+# ---- CPU modes: kernels that manage their own modes (Guests/modes.S). ----
 # The guest starts in real mode and walks every transition itself: protected mode, 32-bit
 # paging with 4 KiB and 4 MiB pages, PAE paging without long mode (the hypervisor loads the
 # PDPTEs), IA-32e mode entered by CR0.PG, compatibility mode, paging off, back to real mode and
@@ -556,7 +556,7 @@ CASES += [
 ]
 
 
-# ---- The hypervisor's console (issue 13): keys decoded in the hypervisor (Ctrl-A commands,
+# ---- The hypervisor's console: keys decoded in the hypervisor (Ctrl-A commands,
 # terminal sequences), routed to the focused VM's keyboard and/or UART; guest control bytes
 # escaped in the log; the VGA mirror rate-limited. tools/console_test.py drives `make run`
 # through a pseudo-terminal for the interactive side. ----
@@ -647,7 +647,7 @@ CASES += [
 ]
 
 
-# ---- Isolation against hostile guests (issue 9): one hostile guest per finding, each paired with
+# ---- Isolation against hostile guests: one hostile guest per finding, each paired with
 # a victim VM (Guests/victim.S) under `schedule=round-robin slice=1`. The victim gives CR2, DR0-DR3,
 # DR6, XCR0 and its writable MSRs its own values, reads its RTC date, watches its TSC for 30 M
 # ticks while the hostile VM runs, and then checks its own view: TSC monotonic, no wait longer than
@@ -740,7 +740,7 @@ CASES += [
                  [r"^\[hostile\] hostile: random local APIC, I/O APIC and APIC MSR accesses with interrupts off$"],
                  [r"^\[hostile\] stopped: used up its time budget", *as_expected("hostile")],
                  check=_longest_turn_at_most("hostile", 2_000_000)),
-    # Several vCPUs (issue 10): the same random stream from the BSP of a 4-vCPU VM whose APs wait for
+    # Several vCPUs: the same random stream from the BSP of a 4-vCPU VM whose APs wait for
     # a start-up IPI, so its random ICR writes (INIT, SIPI, NMI and fixed IPIs, shorthands included)
     # start APs at random pages, park and wake them. Whatever the VM does to itself, the victim keeps
     # its view and its share, the hypervisor stays up and every frame comes back.
@@ -751,7 +751,7 @@ CASES += [
                   r"^\[hostile\] vCPU 3 started by SIPI at 0x"],
                  [r"^\[hostile\] stopped: triple fault", *as_expected("hostile")],
                  check=_longest_turn_at_most("hostile", 2_000_000)),
-    # A guest that never leaves its own NMI handler (issue 12): its NMI blocking is its own (virtual
+    # A guest that never leaves its own NMI handler: its NMI blocking is its own (virtual
     # NMIs), so on a CPU without the preemption timer the host timer's NMIs still end its turns.
     hostile_pair("nmi", "hostile_nmi", "apic=on budget=40 expect=time-budget",
                  [r"^\[hostile\] hostile: sending itself an NMI whose handler never returns$",
@@ -800,8 +800,8 @@ CASES += [
 ]
 
 
-# ---- String I/O (issue 7): INS/OUTS with REP through the guest's segments and paging
-# (Guests/stringio.S). A whole REP is one exit: the guest moves 1.6 KiB through ports with
+# ---- String I/O: INS/OUTS with REP through the guest's segments and paging
+# (Guests/stringio.S). Up to 512 elements of a REP are one exit: the guest moves 1.6 KiB through ports with
 # string instructions, so its I/O exits stay far below one per element. ----
 STRINGIO_PASSES = [
     "REP OUTSB: RSI advanced past the string, RCX = 0",
@@ -902,7 +902,7 @@ CASES += [
 ]
 
 
-# ---- Linux by PVH direct boot (issue 10): the same Debian kernel, uncompressed (`vmlinux`, which
+# ---- Linux by PVH direct boot: the same Debian kernel, uncompressed (`vmlinux`, which
 # tools/linux-guest.sh extracts from the bzImage's XZ payload), entered at its Xen PHYS32_ENTRY
 # note in 32-bit protected mode with an hvm_start_info; the kernel switches itself to long mode
 # (issue 7's transitions). No decompression: compare the instruction count with the bzImage case.
@@ -996,7 +996,7 @@ def linux_shell_case():
 CASES += [linux_shell_case]
 
 
-# ---- ACPI (issue 10): the tables checked from inside a guest (legacy RSDP scan, every checksum,
+# ---- ACPI: the tables checked from inside a guest (legacy RSDP scan, every checksum,
 # XSDT -> FADT -> DSDT/FACS, \_S5, SCI_EN), a reset through the FADT's reset register, and a VM
 # with acpi=off that finds no RSDP. Linux's ACPI power-off is in the PVH Linux case. ----
 ACPI_PASSES = [
@@ -1028,7 +1028,7 @@ CASES += [
 ]
 
 
-# ---- Guest-side fuzzing (issue 9): a seeded random stream of privileged operations. ----
+# ---- Guest-side fuzzing: a seeded random stream of privileged operations. ----
 # The fuzzer guest (Guests/fuzzer.S) throws 30000 random CPUID leaves, RDMSR/WRMSR of random
 # MSRs and values, port I/O and REP INS/OUTS, CR/DR writes, hypercalls with random arguments
 # and other exiting instructions at the hypervisor, handling its own #GP/#UD/#PF; beside it,
@@ -1053,7 +1053,7 @@ CASES += [
 ]
 
 
-# ---- Emulated MMIO (issue 10): the I/O APIC's page is a device, not RAM; each access is an EPT
+# ---- Emulated MMIO: the I/O APIC's page is a device, not RAM; each access is an EPT
 # violation that the hypervisor decodes (MOV, MOVZX, TEST, OR, REX forms) and carries out
 # (Guests/ioapic.S); an instruction it does not emulate stops only that guest (Guests/mmiobad.S). ----
 IOAPIC_PASSES = [
@@ -1125,7 +1125,7 @@ CASES += [
 ]
 
 
-# ---- Module lines (issue 8): an unknown or misspelled argument is refused with a message
+# ---- Module lines: an unknown or misspelled argument is refused with a message
 # instead of silently giving the guest a default; the well-formed guest beside them still runs,
 # and the run reports failure (status 1). ----
 CASES += [
@@ -1139,7 +1139,7 @@ CASES += [
 ]
 
 
-# ---- Several vCPUs (issue 10): Debian's kernel by PVH with vcpus=N. ----
+# ---- Several vCPUs: Debian's kernel by PVH with vcpus=N. ----
 # The APs start through INIT-SIPI-SIPI from the kernel's trampoline, every CPU takes its local
 # timer, and /init's smp scenario (tools/linux-init/smp.sh) checks nproc, a job pinned to each
 # CPU, the LOC counts rising on each, and COM1's IRQ 4 routed by the I/O APIC to each CPU in turn
@@ -1216,7 +1216,7 @@ CASES += [
 ]
 
 
-# ---- Disks that persist (issue 11): a raw image on Bochs's ata1-master is the hypervisor's own
+# ---- Disks that persist: a raw image on Bochs's ata1-master is the hypervisor's own
 # disk (HostATADisk, polled PIO); each VM's ATA disk is a region of it (disk=host:pN or
 # disk=host:START+COUNT). The disk guest writes, flushes and reads back its LBA 5 in two VMs
 # (MBR partition 1 and an explicit range); after the run the image file holds both writes at the
@@ -1392,7 +1392,7 @@ CASES += [
 ]
 
 
-# ---- Paging stress (issue 12): Guests/pagingstress.S builds, remaps and tears down address
+# ---- Paging stress: Guests/pagingstress.S builds, remaps and tears down address
 # spaces from inside the guest and checks every read; the same PASS lines under EPT (here, on the
 # Haswell model) and under shadow paging. ----
 PAGINGSTRESS_PASSES = [
@@ -1458,7 +1458,7 @@ def shadow_variant(case):
 
 
 # Test guests that need no real mode, under shadow paging on the Haswell model: the same
-# expectations as under EPT (issue 12).
+# expectations as under EPT.
 SHADOW_VARIANTS = ["bochs-guests-basic", "bochs-guests-contained", "bochs-guests-misc", "bochs-round-robin",
                    "bochs-guest-timer", "bochs-guest-disk", "bochs-guest-loaders", "bochs-guest-stringio",
                    "bochs-guest-teachkernel", "bochs-hostile-msr", "bochs-hostile-cr2dr", "bochs-guest-fuzzer",
@@ -1600,7 +1600,7 @@ def linux_pvh_penryn_case():
 CASES += [linux_pvh_penryn_case]
 
 
-# ---- virtio-blk under Linux (issue 11): Debian's kernel by PVH with pci=on finds the virtio-blk
+# ---- virtio-blk under Linux: Debian's kernel by PVH with pci=on finds the virtio-blk
 # disk on PCI bus 0 below the DSDT's \_SB.PCI0 (conf1; its _PRT routes INTA to GSI 10, level/active
 # low on the I/O APIC), loads virtio_pci/virtio_blk/ext4 from the initramfs (tools/linux-guest.sh) and
 # runs tools/linux-init/blk.sh: mount /dev/vda, check the known files, write a new one, sync,
@@ -1714,7 +1714,7 @@ def linux_blk_case():
 CASES += [linux_blk_case]
 
 
-# ---- Malformed virtqueues (issue 11): hostile_virtio drives the virtio-blk device of its own PCI
+# ---- Malformed virtqueues: hostile_virtio drives the virtio-blk device of its own PCI
 # bus with bad descriptor addresses, a loop in a chain, a length past its RAM, out-of-range head
 # and avail indices, a bad indirect table, a ring outside RAM and a readable-after-writable chain
 # (each: DEVICE_NEEDS_RESET and a config interrupt, the used ring untouched, a reset brings it
@@ -1844,7 +1844,7 @@ CASES += [hostile_blk_case()]
 CASES += [shadow_variant(c) for c in CASES if isinstance(c, dict) and c["name"] == "bochs-hostile-blk"]
 
 
-# ---- virtio-net and the virtual switch (issue 11): two Linux VMs by PVH with net=on, round-robin,
+# ---- virtio-net and the virtual switch: two Linux VMs by PVH with net=on, round-robin,
 # each with its own MAC (02:53:56:00:00:0N) and switch port. tools/linux-init/net.sh: eth0 up,
 # `ping -c 3` each way, then the client sends a known 1 MiB file with busybox nc, the server checks
 # its SHA-256 (and the host's computation of it agrees), and each VM's report shows its port's
@@ -1925,7 +1925,7 @@ def linux_net_case():
 CASES += [linux_net_case]
 
 
-# ---- +disk options (issue 11): `readonly` only where the disk is virtio-blk (pci=on; the ATA disk
+# ---- +disk options: `readonly` only where the disk is virtio-blk (pci=on; the ATA disk
 # has no read-only mode), unknown options refused; a refused line attaches no disk, the run ends
 # with status 1, and the guests still run. With pci=on `readonly` is accepted and the disk is
 # there: diskbench reads the 1 MiB disk (16 requests of 64 KiB) and the 17th request, past its
@@ -1952,7 +1952,7 @@ CASES += [shadow_variant(c) for c in CASES if isinstance(c, dict) and c["name"] 
 CASES += [penryn_variant(c) for c in CASES if isinstance(c, dict) and c["name"] == "bochs-hostile-virtio"]
 
 
-# ---- The host disk on AHCI (issue 11): Bochs 2.7 has no AHCI HBA, QEMU's ich9-ahci has. The
+# ---- The host disk on AHCI: Bochs 2.7 has no AHCI HBA, QEMU's ich9-ahci has. The
 # kernel boots in QEMU TCG as far as selftest=hostdisk needs (no VMX); the driver finds the HBA
 # by its PCI class, resets it, and uses the first port with an ATA disk. The image file is
 # checked afterwards as for Bochs (hostdisk_selftest_check). ----

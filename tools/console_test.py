@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make run` as a person uses it, through a pseudo-terminal (issue 13).
+"""`make run` as a person uses it, through a pseudo-terminal.
 
 Runs `make run GUEST=build/guests/shell.bin GUEST2=build/guests/shell.bin` with a pty as its
 terminal (stdin, stdout and stderr), like a terminal emulator would, and:

@@ -198,7 +198,7 @@ for applet in $("$busybox" --list); do
     [[ -e "$stage/bin/$applet" ]] || ln -s busybox "$stage/bin/$applet"
 done
 cp "${scenarios[@]}" "$stage/tests/"
-# Kernel modules for the virtio scenarios (issue 11): Debian builds virtio, virtio-pci,
+# Kernel modules for the virtio scenarios: Debian builds virtio, virtio-pci,
 # virtio-blk, virtio-net and ext4 as modules. /modules/NAME.ko (uncompressed: busybox insmod
 # reads plain ELF) and /modules/order, dependencies first (modules.dep), for `insmod` in order.
 copy_modules "$stage/modules"

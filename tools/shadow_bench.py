@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Shadow paging against EPT (issue 12), measured in Bochs on the Haswell model (which has both,
+"""Shadow paging against EPT, measured in Bochs on the Haswell model (which has both,
 so the same guest runs under each: `paging=shadow` forces shadow paging there), and shadow paging
 on core2_penryn_t9600 (no EPT, no preemption timer) against EPT on Haswell.
 

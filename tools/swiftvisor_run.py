@@ -591,7 +591,7 @@ def bochsrc(iso: Path, model: str, megs: int, ips: int, cpu_options: str, extra:
     return "\n".join(lines + list(extra)) + "\n"
 
 
-# Disks that persist (issue 11): a raw image attached as ata1-master is the hypervisor's own
+# Disks that persist: a raw image attached as ata1-master is the hypervisor's own
 # disk (HostATADisk), regions of it are the VMs' disks, and Bochs writes it in place (flat mode).
 def host_disk_lines(image) -> list[str]:
     """bochsrc lines attaching the raw `image` as ata1-master (secondary channel, 0x170/0x370,

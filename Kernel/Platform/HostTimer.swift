@@ -1,6 +1,6 @@
 import Machine
 
-// The host's own timer, for CPUs without the VMX-preemption timer (Core 2, issue 12): the 8254's
+// The host's own timer, for CPUs without the VMX-preemption timer (Core 2): the 8254's
 // channel 0 as a one-shot (mode 0, "interrupt on terminal count"), its output routed by the host's
 // I/O APIC (pin 2) as an NMI to this CPU. An NMI, not an interrupt: IF does not mask it, so it ends
 // the run of a guest that spins with interrupts off (NMI exiting is on for every VM: the exit

@@ -1,4 +1,4 @@
-# swiftvisor.test=blk: the virtio-blk disk (issue 11). Loads the virtio and ext4 modules, finds
+# swiftvisor.test=blk: the virtio-blk disk. Loads the virtio and ext4 modules, finds
 # /dev/vda, mounts it, prints and checks the known files' SHA-256 sums (the boot test compares
 # them with the image it made), writes a new file, syncs, unmounts, mounts again and checks the
 # new file's sum read back from the disk. Prints PASS/FAIL lines.

@@ -1,5 +1,5 @@
 # swiftvisor.test=net swiftvisor.ip=ADDR swiftvisor.peer=ADDR swiftvisor.role=client|server:
-# virtio-net and the hypervisor's virtual switch (issue 11), run in two VMs at once. Each loads
+# virtio-net and the hypervisor's virtual switch, run in two VMs at once. Each loads
 # the virtio-net modules, brings eth0 up with its address, waits for the peer and pings it 3
 # times; then the client sends a known 1 MiB file over TCP (busybox nc) to the server, which
 # checks its SHA-256, and both meet at a barrier (the server connects to the client's port 5001)
